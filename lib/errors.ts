@@ -1,0 +1,81 @@
+/**
+ * The one error class of ltxkit. Every failure the library reports is an `LtxError` whose `code` is
+ * stable (safe to branch on) and whose message says what failed and why. Messages never carry
+ * credentials or signed URLs.
+ *
+ * @module
+ */
+
+/** Stable error codes. New codes may be added; existing ones never change meaning. */
+export const ERROR_CODES = [
+  // LTX format
+  "INVALID_LTX_FILE", // bad magic: not an LTX file
+  "INVALID_HEADER", // a header field breaks a rule of Header.Validate
+  "INVALID_PAGE_HEADER", // pgno 0 with flags, or unknown page flags
+  "INVALID_PAGE", // a page breaks an encoder rule (order, bounds, lock page, size, snapshot contiguity)
+  "INVALID_PAGE_INDEX", // malformed or inconsistent page index
+  "INVALID_TRAILER", // a trailer field breaks a rule of Trailer.Validate
+  "CORRUPT_LZ4", // malformed LZ4 block or frame
+  "CHECKSUM_MISMATCH", // file checksum, LZ4 content checksum or post-apply checksum does not match
+  "UNEXPECTED_EOF", // input ended early
+  "TRAILING_DATA", // bytes after the trailer (strict mode)
+  "INVALID_STATE", // a call out of order on an encoder, decoder or compactor
+  "INVALID_ARGUMENT", // a caller passed something malformed
+  "LIMIT_EXCEEDED", // an untrusted length exceeds a bound
+  "PAGE_SIZE_MISMATCH", // inputs of a compaction or restore disagree on page size
+  "NON_CONTIGUOUS", // TXID ranges have a gap
+  // replica
+  "TX_NOT_AVAILABLE", // no backup files reach the requested point
+  "NO_BACKUPS", // the replica holds no LTX files
+  "OUTPUT_EXISTS", // a restore target already exists
+  "INTEGRITY_CHECK_FAILED", // PRAGMA quick_check / integrity_check did not return ok
+  "INVALID_URL", // a replica URL cannot be parsed
+  // stores
+  "NOT_FOUND", // a key that must exist does not
+  "PRECONDITION_FAILED", // a conditional write lost (If-None-Match / If-Match)
+  "STORE_ERROR", // a store request failed (status, network)
+  "STORE_AUTH", // credentials rejected
+  "TIMEOUT", // a request exceeded its deadline
+  "ABORTED", // the caller aborted
+  "IO_ERROR", // a local file operation failed
+  "UNSUPPORTED", // a feature is missing on this runtime or backend
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface LtxErrorOptions {
+  cause?: unknown;
+  /** Extra machine-readable context (never secrets). */
+  details?: Record<string, unknown>;
+}
+
+/** The error class of ltxkit. `code` is stable; `message` is for people. */
+export class LtxError extends Error {
+  override readonly name = "LtxError";
+  readonly code: ErrorCode;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: LtxErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    if (options.details) this.details = options.details;
+  }
+
+  /** Returns a copy whose message is prefixed with context, keeping code and cause. */
+  wrap(prefix: string): LtxError {
+    const e = new LtxError(this.code, `${prefix}: ${this.message}`, { cause: this.cause, details: this.details });
+    return e;
+  }
+}
+
+/** True when `e` is an LtxError, optionally with the given code. */
+export function isLtxError(e: unknown, code?: ErrorCode): e is LtxError {
+  return e instanceof LtxError && (code === undefined || e.code === code);
+}
+
+/** Prefixes an LtxError's message; converts anything else into an LtxError of `fallback` code. */
+export function wrapError(e: unknown, prefix: string, fallback: ErrorCode = "INVALID_ARGUMENT"): LtxError {
+  if (e instanceof LtxError) return e.wrap(prefix);
+  const msg = e instanceof Error ? e.message : String(e);
+  return new LtxError(fallback, `${prefix}: ${msg}`, { cause: e });
+}

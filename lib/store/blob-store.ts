@@ -1,0 +1,96 @@
+/**
+ * The one interface every ltxkit component reads and writes LTX files through. Stores know keys and
+ * bytes, never LTX. Keys are `/`-separated strings with no leading `/`.
+ *
+ * @module
+ */
+
+/** A byte range: `length` omitted means "from offset to the end". */
+export interface ByteRange {
+  offset: number;
+  length?: number;
+}
+
+/** What a store knows about one object. */
+export interface BlobInfo {
+  key: string;
+  size: number;
+  /** Entity tag as the store reports it, without surrounding quotes. */
+  etag: string;
+  /** Last modification time (file mtime, S3 LastModified). */
+  lastModified: Date;
+  /** User metadata (S3 `x-amz-meta-*`, lower-case names without the prefix). Only from head(). */
+  metadata?: Record<string, string>;
+}
+
+export interface PutOptions {
+  /** `"*"`: write only if the key does not exist; a lost race throws PRECONDITION_FAILED. */
+  ifNoneMatch?: "*";
+  /** Write only if the current ETag equals this one; otherwise PRECONDITION_FAILED. */
+  ifMatch?: string;
+  /** User metadata to store with the object (S3 `x-amz-meta-*`). */
+  metadata?: Record<string, string>;
+  /** Modification time to record where the store can (file stores set the mtime, as Go does). */
+  mtime?: Date;
+  /** Content type, where the store keeps one. */
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export interface GetOptions {
+  signal?: AbortSignal;
+}
+
+export interface ListOptions {
+  /** Only keys strictly greater than this one. */
+  startAfter?: string;
+  signal?: AbortSignal;
+}
+
+export interface DeleteOptions {
+  /** Delete only if the current ETag equals this one (single key only); else PRECONDITION_FAILED. */
+  ifMatch?: string;
+  signal?: AbortSignal;
+}
+
+/** Body accepted by put: bytes, or a stream of bytes of unknown length. */
+export type PutBody = Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+
+export interface BlobStore {
+  /** Short name for messages: "memory", "file", "s3". */
+  readonly kind: string;
+
+  /**
+   * Reads an object, or a byte range of it. Returns `null` when the key does not exist. A range that
+   * starts at or past the end returns an empty array; a range that runs past the end is clipped.
+   * Idempotent; no side effects.
+   */
+  get(key: string, range?: ByteRange, opts?: GetOptions): Promise<Uint8Array | null>;
+
+  /**
+   * Like get, but returns a stream, so large objects are never held whole in memory. `null` when absent.
+   */
+  getStream(key: string, range?: ByteRange, opts?: GetOptions): Promise<ReadableStream<Uint8Array> | null>;
+
+  /**
+   * Writes a whole object atomically: readers see the old object or the new one, never a mix.
+   * Conditional writes (`ifNoneMatch`, `ifMatch`) are atomic against concurrent writers; the loser
+   * gets an LtxError with code PRECONDITION_FAILED. Unconditional puts are idempotent.
+   */
+  put(key: string, body: PutBody, opts?: PutOptions): Promise<{ etag: string; size: number }>;
+
+  /**
+   * Lists objects whose key starts with `prefix`, in lexicographic (byte) key order, fetching pages
+   * underneath. The listing is a snapshot per page: objects written during iteration may be missed.
+   */
+  list(prefix: string, opts?: ListOptions): AsyncIterable<BlobInfo>;
+
+  /**
+   * Deletes keys in batches. Idempotent: missing keys are not errors. With `ifMatch`, exactly one key
+   * may be given and it is deleted only if its ETag matches.
+   */
+  delete(keys: readonly string[], opts?: DeleteOptions): Promise<void>;
+
+  /** Size, ETag, metadata and modification time of one object, or `null` when absent. Idempotent. */
+  head(key: string, opts?: GetOptions): Promise<BlobInfo | null>;
+}
