@@ -1,0 +1,309 @@
+/**
+ * A BlobStore on a local directory, built on node:fs/promises (available in Node, Bun and Deno).
+ *
+ * - Keys map to paths under the root; `..`, absolute keys, empty segments and NUL are rejected.
+ * - Writes are atomic: a temp file in the target directory, fsync, rename, fsync of the directory.
+ *   `mtime` is applied before the rename (Go's file replica client sets it to the LTX timestamp).
+ * - ETag = `<size hex>-<mtime ns hex>-<inode hex>`: every write makes a new inode, so an ETag names
+ *   one version of the file.
+ * - Conditional writes are safe against other writers on the same machine: `ifNoneMatch: "*"` links
+ *   the temp file into place (link fails atomically if the key exists); `ifMatch` and conditional
+ *   deletes hold an exclusive lock file `<key>.ltxkit-lock` (O_EXCL) while comparing and renaming.
+ * - User metadata is not kept (file replicas carry the timestamp in the mtime, as Go's do).
+ */
+import { promises as fsp, constants as fsc } from "node:fs";
+import { dirname, join, sep } from "node:path";
+import { LtxError } from "../errors.ts";
+import type { BlobInfo, BlobStore, ByteRange, DeleteOptions, GetOptions, ListOptions, PutBody, PutOptions } from "../store/blob-store.ts";
+import { clipRange, iterateBody } from "../store/body.ts";
+import { compareKeys, unquote } from "../store/memory.ts";
+
+const TMP_MARK = ".ltxkit-tmp-";
+const LOCK_SUFFIX = ".ltxkit-lock";
+const STREAM_CHUNK = 1 << 20;
+const LOCK_STALE_MS = 30_000;
+
+export class FsStore implements BlobStore {
+  readonly kind = "file";
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  /** The absolute path of a key. */
+  path(key: string): string {
+    if (!key || key.includes("\0") || key.startsWith("/") || key.includes("\\")) throw badKey(key);
+    const parts = key.split("/");
+    if (parts.some((p) => p === "" || p === "." || p === "..")) throw badKey(key);
+    return join(this.root, ...parts);
+  }
+
+  async get(key: string, range?: ByteRange, _opts?: GetOptions): Promise<Uint8Array | null> {
+    const fh = await openOrNull(this.path(key), "get", key);
+    if (!fh) return null;
+    try {
+      const st = await fh.stat();
+      const [s, e] = clipRange(st.size, range);
+      const out = new Uint8Array(e - s);
+      let off = 0;
+      while (off < out.length) {
+        const { bytesRead } = await fh.read(out, off, out.length - off, s + off);
+        if (bytesRead === 0) break;
+        off += bytesRead;
+      }
+      return off === out.length ? out : out.subarray(0, off);
+    } catch (e) {
+      throw ioError("get", key, e);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async getStream(key: string, range?: ByteRange, _opts?: GetOptions): Promise<ReadableStream<Uint8Array> | null> {
+    const fh = await openOrNull(this.path(key), "get", key);
+    if (!fh) return null;
+    let pos: number, end: number;
+    try {
+      const st = await fh.stat();
+      [pos, end] = clipRange(st.size, range);
+    } catch (e) {
+      await fh.close();
+      throw ioError("get", key, e);
+    }
+    return new ReadableStream<Uint8Array>({
+      async pull(c) {
+        try {
+          if (pos >= end) {
+            await fh.close();
+            c.close();
+            return;
+          }
+          const buf = new Uint8Array(Math.min(STREAM_CHUNK, end - pos));
+          const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+          if (bytesRead === 0) {
+            await fh.close();
+            c.close();
+            return;
+          }
+          pos += bytesRead;
+          c.enqueue(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+        } catch (e) {
+          await fh.close().catch(() => {});
+          c.error(ioError("get", key, e));
+        }
+      },
+      async cancel() {
+        await fh.close().catch(() => {});
+      },
+    });
+  }
+
+  async put(key: string, body: PutBody, opts: PutOptions = {}): Promise<{ etag: string; size: number }> {
+    const path = this.path(key);
+    const dir = dirname(path);
+    await fsp.mkdir(dir, { recursive: true }).catch((e) => {
+      throw ioError("put", key, e);
+    });
+    const tmp = `${dir}${sep}.${path.slice(dir.length + 1)}${TMP_MARK}${Math.random().toString(36).slice(2)}`;
+    let size = 0;
+    try {
+      const fh = await fsp.open(tmp, "wx");
+      try {
+        if (body instanceof Uint8Array) {
+          await writeAll(fh, body);
+          size = body.length;
+        } else {
+          for await (const chunk of iterateBody(body)) {
+            await writeAll(fh, chunk);
+            size += chunk.length;
+          }
+        }
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      if (opts.mtime) await fsp.utimes(tmp, opts.mtime, opts.mtime);
+      if (opts.ifNoneMatch === "*") {
+        try {
+          await fsp.link(tmp, path);
+        } catch (e) {
+          if (code(e) === "EEXIST") throw precondition("put", key, "object exists");
+          throw e;
+        }
+        await fsp.unlink(tmp);
+      } else if (opts.ifMatch !== undefined) {
+        await this.#withLock(path, key, async () => {
+          const cur = await statOrNull(path);
+          if (!cur || etagOf(cur) !== unquote(opts.ifMatch!)) throw precondition("put", key, "etag does not match");
+          await fsp.rename(tmp, path);
+        });
+      } else {
+        await fsp.rename(tmp, path);
+      }
+      await syncDir(dir);
+    } catch (e) {
+      await fsp.unlink(tmp).catch(() => {});
+      if (e instanceof LtxError) throw e;
+      throw ioError("put", key, e);
+    }
+    const st = await fsp.stat(path, { bigint: true });
+    return { etag: etagOf(st), size };
+  }
+
+  async *list(prefix: string, opts: ListOptions = {}): AsyncIterable<BlobInfo> {
+    const slash = prefix.lastIndexOf("/");
+    const baseKey = slash >= 0 ? prefix.slice(0, slash) : "";
+    const baseDir = baseKey ? this.path(baseKey) : this.root;
+    const keys: string[] = [];
+    await walk(baseDir, baseKey, keys);
+    const sel = keys.filter((k) => k.startsWith(prefix) && (opts.startAfter === undefined || compareKeys(k, opts.startAfter) > 0));
+    sel.sort(compareKeys);
+    for (const k of sel) {
+      const st = await statOrNull(this.path(k));
+      if (st) yield { key: k, size: Number(st.size), etag: etagOf(st), lastModified: mtimeOf(st) };
+    }
+  }
+
+  async delete(keys: readonly string[], opts: DeleteOptions = {}): Promise<void> {
+    if (opts.ifMatch !== undefined) {
+      if (keys.length !== 1) throw new LtxError("INVALID_ARGUMENT", "conditional delete takes exactly one key");
+      const key = keys[0]!;
+      const path = this.path(key);
+      await this.#withLock(path, key, async () => {
+        const cur = await statOrNull(path);
+        if (!cur) return;
+        if (etagOf(cur) !== unquote(opts.ifMatch!)) throw precondition("delete", key, "etag does not match");
+        await fsp.unlink(path);
+      });
+      return;
+    }
+    for (const key of keys) {
+      try {
+        await fsp.unlink(this.path(key));
+      } catch (e) {
+        if (code(e) !== "ENOENT" && code(e) !== "ENOTDIR") throw ioError("delete", key, e);
+      }
+    }
+  }
+
+  async head(key: string, _opts?: GetOptions): Promise<BlobInfo | null> {
+    const st = await statOrNull(this.path(key));
+    return st ? { key, size: Number(st.size), etag: etagOf(st), lastModified: mtimeOf(st), metadata: {} } : null;
+  }
+
+  async #withLock<T>(path: string, key: string, fn: () => Promise<T>): Promise<T> {
+    const lock = path + LOCK_SUFFIX;
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        const fh = await fsp.open(lock, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY);
+        await fh.close();
+        break;
+      } catch (e) {
+        if (code(e) !== "EEXIST") throw ioError("lock", key, e);
+        const st = await statOrNull(lock);
+        if (st && Date.now() - Number(st.mtimeNs / 1_000_000n) > LOCK_STALE_MS) await fsp.unlink(lock).catch(() => {});
+        if (Date.now() > deadline) throw new LtxError("TIMEOUT", `lock ${JSON.stringify(key)}: timed out waiting for another writer`);
+        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await fsp.unlink(lock).catch(() => {});
+    }
+  }
+}
+
+type BigStats = Awaited<ReturnType<typeof statBig>>;
+function statBig(p: string) {
+  return fsp.stat(p, { bigint: true });
+}
+
+/** mtime in ms, rounded (utimes takes float seconds, which may land a nanosecond early). */
+function mtimeOf(st: BigStats): Date {
+  return new Date(Number((st.mtimeNs + 500_000n) / 1_000_000n));
+}
+
+function etagOf(st: BigStats): string {
+  return `${st.size.toString(16)}-${st.mtimeNs.toString(16)}-${st.ino.toString(16)}`;
+}
+
+async function statOrNull(p: string): Promise<BigStats | null> {
+  try {
+    const st = await statBig(p);
+    return st.isFile() ? st : null;
+  } catch (e) {
+    if (code(e) === "ENOENT" || code(e) === "ENOTDIR") return null;
+    throw new LtxError("IO_ERROR", `stat: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+async function openOrNull(p: string, method: string, key: string) {
+  try {
+    const fh = await fsp.open(p, "r");
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      await fh.close();
+      return null;
+    }
+    return fh;
+  } catch (e) {
+    if (code(e) === "ENOENT" || code(e) === "ENOTDIR" || code(e) === "EISDIR") return null;
+    throw ioError(method, key, e);
+  }
+}
+
+async function walk(dir: string, keyPrefix: string, out: string[]): Promise<void> {
+  let entries;
+  try {
+    entries = await fsp.readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    if (code(e) === "ENOENT" || code(e) === "ENOTDIR") return;
+    throw new LtxError("IO_ERROR", `list ${dir}: ${(e as Error).message}`, { cause: e });
+  }
+  for (const d of entries) {
+    const key = keyPrefix ? `${keyPrefix}/${d.name}` : d.name;
+    if (d.isDirectory()) await walk(join(dir, d.name), key, out);
+    else if (d.isFile() && !d.name.includes(TMP_MARK) && !d.name.endsWith(LOCK_SUFFIX)) out.push(key);
+  }
+}
+
+async function writeAll(fh: Awaited<ReturnType<typeof fsp.open>>, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) {
+    const { bytesWritten } = await fh.write(data, off, data.length - off);
+    off += bytesWritten;
+  }
+}
+
+/** fsyncs a directory so a rename in it is durable; platforms that refuse are tolerated. */
+export async function syncDir(dir: string): Promise<void> {
+  let fh;
+  try {
+    fh = await fsp.open(dir, "r");
+    await fh.sync();
+  } catch (e) {
+    if (!["EISDIR", "EINVAL", "EPERM", "EACCES", "EBADF"].includes(code(e) ?? "")) throw e;
+  } finally {
+    await fh?.close().catch(() => {});
+  }
+}
+
+function code(e: unknown): string | undefined {
+  return (e as { code?: string } | null)?.code;
+}
+
+function badKey(key: string): LtxError {
+  return new LtxError("INVALID_ARGUMENT", `invalid key for a file store: ${JSON.stringify(key)}`);
+}
+
+function precondition(method: string, key: string, why: string): LtxError {
+  return new LtxError("PRECONDITION_FAILED", `${method} ${JSON.stringify(key)}: precondition failed: ${why}`, { details: { method, key } });
+}
+
+function ioError(method: string, key: string, e: unknown): LtxError {
+  if (e instanceof LtxError) return e;
+  return new LtxError("IO_ERROR", `${method} ${JSON.stringify(key)}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+}
