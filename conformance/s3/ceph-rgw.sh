@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# A one-node Ceph cluster (mon + memstore OSD) with the RADOS Gateway on 127.0.0.1, for S3 tests
+# against a real server (SigV4, Content-MD5, conditional writes).
+#   bash conformance/s3/ceph-rgw.sh start   # prints `export …` lines: eval "$(… start)"
+#   bash conformance/s3/ceph-rgw.sh stop
+# Needs Debian's radosgw, ceph-mon and ceph-osd. State lives under $LTXKIT_CEPH_DIR (default
+# /var/tmp/ltxkit-ceph). Ports: mon 6789, rgw $LTXKIT_RGW_PORT (default 7480).
+set -euo pipefail
+C=${LTXKIT_CEPH_DIR:-/var/tmp/ltxkit-ceph}
+PORT=${LTXKIT_RGW_PORT:-7480}
+AK=${LTXKIT_RGW_ACCESS_KEY:-LTXKITTESTAK}
+SK=${LTXKIT_RGW_SECRET_KEY:-LTXKITTESTSECRETKEY0123456789}
+BUCKET=${LTXKIT_S3_BUCKET:-ltxkit-test}
+ENDPOINT="http://127.0.0.1:$PORT"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+
+say_env() {
+  echo "export LTXKIT_S3_ENDPOINT=$ENDPOINT LTXKIT_S3_BUCKET=$BUCKET AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK AWS_REGION=us-east-1"
+}
+
+stop() {
+  for n in client.rgw.a osd.0 mon.a; do
+    if [ -f "$C/run/$n.pid" ]; then kill "$(cat "$C/run/$n.pid")" 2>/dev/null || true; fi
+  done
+  for _ in $(seq 1 50); do
+    pgrep -f "ceph.conf" >/dev/null 2>&1 || break
+    sleep 0.1
+  done
+  pkill -9 -f "$C/ceph.conf" 2>/dev/null || true
+}
+
+create_bucket() {
+  # A signed PUT Bucket through aws4fetch (curl 7.88's --aws-sigv4 is rejected by RGW).
+  ( cd "$ROOT" && LTXKIT_S3_ENDPOINT=$ENDPOINT node --input-type=module -e '
+    import { AwsClient } from "aws4fetch";
+    const c = new AwsClient({ accessKeyId: process.argv[1], secretAccessKey: process.argv[2], service: "s3", region: "us-east-1", retries: 0 });
+    const r = await c.fetch(`${process.env.LTXKIT_S3_ENDPOINT}/${process.argv[3]}`, { method: "PUT" });
+    if (r.status !== 200 && r.status !== 409) { console.error(`ceph-rgw.sh: creating bucket failed: HTTP ${r.status} ${await r.text()}`); process.exit(1); }
+  ' "$AK" "$SK" "$BUCKET" )
+}
+
+start() {
+  for b in ceph-mon ceph-osd radosgw radosgw-admin monmaptool ceph-authtool ceph curl; do
+    command -v "$b" >/dev/null || { echo "ceph-rgw.sh: $b not found (apt-get install -y radosgw ceph-mon ceph-osd curl)" >&2; exit 1; }
+  done
+  if curl -sf -o /dev/null "$ENDPOINT/" 2>/dev/null; then
+    create_bucket
+    say_env
+    return
+  fi
+  stop
+  rm -rf "$C"; mkdir -p "$C"/{run,log,mon,osd,rgw}; cd "$C"
+  local FSID; FSID=$(cat /proc/sys/kernel/random/uuid)
+  cat > ceph.conf <<CONF
+[global]
+fsid = $FSID
+mon host = v1:127.0.0.1:6789
+mon initial members = a
+auth cluster required = none
+auth service required = none
+auth client required = none
+osd pool default size = 1
+osd pool default min size = 1
+osd pool default pg num = 8
+osd pool default pgp num = 8
+osd crush chooseleaf type = 0
+mon allow pool size one = true
+mon warn on pool no redundancy = false
+mon max pg per osd = 1000
+run dir = $C/run
+log file = $C/log/\$name.log
+admin socket = $C/run/\$name.asok
+pid file = $C/run/\$name.pid
+ms bind ipv6 = false
+ms bind msgr2 = false
+osd objectstore = memstore
+memstore device bytes = 4294967296
+osd data = $C/osd/\$cluster-\$id
+mon data = $C/mon/\$cluster-\$id
+keyring = $C/keyring
+[client.rgw.a]
+rgw frontends = beast endpoint=127.0.0.1:$PORT
+rgw data = $C/rgw
+CONF
+  local U="--setuser root --setgroup root"
+  monmaptool --create --add a v1:127.0.0.1:6789 --fsid "$FSID" monmap >/dev/null
+  ceph-authtool --create-keyring keyring --gen-key -n mon. --cap mon 'allow *' >/dev/null
+  ceph-mon -c ceph.conf --mkfs -i a --monmap monmap --keyring keyring $U
+  ceph-mon -c ceph.conf -i a $U
+  local ID; ID=$(timeout 60 ceph -c ceph.conf osd create); mkdir -p "osd/ceph-$ID"
+  ceph-osd -c ceph.conf -i "$ID" --mkfs $U >/dev/null 2>&1
+  ceph-osd -c ceph.conf -i "$ID" $U >/dev/null 2>&1
+  radosgw -c ceph.conf -n client.rgw.a $U
+  local ok=0
+  for _ in $(seq 1 240); do
+    if curl -sf -o /dev/null "$ENDPOINT/"; then ok=1; break; fi
+    sleep 0.5
+  done
+  [ "$ok" = 1 ] || { echo "ceph-rgw.sh: radosgw did not answer on $ENDPOINT within 120 s; logs in $C/log" >&2; exit 1; }
+  timeout 60 radosgw-admin -c ceph.conf user create --uid=ltxkit --display-name=ltxkit --access-key="$AK" --secret="$SK" >/dev/null 2>&1 \
+    || timeout 60 radosgw-admin -c ceph.conf user info --uid=ltxkit >/dev/null
+  for _ in $(seq 1 20); do create_bucket 2>/dev/null && break; sleep 0.5; done
+  create_bucket
+  say_env
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  env) say_env ;;
+  *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+esac
