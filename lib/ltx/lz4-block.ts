@@ -46,15 +46,16 @@ function viewOfDst(a: Uint8Array): DataView {
 }
 
 /**
- * Decompresses a raw LZ4 block into dst and returns the number of bytes written. Malformed input
+ * Decompresses a raw LZ4 block into dst from `start` (earlier bytes of dst may be referenced, as
+ * linked frame blocks do) and returns the number of bytes written. Malformed input
  * (a bad offset, a literal or match running past src or dst, a truncated length) throws
  * LtxError("CORRUPT_LZ4"); nothing is read or written out of bounds.
  */
-export function decompressBlock(src: Uint8Array, dst: Uint8Array): number {
+export function decompressBlock(src: Uint8Array, dst: Uint8Array, start = 0): number {
   const sn = src.length, dn = dst.length;
   const sv = viewOfSrc(src), dv = viewOfDst(dst);
   const so = src.byteOffset, dO = dst.byteOffset;
-  let s = 0, d = 0;
+  let s = 0, d = start;
   if (sn === 0) throw corrupt("empty block");
   for (;;) {
     if (s >= sn) throw corrupt("truncated token");
@@ -83,7 +84,7 @@ export function decompressBlock(src: Uint8Array, dst: Uint8Array): number {
       s += lit;
       d += lit;
     }
-    if (s === sn) return d; // the last sequence carries literals only
+    if (s === sn) return d - start; // the last sequence carries literals only
     if (s + 2 > sn) throw corrupt("truncated match offset");
     const off = src[s]! | (src[s + 1]! << 8);
     s += 2;
