@@ -29,7 +29,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 // One cached word view per buffer: creating a view per call costs more than hashing a small page.
 let viewBuf: ArrayBufferLike | null = null;
-let view32 = new Int32Array(0);
+let view32: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
 // The state lives in these two variables during an update; Crc64 copies it in and out.
 let sLo = 0, sHi = 0;

@@ -26,18 +26,18 @@ function corrupt(why: string): LtxError {
 
 // Cached views: one per underlying buffer.
 let srcBuf: ArrayBufferLike | null = null;
-let srcView = new DataView(new ArrayBuffer(0));
+let srcView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 let dstBuf: ArrayBufferLike | null = null;
-let dstView = new DataView(new ArrayBuffer(0));
+let dstView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
-function viewOfSrc(a: Uint8Array): DataView {
+function viewOfSrc(a: Uint8Array): DataView<ArrayBufferLike> {
   if (a.buffer !== srcBuf) {
     srcBuf = a.buffer;
     srcView = new DataView(a.buffer);
   }
   return srcView;
 }
-function viewOfDst(a: Uint8Array): DataView {
+function viewOfDst(a: Uint8Array): DataView<ArrayBufferLike> {
   if (a.buffer !== dstBuf) {
     dstBuf = a.buffer;
     dstView = new DataView(a.buffer);

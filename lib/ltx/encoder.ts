@@ -1,0 +1,207 @@
+/**
+ * The LTX encoder: a state machine (header → pages → close) that enforces every rule of Go's
+ * encoder (spec §5.4, §7.1) and streams the file out in pieces with constant memory (apart from
+ * the page index). Page encoding A (LZ4 block, page flags 0x0001) by default; legacy encoding B
+ * (one LZ4 frame per page, page flags 0) for Litestream ≤ v0.5.15 readers.
+ */
+import { LtxError } from "../errors.ts";
+import { CHECKSUM_FLAG, Crc64, DatabaseChecksum, lockPgno } from "./checksum.ts";
+import {
+  encodeHeader,
+  HEADER_SIZE,
+  isNoChecksum,
+  isSnapshot,
+  PAGE_HEADER_FLAG_SIZE,
+  PAGE_HEADER_SIZE,
+  validateTrailer,
+  type Header,
+  type Trailer,
+} from "./header.ts";
+import { compressBlock, compressBlockBound } from "./lz4-block.ts";
+import { encodeFrame } from "./lz4-frame.ts";
+import { encodePageIndex, type PageIndexEntry } from "./page-index.ts";
+
+export type PageEncoding = "block" | "frame";
+
+export interface EncoderOptions {
+  /** "block" (default, what Litestream ≥ v0.5.16 writes) or "frame" (readable by every v0.5.x). */
+  pageEncoding?: PageEncoding;
+}
+
+export interface Page {
+  pgno: number;
+  data: Uint8Array;
+}
+
+function invalidPage(msg: string): LtxError {
+  return new LtxError("INVALID_PAGE", msg);
+}
+
+const END_MARKER = new Uint8Array(PAGE_HEADER_SIZE);
+
+export class Encoder {
+  #state: "header" | "page" | "closed" = "header";
+  #encoding: PageEncoding;
+  #header: Header | undefined;
+  #trailer: Trailer | undefined;
+  #crc = new Crc64();
+  #size = 0;
+  #index: PageIndexEntry[] = [];
+  #prev = 0;
+  #lock = 0;
+  #db: DatabaseChecksum | undefined;
+  #scratch = new Uint8Array(0);
+
+  constructor(opts: EncoderOptions = {}) {
+    this.#encoding = opts.pageEncoding ?? "block";
+    if (this.#encoding !== "block" && this.#encoding !== "frame") throw new LtxError("INVALID_ARGUMENT", `invalid page encoding: ${String(this.#encoding)}`);
+  }
+
+  get header(): Header | undefined {
+    return this.#header;
+  }
+  get trailer(): Trailer | undefined {
+    return this.#trailer;
+  }
+  get pageIndex(): readonly PageIndexEntry[] {
+    return this.#index;
+  }
+  /** Bytes produced so far. */
+  get size(): number {
+    return this.#size;
+  }
+
+  encodeHeader(h: Header): Uint8Array {
+    if (this.#state !== "header") throw new LtxError("INVALID_STATE", "cannot encode header: header already written");
+    const b = encodeHeader(h);
+    this.#header = { ...h };
+    this.#crc.update(b);
+    this.#size = HEADER_SIZE;
+    this.#lock = lockPgno(h.pageSize);
+    if (isSnapshot(h) && !isNoChecksum(h)) this.#db = new DatabaseChecksum(h.pageSize);
+    this.#state = "page";
+    return b;
+  }
+
+  /** Encodes one page; pages must come in the order Go requires. Returns the frame bytes. */
+  encodePage(pgno: number, data: Uint8Array): Uint8Array {
+    if (this.#state !== "page") throw new LtxError("INVALID_STATE", `cannot encode page: ${this.#state === "header" ? "header not written" : "encoder closed"}`);
+    const h = this.#header!;
+    if (!Number.isInteger(pgno) || pgno < 1 || pgno > 0xffffffff) throw new LtxError("INVALID_PAGE_HEADER", "page number required");
+    if (pgno > h.commit) throw invalidPage(`page number ${pgno} out-of-bounds for commit size ${h.commit}`);
+    if (data.length !== h.pageSize) throw invalidPage(`invalid page buffer size: ${data.length}, expecting ${h.pageSize}`);
+    if (pgno === this.#lock) throw invalidPage(`cannot encode lock page: pgno=${pgno}`);
+    const prev = this.#prev;
+    if (isSnapshot(h)) {
+      if (prev === 0 && pgno !== 1) throw invalidPage("snapshot transaction file must start with page number 1");
+      if (prev !== 0) {
+        if (prev === this.#lock - 1) {
+          if (pgno !== prev + 2) throw invalidPage(`nonsequential page numbers in snapshot transaction (skip lock page): ${prev},${pgno}`);
+        } else if (pgno !== prev + 1) throw invalidPage(`nonsequential page numbers in snapshot transaction: ${prev},${pgno}`);
+      }
+    } else if (pgno <= prev) throw invalidPage(`out-of-order page numbers: ${prev},${pgno}`);
+
+    let frame: Uint8Array;
+    if (this.#encoding === "block") {
+      const bound = compressBlockBound(data.length);
+      if (this.#scratch.length < bound) this.#scratch = new Uint8Array(bound);
+      const n = compressBlock(data, this.#scratch);
+      frame = new Uint8Array(10 + n);
+      const v = new DataView(frame.buffer);
+      v.setUint32(0, pgno);
+      v.setUint16(4, PAGE_HEADER_FLAG_SIZE);
+      v.setUint32(6, n);
+      frame.set(this.#scratch.subarray(0, n), 10);
+      this.#crc.update(frame.subarray(0, 10));
+    } else {
+      const f = encodeFrame(data);
+      frame = new Uint8Array(6 + f.length);
+      new DataView(frame.buffer).setUint32(0, pgno);
+      frame.set(f, 6);
+      this.#crc.update(frame.subarray(0, 6));
+    }
+    this.#crc.update(data);
+    this.#db?.add(pgno, data);
+    this.#index.push({ pgno, offset: this.#size, size: frame.length });
+    this.#size += frame.length;
+    this.#prev = pgno;
+    return frame;
+  }
+
+  /**
+   * Writes the end marker, the page index and the trailer. `postApplyChecksum`: omit for NoChecksum
+   * files; computed from the pages for checksum-tracked snapshots when omitted; required otherwise.
+   */
+  close(postApplyChecksum?: bigint): Uint8Array {
+    if (this.#state !== "page") throw new LtxError("INVALID_STATE", `cannot close: ${this.#state === "header" ? "header not written" : "already closed"}`);
+    const h = this.#header!;
+    if (isSnapshot(h) && h.commit > 0) {
+      const last = h.commit === this.#lock ? h.commit - 1 : h.commit;
+      if (this.#prev !== last) throw invalidPage(`snapshot incomplete: last page ${this.#prev}, commit ${h.commit}`);
+    }
+    const post = postApplyChecksum ?? (isNoChecksum(h) ? 0n : this.#db ? this.#db.value() : 0n);
+    if (h.commit === 0 && post !== CHECKSUM_FLAG) {
+      throw new LtxError("INVALID_TRAILER", "post-apply checksum must be empty for zero-length database");
+    }
+    validateTrailer(h, { postApplyChecksum: post, fileChecksum: CHECKSUM_FLAG });
+    const index = encodePageIndex(this.#index);
+    const out = new Uint8Array(PAGE_HEADER_SIZE + index.length + 16);
+    out.set(END_MARKER, 0);
+    out.set(index, PAGE_HEADER_SIZE);
+    const v = new DataView(out.buffer);
+    const t = PAGE_HEADER_SIZE + index.length;
+    v.setBigUint64(t, post);
+    this.#crc.update(out.subarray(0, t + 8));
+    const fileChecksum = CHECKSUM_FLAG | this.#crc.digest();
+    v.setBigUint64(t + 8, fileChecksum);
+    this.#trailer = { postApplyChecksum: post, fileChecksum };
+    this.#size += out.length;
+    this.#state = "closed";
+    return out;
+  }
+}
+
+export type EncodeOptions = EncoderOptions & { postApplyChecksum?: bigint };
+
+/** Streams an encoded LTX file; pages must be in ascending order. */
+export function encodeLtx(header: Header, pages: Iterable<Page> | AsyncIterable<Page>, opts: EncodeOptions = {}): ReadableStream<Uint8Array> {
+  const enc = new Encoder(opts);
+  let it: Iterator<Page> | AsyncIterator<Page> | undefined;
+  let done = false;
+  return new ReadableStream<Uint8Array>({
+    pull(c) {
+      return (async () => {
+        if (!it) {
+          c.enqueue(enc.encodeHeader(header));
+          it = Symbol.asyncIterator in pages ? (pages as AsyncIterable<Page>)[Symbol.asyncIterator]() : (pages as Iterable<Page>)[Symbol.iterator]();
+          return;
+        }
+        if (done) return;
+        const r = await it.next();
+        if (r.done) {
+          done = true;
+          c.enqueue(enc.close(opts.postApplyChecksum));
+          c.close();
+        } else c.enqueue(enc.encodePage(r.value.pgno, r.value.data));
+      })();
+    },
+    async cancel() {
+      await it?.return?.();
+    },
+  });
+}
+
+/** Encodes a whole file in memory. */
+export function encodeLtxBytes(header: Header, pages: Iterable<Page>, opts: EncodeOptions = {}): Uint8Array {
+  const enc = new Encoder(opts);
+  const parts = [enc.encodeHeader(header)];
+  for (const p of pages) parts.push(enc.encodePage(p.pgno, p.data));
+  parts.push(enc.close(opts.postApplyChecksum));
+  const out = new Uint8Array(enc.size);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

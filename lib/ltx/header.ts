@@ -1,0 +1,150 @@
+/**
+ * The 100-byte LTX header, the 6-byte page header and the 16-byte trailer (spec §4, §5.1, §7.1),
+ * with Go's validation rules and messages.
+ */
+import { LtxError } from "../errors.ts";
+import { CHECKSUM_FLAG } from "./checksum.ts";
+
+export const HEADER_SIZE = 100;
+export const PAGE_HEADER_SIZE = 6;
+export const TRAILER_SIZE = 16;
+export const HEADER_FLAG_COMPRESS_LZ4 = 0x1; // v1 only
+export const HEADER_FLAG_NO_CHECKSUM = 0x2;
+export const PAGE_HEADER_FLAG_SIZE = 0x1;
+const MAGIC = 0x4c545831; // "LTX1"
+
+export interface Header {
+  flags: number;
+  pageSize: number;
+  /** Database size in pages after applying this file. */
+  commit: number;
+  minTXID: bigint;
+  maxTXID: bigint;
+  /** Milliseconds since the Unix epoch. */
+  timestamp: number;
+  preApplyChecksum: bigint;
+  walOffset: number;
+  walSize: number;
+  walSalt1: number;
+  walSalt2: number;
+  nodeID: bigint;
+}
+
+export interface Trailer {
+  postApplyChecksum: bigint;
+  fileChecksum: bigint;
+}
+
+/** A header with every field zero except those given. */
+export function newHeader(h: Partial<Header> & Pick<Header, "pageSize" | "commit" | "minTXID" | "maxTXID">): Header {
+  return { flags: 0, timestamp: 0, preApplyChecksum: 0n, walOffset: 0, walSize: 0, walSalt1: 0, walSalt2: 0, nodeID: 0n, ...h };
+}
+
+export function isSnapshot(h: Header): boolean {
+  return h.minTXID === 1n;
+}
+
+export function isNoChecksum(h: Header): boolean {
+  return (h.flags & HEADER_FLAG_NO_CHECKSUM) !== 0;
+}
+
+export function isValidPageSize(n: number): boolean {
+  return Number.isInteger(n) && n >= 512 && n <= 65536 && (n & (n - 1)) === 0;
+}
+
+function invalid(msg: string): LtxError {
+  return new LtxError("INVALID_HEADER", msg);
+}
+
+/** Go's Header.Validate. `allowFlags` extends the mask (v1 allows the CompressLZ4 bit). */
+export function validateHeader(h: Header, allowFlags = 0): void {
+  if ((h.flags & ~(HEADER_FLAG_NO_CHECKSUM | allowFlags)) !== 0) throw invalid(`invalid flags: 0x${(h.flags >>> 0).toString(16).padStart(8, "0")}`);
+  if (!isValidPageSize(h.pageSize)) throw invalid(`invalid page size: ${h.pageSize}`);
+  if (h.minTXID === 0n) throw invalid("minimum transaction id required");
+  if (h.maxTXID === 0n) throw invalid("maximum transaction id required");
+  if (h.minTXID > h.maxTXID) throw invalid(`transaction ids out of order: (${h.minTXID},${h.maxTXID})`);
+  if (h.walOffset < 0) throw invalid(`wal offset cannot be negative: ${h.walOffset}`);
+  if (h.walSize < 0) throw invalid(`wal size cannot be negative: ${h.walSize}`);
+  if ((h.walSalt1 !== 0 || h.walSalt2 !== 0) && h.walOffset === 0) throw invalid("wal offset required if salt exists");
+  if (h.walOffset === 0 && h.walSize !== 0) throw invalid("wal offset required if wal size exists");
+  if (isSnapshot(h)) {
+    if (h.preApplyChecksum !== 0n) throw invalid("pre-apply checksum must be zero on snapshots");
+  } else if (isNoChecksum(h)) {
+    if (h.preApplyChecksum !== 0n) throw invalid("pre-apply checksum not allowed");
+  } else {
+    if (h.preApplyChecksum === 0n) throw invalid("pre-apply checksum required on non-snapshot files");
+    if ((h.preApplyChecksum & CHECKSUM_FLAG) === 0n) throw invalid("invalid pre-apply checksum format");
+  }
+}
+
+function checkRange(name: string, v: number, max: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > max) throw new LtxError("INVALID_ARGUMENT", `header field ${name} out of range: ${v}`);
+}
+
+/** Validates and encodes a header. */
+export function encodeHeader(h: Header, allowFlags = 0): Uint8Array {
+  validateHeader(h, allowFlags);
+  checkRange("commit", h.commit, 0xffffffff);
+  checkRange("walSalt1", h.walSalt1, 0xffffffff);
+  checkRange("walSalt2", h.walSalt2, 0xffffffff);
+  if (!Number.isSafeInteger(h.timestamp)) throw new LtxError("INVALID_ARGUMENT", `header field timestamp out of range: ${h.timestamp}`);
+  const b = new Uint8Array(HEADER_SIZE);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, MAGIC);
+  v.setUint32(4, h.flags >>> 0);
+  v.setUint32(8, h.pageSize);
+  v.setUint32(12, h.commit);
+  v.setBigUint64(16, h.minTXID);
+  v.setBigUint64(24, h.maxTXID);
+  v.setBigInt64(32, BigInt(h.timestamp));
+  v.setBigUint64(40, h.preApplyChecksum);
+  v.setBigInt64(48, BigInt(h.walOffset));
+  v.setBigInt64(56, BigInt(h.walSize));
+  v.setUint32(64, h.walSalt1);
+  v.setUint32(68, h.walSalt2);
+  v.setBigUint64(72, h.nodeID);
+  return b;
+}
+
+function safe(name: string, v: bigint): number {
+  if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
+    throw new LtxError("LIMIT_EXCEEDED", `header field ${name} exceeds 2^53: ${v}`);
+  }
+  return Number(v);
+}
+
+/** Decodes a header (magic check, then Go's validation). The reserved bytes 80..99 are ignored. */
+export function decodeHeader(b: Uint8Array, allowFlags = 0): Header {
+  if (b.length < HEADER_SIZE) throw new LtxError("UNEXPECTED_EOF", `decode header: need ${HEADER_SIZE} bytes, got ${b.length}`);
+  const v = new DataView(b.buffer, b.byteOffset, HEADER_SIZE);
+  if (v.getUint32(0) !== MAGIC) throw new LtxError("INVALID_LTX_FILE", "unmarshal header: invalid LTX file");
+  const h: Header = {
+    flags: v.getUint32(4),
+    pageSize: v.getUint32(8),
+    commit: v.getUint32(12),
+    minTXID: v.getBigUint64(16),
+    maxTXID: v.getBigUint64(24),
+    timestamp: safe("timestamp", v.getBigInt64(32)),
+    preApplyChecksum: v.getBigUint64(40),
+    walOffset: safe("walOffset", v.getBigInt64(48)),
+    walSize: safe("walSize", v.getBigInt64(56)),
+    walSalt1: v.getUint32(64),
+    walSalt2: v.getUint32(68),
+    nodeID: v.getBigUint64(72),
+  };
+  validateHeader(h, allowFlags);
+  return h;
+}
+
+/** Go's Trailer.Validate (the encoder's rules). */
+export function validateTrailer(h: Header, t: Trailer): void {
+  const bad = (m: string) => new LtxError("INVALID_TRAILER", m);
+  if (isNoChecksum(h)) {
+    if (t.postApplyChecksum !== 0n) throw bad("post-apply checksum not allowed");
+  } else {
+    if (t.postApplyChecksum === 0n) throw bad("post-apply checksum required");
+    if ((t.postApplyChecksum & CHECKSUM_FLAG) === 0n) throw bad("invalid post-apply checksum format");
+  }
+  if (t.fileChecksum === 0n) throw bad("file checksum required");
+  if ((t.fileChecksum & CHECKSUM_FLAG) === 0n) throw bad("invalid file checksum format");
+}
