@@ -1,0 +1,130 @@
+/**
+ * File helpers for the runtime adapters (node:fs, available in Node, Bun and Deno): streaming reads,
+ * atomic writes (temp file in the same directory, fsync, rename, fsync of the directory) that never
+ * leave a partial file in place.
+ */
+import { createReadStream, promises as fsp } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { LtxError } from "../errors.ts";
+import { syncDir } from "./fs-store.ts";
+
+/** A file as an async iterable of chunks. */
+export async function* readFileChunks(path: string, chunkSize = 1 << 20): AsyncGenerator<Uint8Array> {
+  const s = createReadStream(path, { highWaterMark: chunkSize });
+  try {
+    for await (const c of s) yield new Uint8Array((c as Uint8Array).buffer, (c as Uint8Array).byteOffset, (c as Uint8Array).length);
+  } catch (e) {
+    throw new LtxError("IO_ERROR", `read ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** An open temp file that becomes `path` on commit and disappears on abort. */
+export class AtomicFile {
+  readonly path: string;
+  readonly tmp: string;
+  #fh: Awaited<ReturnType<typeof fsp.open>> | null = null;
+  #pos = 0;
+
+  private constructor(path: string) {
+    this.path = path;
+    this.tmp = join(dirname(path), `.${basename(path)}.ltxkit-tmp-${Math.random().toString(36).slice(2)}`);
+  }
+
+  /** Opens the temp file. With `exclusive`, an existing `path` is an OUTPUT_EXISTS error. */
+  static async create(path: string, opts: { exclusive?: boolean } = {}): Promise<AtomicFile> {
+    if (opts.exclusive && (await exists(path))) throw new LtxError("OUTPUT_EXISTS", `output already exists: ${path}`);
+    const f = new AtomicFile(path);
+    try {
+      await fsp.mkdir(dirname(path), { recursive: true });
+      f.#fh = await fsp.open(f.tmp, "wx");
+    } catch (e) {
+      throw new LtxError("IO_ERROR", `create ${f.tmp}: ${(e as Error).message}`, { cause: e });
+    }
+    return f;
+  }
+
+  /** Appends bytes. */
+  async write(data: Uint8Array): Promise<void> {
+    await this.writeAt(data, this.#pos);
+  }
+
+  /** Writes bytes at an offset. */
+  async writeAt(data: Uint8Array, position: number): Promise<void> {
+    if (!this.#fh) throw new LtxError("INVALID_STATE", "file already closed");
+    let off = 0;
+    while (off < data.length) {
+      const { bytesWritten } = await this.#fh.write(data, off, data.length - off, position + off);
+      off += bytesWritten;
+    }
+    this.#pos = Math.max(this.#pos, position + data.length);
+  }
+
+  async truncate(size: number): Promise<void> {
+    await this.#fh?.truncate(size);
+    this.#pos = size;
+  }
+
+  /** fsync, rename over `path`, fsync the directory. With `exclusive`, never replaces a file. */
+  async commit(opts: { exclusive?: boolean; mtime?: Date } = {}): Promise<void> {
+    const fh = this.#fh;
+    if (!fh) throw new LtxError("INVALID_STATE", "file already closed");
+    try {
+      await fh.sync();
+      await fh.close();
+      this.#fh = null;
+      if (opts.mtime) await fsp.utimes(this.tmp, opts.mtime, opts.mtime);
+      if (opts.exclusive) {
+        try {
+          await fsp.link(this.tmp, this.path);
+        } catch (e) {
+          if ((e as { code?: string }).code === "EEXIST") throw new LtxError("OUTPUT_EXISTS", `output already exists: ${this.path}`);
+          throw e;
+        }
+        await fsp.unlink(this.tmp);
+      } else await fsp.rename(this.tmp, this.path);
+      await syncDir(dirname(this.path));
+    } catch (e) {
+      await this.abort();
+      if (e instanceof LtxError) throw e;
+      throw new LtxError("IO_ERROR", `commit ${this.path}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** Closes and removes the temp file; `path` is untouched. */
+  async abort(): Promise<void> {
+    await this.#fh?.close().catch(() => {});
+    this.#fh = null;
+    await fsp.unlink(this.tmp).catch(() => {});
+  }
+}
+
+/** Writes a whole stream atomically. */
+export async function writeFileAtomic(path: string, body: Uint8Array | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>, opts: { exclusive?: boolean; mtime?: Date } = {}): Promise<number> {
+  const f = await AtomicFile.create(path, opts);
+  let n = 0;
+  try {
+    if (body instanceof Uint8Array) {
+      await f.write(body);
+      n = body.length;
+    } else {
+      for await (const c of body as AsyncIterable<Uint8Array>) {
+        await f.write(c);
+        n += c.length;
+      }
+    }
+  } catch (e) {
+    await f.abort();
+    throw e;
+  }
+  await f.commit(opts);
+  return n;
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await fsp.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
