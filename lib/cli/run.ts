@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   "encode-db": () => import("./encode-db.ts").then((m) => m.command),
   checksum: () => import("./checksum.ts").then((m) => m.command),
   ls: () => import("./ls.ts").then((m) => m.command),
+  restore: () => import("./restore.ts").then((m) => m.command),
 };
 
 async function usage(io: CliIO): Promise<void> {

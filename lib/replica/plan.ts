@@ -114,3 +114,21 @@ export async function calcRestorePlan(replica: Replica, target: RestoreTarget = 
   const levels = await Promise.all(Array.from({ length: SNAPSHOT_LEVEL + 1 }, (_, l) => listLevel(replica, l, { useMetadata, signal })));
   return planFromListings(levels, target);
 }
+
+/**
+ * Go's CalcRestoreTarget check, run by `litestream restore` before planning a timestamp restore:
+ * the timestamp must lie within the replica's time bounds (file times without metadata).
+ */
+export async function checkTimestampBounds(replica: Replica, timestamp: Date, signal?: AbortSignal): Promise<void> {
+  let min = Infinity, max = -Infinity;
+  for (let l = SNAPSHOT_LEVEL; l >= 0; l--) {
+    for (const f of await listLevel(replica, l, { signal })) {
+      const t = f.createdAt.getTime();
+      if (t < min) min = t;
+      if (t > max) max = t;
+    }
+  }
+  if (min === Infinity) throw new LtxError("NO_BACKUPS", "no backups found");
+  const t = timestamp.getTime();
+  if (t < min || t > max) throw new LtxError("TX_NOT_AVAILABLE", "timestamp does not exist");
+}
