@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   checksum: () => import("./checksum.ts").then((m) => m.command),
   ls: () => import("./ls.ts").then((m) => m.command),
   restore: () => import("./restore.ts").then((m) => m.command),
+  compact: () => import("./compact.ts").then((m) => m.command),
 };
 
 async function usage(io: CliIO): Promise<void> {
