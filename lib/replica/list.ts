@@ -8,7 +8,7 @@ import type { Replica } from "./url.ts";
 /** S3 object metadata key holding the LTX timestamp (RFC 3339 with nanoseconds). */
 export const METADATA_TIMESTAMP = "litestream-timestamp";
 
-export interface ListOptions {
+export interface ListLevelOptions {
   /** Read CreatedAt from object metadata (one HEAD per object on S3), as Go's timestamp restores do. */
   useMetadata?: boolean;
   /** HEAD requests at once (default 50, as Go). */
@@ -17,7 +17,7 @@ export interface ListOptions {
 }
 
 /** Files of one level, sorted by (minTXID, maxTXID); names that are not LTX files are skipped. */
-export async function listLevel(replica: Replica, level: number, opts: ListOptions = {}): Promise<FileInfo[]> {
+export async function listLevel(replica: Replica, level: number, opts: ListLevelOptions = {}): Promise<FileInfo[]> {
   const out: FileInfo[] = [];
   for await (const b of replica.store.list(replica.layout.levelPrefix(level), { signal: opts.signal })) {
     const k = replica.layout.parseKey(b.key);
@@ -30,13 +30,13 @@ export async function listLevel(replica: Replica, level: number, opts: ListOptio
 }
 
 /** Files of every level 0..9, level by level. */
-export async function listAll(replica: Replica, opts: ListOptions = {}): Promise<FileInfo[]> {
+export async function listAll(replica: Replica, opts: ListLevelOptions = {}): Promise<FileInfo[]> {
   const out: FileInfo[] = [];
   for (let level = 0; level <= SNAPSHOT_LEVEL; level++) out.push(...(await listLevel(replica, level, opts)));
   return out;
 }
 
-async function fillMetadataTimestamps(replica: Replica, files: FileInfo[], opts: ListOptions): Promise<void> {
+async function fillMetadataTimestamps(replica: Replica, files: FileInfo[], opts: ListLevelOptions): Promise<void> {
   let i = 0;
   const worker = async () => {
     while (i < files.length) {

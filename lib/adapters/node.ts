@@ -1,0 +1,12 @@
+/**
+ * ltxkit for Node: the core plus the file-system store, atomic file output and replica URLs with
+ * file paths. Built on node:fs, which Node provides; the same code runs in Node, Bun and Deno and
+ * the test suite runs in all three.
+ *
+ * @module
+ */
+export * from "../mod.ts";
+export { FsStore } from "./fs-store.ts";
+export { FileSink } from "./fs-sink.ts";
+export { AtomicFile, writeFileAtomic, readFileChunks } from "./fs-file.ts";
+export { openReplicaFromEnv } from "./replica-node.ts";
