@@ -23,7 +23,7 @@ const portable = extra.length ? extra : ["test/"];
 const plans = {
   node: { cmd: process.execPath, args: [vitest, "run", ...extra] },
   bun: { cmd: bin("bun"), args: ["--bun", vitest, "run", "--pool=threads", ...portable] },
-  deno: { cmd: bin("deno"), args: ["run", "-A", vitest, "run", ...portable] },
+  deno: { cmd: bin("deno"), args: ["run", "-A", vitest, "run", "--pool=forks", ...portable] },
 };
 
 let passed = 0, failed = 0, skipped = 0, broken = 0;
