@@ -187,7 +187,7 @@ export class LtxReader {
     src.skip(size);
     if (this.#opts.strict) this.#checkStrictPage(pgno);
     if (this.#db && pgno !== this.#lock) this.#db.add(pgno, page);
-    this.#frames.push({ pgno, offset: frameOffset, size });
+    if (this.#opts.strict) this.#frames.push({ pgno, offset: frameOffset, size });
     this.#prev = pgno;
     this.#count++;
     return { pgno, data: page };

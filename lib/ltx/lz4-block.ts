@@ -74,10 +74,15 @@ export function decompressBlock(src: Uint8Array, dst: Uint8Array, start = 0): nu
       if (lit > dn - d) throw corrupt(`literals overflow the output (${lit} at ${d} of ${dn})`);
       if (lit <= 16 && s + 16 <= sn && d + 16 <= dn) {
         // Overshooting copy: the extra bytes are rewritten later or lie beyond the output end we report.
-        dv.setInt32(dO + d, sv.getInt32(so + s));
-        dv.setInt32(dO + d + 4, sv.getInt32(so + s + 4));
-        dv.setInt32(dO + d + 8, sv.getInt32(so + s + 8));
-        dv.setInt32(dO + d + 12, sv.getInt32(so + s + 12));
+        dv.setInt32(dO + d, sv.getInt32(so + s, true), true);
+        dv.setInt32(dO + d + 4, sv.getInt32(so + s + 4, true), true);
+        dv.setInt32(dO + d + 8, sv.getInt32(so + s + 8, true), true);
+        dv.setInt32(dO + d + 12, sv.getInt32(so + s + 12, true), true);
+      } else if (lit < 256 && s + lit + 8 <= sn && d + lit + 8 <= dn) {
+        for (let k = 0; k < lit; k += 8) {
+          dv.setInt32(dO + d + k, sv.getInt32(so + s + k, true), true);
+          dv.setInt32(dO + d + k + 4, sv.getInt32(so + s + k + 4, true), true);
+        }
       } else {
         dst.set(src.subarray(s, s + lit), d);
       }
@@ -105,8 +110,8 @@ export function decompressBlock(src: Uint8Array, dst: Uint8Array, start = 0): nu
     if (off >= 8 && d + ml + 8 <= dn) {
       const end = d + ml;
       while (d < end) {
-        dv.setInt32(dO + d, dv.getInt32(dO + m));
-        dv.setInt32(dO + d + 4, dv.getInt32(dO + m + 4));
+        dv.setInt32(dO + d, dv.getInt32(dO + m, true), true);
+        dv.setInt32(dO + d + 4, dv.getInt32(dO + m + 4, true), true);
         d += 8;
         m += 8;
       }
