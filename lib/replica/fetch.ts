@@ -1,7 +1,8 @@
 /**
- * Parallel ranged fetching for restores: every planned file is read as a stream of parts fetched
- * ahead of the consumer, with a global bound on concurrent requests. Memory stays within
- * files × min(size, ahead × partSize); retries resume at the failed part.
+ * Parallel ranged fetching for restores: every planned file is read as a stream of parts. The part a
+ * consumer waits for is always fetched; parts ahead of it are fetched only within a memory budget
+ * shared by all files, with a global bound on concurrent requests. Memory stays within
+ * budget + files × partSize; retries resume at the failed part.
  */
 import { LtxError, isLtxError } from "../errors.ts";
 import type { BlobStore } from "../store/blob-store.ts";
@@ -9,10 +10,12 @@ import type { BlobStore } from "../store/blob-store.ts";
 export interface FetchOptions {
   /** Concurrent requests across all files (default 8). */
   parallelism?: number;
-  /** Bytes per ranged GET (default 4 MiB). */
+  /** Bytes per ranged GET (default 1 MiB). */
   partSize?: number;
-  /** Parts fetched ahead per file (default 2). */
+  /** Parts fetched ahead per file at most (default 8), within the shared memory budget. */
   ahead?: number;
+  /** Bytes fetched ahead of the consumers across all files (default 32 MiB). */
+  memoryBudget?: number;
   /** Attempts per part (default 4). */
   attempts?: number;
   signal?: AbortSignal;
@@ -40,6 +43,22 @@ export class Semaphore {
   }
 }
 
+/** Bytes fetched but not yet consumed, shared by the files of one restore. */
+export class Budget {
+  #left: number;
+  constructor(bytes: number) {
+    this.#left = bytes;
+  }
+  tryTake(n: number): boolean {
+    if (this.#left < n) return false;
+    this.#left -= n;
+    return true;
+  }
+  give(n: number): void {
+    this.#left += n;
+  }
+}
+
 const RETRYABLE = new Set(["STORE_ERROR", "TIMEOUT", "IO_ERROR", "UNEXPECTED_EOF"]);
 
 async function fetchPart(store: BlobStore, key: string, offset: number, length: number, o: FetchOptions): Promise<Uint8Array> {
@@ -58,28 +77,36 @@ async function fetchPart(store: BlobStore, key: string, offset: number, length: 
   }
 }
 
-/** One stored file as an in-order stream of parts, fetched ahead under the shared semaphore. */
-export async function* fetchFile(store: BlobStore, key: string, size: number, sem: Semaphore, o: FetchOptions = {}): AsyncGenerator<Uint8Array> {
-  const partSize = Math.max(64 * 1024, o.partSize ?? 4 << 20);
-  const ahead = Math.max(1, o.ahead ?? 2);
+/** One stored file as an in-order stream of parts, fetched ahead under the shared limits. */
+export async function* fetchFile(store: BlobStore, key: string, size: number, sem: Semaphore, o: FetchOptions = {}, budget: Budget = new Budget(o.memoryBudget ?? 32 << 20)): AsyncGenerator<Uint8Array> {
+  const partSize = Math.max(64 * 1024, o.partSize ?? 1 << 20);
+  const ahead = Math.max(1, o.ahead ?? 8);
   const parts = Math.ceil(size / partSize);
-  const inflight: Promise<Uint8Array>[] = [];
+  const inflight: { p: Promise<Uint8Array>; charged: number }[] = [];
   let next = 0;
-  const launch = () => {
+  const launch = (demand: boolean) => {
     while (inflight.length < ahead && next < parts) {
       const off = next * partSize;
       const len = Math.min(partSize, size - off);
+      // The part the consumer waits for is always fetched; read-ahead needs budget.
+      const charged = demand && inflight.length === 0 ? 0 : len;
+      if (charged && !budget.tryTake(charged)) return;
       const p = sem.run(() => fetchPart(store, key, off, len, o));
       p.catch(() => {}); // awaited below; avoid an unhandled rejection if the consumer stops first
-      inflight.push(p);
+      inflight.push({ p, charged });
       next++;
     }
   };
-  launch();
-  while (inflight.length > 0) {
-    const p = inflight.shift()!;
-    const b = await p;
-    launch();
-    yield b;
+  try {
+    while (next < parts || inflight.length > 0) {
+      launch(true);
+      const head = inflight.shift()!;
+      const b = await head.p;
+      budget.give(head.charged);
+      launch(false);
+      yield b;
+    }
+  } finally {
+    for (const f of inflight) budget.give(f.charged);
   }
 }

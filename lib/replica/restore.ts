@@ -10,7 +10,7 @@ import { Compactor } from "../ltx/compactor.ts";
 import { LtxReader } from "../ltx/decoder.ts";
 import { HEADER_FLAG_NO_CHECKSUM, type Header } from "../ltx/header.ts";
 import type { FileInfo } from "./file-info.ts";
-import { fetchFile, Semaphore, type FetchOptions } from "./fetch.ts";
+import { Budget, fetchFile, Semaphore, type FetchOptions } from "./fetch.ts";
 import { calcRestorePlan, type RestoreTarget } from "./plan.ts";
 import type { Replica } from "./url.ts";
 
@@ -56,7 +56,8 @@ export async function restore(replica: Replica, opts: RestoreOptions): Promise<R
   const progress: RestoreProgress = { files: plan.length, bytes: 0, bytesTotal: plan.reduce((s, f) => s + f.size, 0), pages: 0, pagesTotal: 0 };
   const sem = new Semaphore(opts.parallelism ?? 8);
   const fo: FetchOptions = { ...opts, onBytes: (n) => void (progress.bytes += n) };
-  const readers = plan.map((f) => new LtxReader(fetchFile(replica.store, f.key, f.size, sem, fo)));
+  const budget = new Budget(opts.memoryBudget ?? 32 << 20);
+  const readers = plan.map((f) => new LtxReader(fetchFile(replica.store, f.key, f.size, sem, fo, budget)));
   const sink = opts.sink;
   try {
     const c = new Compactor(readers, { headerFlags: HEADER_FLAG_NO_CHECKSUM });
