@@ -131,7 +131,7 @@ export class LtxReader {
     const src = this.#src;
     const h = this.#header!;
     const ph = this.#phdr;
-    if (!(await src.ensure(ph))) throw eof("read page header");
+    if (src.available < ph && !(await src.ensure(ph))) throw eof("read page header");
     let v = src.view();
     const pgno = ((v[0]! << 24) | (v[1]! << 16) | (v[2]! << 8) | v[3]!) >>> 0;
     const flags = ph === 6 ? (v[4]! << 8) | v[5]! : 0;
@@ -150,18 +150,18 @@ export class LtxReader {
     let got: number;
     if (this.#format === "v1") {
       size = ph + h.pageSize;
-      if (!(await src.ensure(size))) throw eof("read page data");
+      if (src.available < size && !(await src.ensure(size))) throw eof("read page data");
       v = src.view();
       page.set(v.subarray(ph, size));
       got = h.pageSize;
       this.#crc.update(v.subarray(0, ph));
     } else if (flags & PAGE_HEADER_FLAG_SIZE) {
-      if (!(await src.ensure(10))) throw eof("read data size");
+      if (src.available < 10 && !(await src.ensure(10))) throw eof("read data size");
       v = src.view();
       const n = ((v[6]! << 24) | (v[7]! << 16) | (v[8]! << 8) | v[9]!) >>> 0;
       if (n > compressBlockBound(h.pageSize)) throw new LtxError("CORRUPT_LZ4", `compressed size ${n} exceeds the bound for ${h.pageSize}-byte pages`);
       size = 10 + n;
-      if (!(await src.ensure(size))) throw eof("read compressed data");
+      if (src.available < size && !(await src.ensure(size))) throw eof("read compressed data");
       v = src.view();
       got = decompressBlock(v.subarray(10, size), page);
       this.#crc.update(v.subarray(0, 10));

@@ -116,6 +116,15 @@ export function decompressBlock(src: Uint8Array, dst: Uint8Array, start = 0): nu
         m += 8;
       }
       d = end;
+    } else if (off >= 4 && d + ml + 4 <= dn) {
+      // Each 4-byte chunk reads bytes already written (off >= 4), so overlap is safe.
+      const end = d + ml;
+      while (d < end) {
+        dv.setInt32(dO + d, dv.getInt32(dO + m, true), true);
+        d += 4;
+        m += 4;
+      }
+      d = end;
     } else if (off === 1) {
       dst.fill(dst[m]!, d, d + ml);
       d += ml;
