@@ -17,9 +17,10 @@ const extra = process.argv.slice(2);
 const runtimes = (process.env.LTXKIT_RUNTIMES ?? "node,bun,deno").split(",").map((s) => s.trim()).filter(Boolean);
 const work = mkdtempSync(join(tmpdir(), "ltxkit-test-"));
 
-// Node runs everything; Bun and Deno run the runtime-sensitive suites (codec, stores, replica logic,
-// CLI) — the Go cross-checks spawn the same Go binaries whatever runtime drives them.
-const portable = extra.length ? extra : ["test/"];
+// Node runs everything; Bun and Deno run test/ (codec, stores, replica logic, CLI) and the
+// conformance checks that need no Go — the Go cross-checks spawn the same Go binaries whatever
+// runtime drives them.
+const portable = extra.length ? extra : ["test/", "conformance/vectors.test.ts", "conformance/go-fixtures.test.ts", "conformance/litestream-fixture.test.ts"];
 const plans = {
   node: { cmd: process.execPath, args: [vitest, "run", ...extra] },
   bun: { cmd: bin("bun"), args: ["--bun", vitest, "run", "--pool=threads", ...portable] },

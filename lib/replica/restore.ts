@@ -124,3 +124,42 @@ export class BytesSink implements PageSink {
     return this.#buf;
   }
 }
+
+/**
+ * A sink that exposes the restored database as a ReadableStream of page-sized chunks, with
+ * backpressure (workers and browsers: pipe it into storage or sqlite-wasm). A failed restore
+ * errors the stream.
+ */
+export class StreamSink implements PageSink {
+  readonly readable: ReadableStream<Uint8Array>;
+  #ctl!: ReadableStreamDefaultController<Uint8Array>;
+  #wake: (() => void) | null = null;
+
+  constructor(highWaterMarkPages = 64) {
+    this.readable = new ReadableStream<Uint8Array>(
+      {
+        start: (c) => void (this.#ctl = c),
+        pull: () => {
+          this.#wake?.();
+          this.#wake = null;
+        },
+      },
+      { highWaterMark: highWaterMarkPages },
+    );
+  }
+  async open(): Promise<void> {}
+  async write(_pgno: number, data: Uint8Array): Promise<void> {
+    this.#ctl.enqueue(data.slice());
+    if ((this.#ctl.desiredSize ?? 1) <= 0) await new Promise<void>((r) => (this.#wake = r));
+  }
+  async commit(): Promise<void> {
+    this.#ctl.close();
+  }
+  async abort(): Promise<void> {
+    try {
+      this.#ctl.error(new LtxError("ABORTED", "restore failed"));
+    } catch {
+      // already closed or errored
+    }
+  }
+}

@@ -42,3 +42,20 @@ describe("restore", () => {
     expect(readdirSync(dir).filter((n) => n.includes("ltxkit-tmp"))).toEqual([]);
   });
 });
+
+describe("restore to a stream", () => {
+  it("streams the database with backpressure", async () => {
+    const { StreamSink } = await import("../../lib/replica/restore.ts");
+    const r = memoryReplica();
+    const steps = await writeL0Chain(r, 6);
+    const sink = new StreamSink(4);
+    const done = restore(r, { sink });
+    const parts: Uint8Array[] = [];
+    for await (const c of sink.readable as unknown as AsyncIterable<Uint8Array>) parts.push(c);
+    await done;
+    const db = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+    let o = 0;
+    for (const p of parts) (db.set(p, o), (o += p.length));
+    expect(db).toEqual(steps[5]!.db);
+  });
+});
