@@ -2,7 +2,7 @@
 // {"kernel", "bytes", "seconds", "maxrss_kb"}. Imports the built package (npm run build).
 //   node kernel.mjs encode DB OUT | decode FILE | crc64 FILE | stream-decode FILE | make-big OUT MIB
 import { readFileSync, openSync, readSync, closeSync, createWriteStream, createReadStream } from "node:fs";
-import { Encoder, LtxReader, verifyLtx, crc64, lockPgno } from "../../dist/mod.js";
+import { LtxReader, verifyLtx, crc64, lockPgno } from "../../dist/mod.js";
 import { encodeLtx } from "../../dist/ltx/encoder.js";
 
 const [kernel, a1, a2] = process.argv.slice(2);
