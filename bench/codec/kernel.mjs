@@ -1,8 +1,8 @@
 // One ltxkit kernel in its own process (JIT state must not leak between kernels). Prints JSON:
 // {"kernel", "bytes", "seconds", "maxrss_kb"}. Imports the built package (npm run build).
 //   node kernel.mjs encode DB OUT | decode FILE | crc64 FILE | stream-decode FILE | make-big OUT MIB
-import { readFileSync, openSync, readSync, closeSync, createWriteStream, createReadStream } from "node:fs";
-import { LtxReader, verifyLtx, crc64, lockPgno } from "../../dist/mod.js";
+import { readFileSync, openSync, readSync, writeSync, closeSync, createWriteStream, createReadStream } from "node:fs";
+import { Encoder, LtxReader, verifyLtx, crc64, lockPgno } from "../../dist/mod.js";
 import { encodeLtx } from "../../dist/ltx/encoder.js";
 
 const [kernel, a1, a2] = process.argv.slice(2);
@@ -35,7 +35,24 @@ if (kernel === "encode") {
     }
   })();
   const header = { flags: 2, pageSize: ps, commit, minTXID: 1n, maxTXID: 1n, timestamp: Date.now(), preApplyChecksum: 0n, walOffset: 0, walSize: 0, walSalt1: 0, walSalt2: 0, nodeID: 0n };
-  await writeAll(encodeLtx(header, pages), a2);
+  // The Encoder with buffered synchronous writes, as Go's benchmark uses its encoder over bufio.
+  const out = openSync(a2, "w");
+  const buf = new Uint8Array(1 << 20);
+  let used = 0;
+  const put = (b) => {
+    if (used + b.length > buf.length) {
+      writeSync(out, buf, 0, used);
+      used = 0;
+    }
+    if (b.length > buf.length) writeSync(out, b);
+    else (buf.set(b, used), (used += b.length));
+  };
+  const enc = new Encoder();
+  put(enc.encodeHeader(header));
+  for (const p of pages) put(enc.encodePage(p.pgno, p.data));
+  put(enc.close());
+  writeSync(out, buf, 0, used);
+  closeSync(out);
   closeSync(fd);
   report(commit * ps, (performance.now() - t0) / 1000);
 } else if (kernel === "decode") {
