@@ -57,6 +57,8 @@ interface Req {
   signal?: AbortSignal;
   /** Statuses handed back to the caller instead of becoming errors. */
   pass?: number[];
+  /** The caller streams the body: the timeout covers the response headers only. */
+  streaming?: boolean;
 }
 
 export class S3Store implements BlobStore {
@@ -104,7 +106,7 @@ export class S3Store implements BlobStore {
 
   async getStream(key: string, range?: ByteRange, opts: GetOptions = {}): Promise<ReadableStream<Uint8Array> | null> {
     if (range?.length === 0) return (await this.head(key, opts)) ? emptyStream() : null;
-    const res = await this.#send({ method: "GET", key, headers: rangeHeader(range), signal: opts.signal, pass: [404, 416] });
+    const res = await this.#send({ method: "GET", key, headers: rangeHeader(range), signal: opts.signal, pass: [404, 416], streaming: true });
     if (res.status === 404) return null;
     if (res.status === 416) return (await this.head(key, opts)) ? emptyStream() : null;
     return res.body ?? emptyStream();
@@ -239,14 +241,18 @@ export class S3Store implements BlobStore {
     let lastErr: unknown;
     for (let attempt = 0; attempt <= this.#retries; attempt++) {
       if (attempt > 0) await sleep(Math.min(5000, 100 * 2 ** (attempt - 1)) * (0.5 + Math.random()), r.signal);
-      const timeout = AbortSignal.timeout(this.#timeoutMs);
+      const ctl = new AbortController();
+      const timer = setTimeout(() => ctl.abort(new LtxError("TIMEOUT", "request timed out")), this.#timeoutMs);
+      const timeout = ctl.signal;
       const signal = r.signal ? anySignal([r.signal, timeout]) : timeout;
       let res: Response;
       try {
         const init: RequestInit = { method: r.method, headers: r.headers ?? {}, signal };
         if (r.body) init.body = r.body as Uint8Array<ArrayBuffer>;
         res = await this.#client.fetch(this.#url(r.key, r.query), init);
+        if (r.streaming) clearTimeout(timer);
       } catch (e) {
+        clearTimeout(timer);
         if (r.signal?.aborted) throw new LtxError("ABORTED", `s3 ${what}: aborted`, { cause: e });
         lastErr = timeout.aborted
           ? new LtxError("TIMEOUT", `s3 ${what}: no answer within ${this.#timeoutMs} ms`, { cause: e })
@@ -254,8 +260,26 @@ export class S3Store implements BlobStore {
         continue;
       }
       if ((res.status >= 200 && res.status < 300) || r.pass?.includes(res.status)) {
+        if (!r.streaming) {
+          // Whole-body callers read within the same deadline; a failed read is retried.
+          let body: Uint8Array;
+          try {
+            body = new Uint8Array(await res.arrayBuffer());
+          } catch (e) {
+            clearTimeout(timer);
+            if (r.signal?.aborted) throw new LtxError("ABORTED", `s3 ${what}: aborted`, { cause: e });
+            lastErr = timeout.aborted
+              ? new LtxError("TIMEOUT", `s3 ${what}: body not received within ${this.#timeoutMs} ms`, { cause: e })
+              : new LtxError("STORE_ERROR", `s3 ${what}: reading body: ${(e as Error).message}`, { cause: e });
+            continue;
+          }
+          clearTimeout(timer);
+          const empty = r.method === "HEAD" || res.status === 204 || res.status === 304;
+          return new Response(empty ? null : (body as Uint8Array<ArrayBuffer>), { status: res.status, headers: res.headers });
+        }
         return res;
       }
+      clearTimeout(timer);
       const text = await res.text().catch(() => "");
       lastErr = this.#error(what, r.key, res.status, text);
       if (!RETRY_STATUS.has(res.status)) throw lastErr;

@@ -92,3 +92,30 @@ describe.skipIf(skipS3)("S3 store on a real server (Ceph RGW)", () => {
 });
 
 if (!skipS3) storeSuite("s3 (Ceph RGW)", make, { partSize: PART, metadata: true });
+
+describe("S3 store deadlines (local stalling server)", () => {
+  it("times out a request that gets no answer, and a body that stalls, as TIMEOUT after bounded retries", async () => {
+    const { createServer } = await import("node:http");
+    let hits = 0;
+    const server = createServer((req, res) => {
+      hits++;
+      if (req.url?.includes("stall-body")) {
+        res.writeHead(200, { "content-length": "100" });
+        res.write("x"); // then nothing
+      }
+      // otherwise never answer
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const s = new S3Store({ bucket: "b", endpoint: `http://127.0.0.1:${port}`, accessKeyId: "AK", secretAccessKey: "SK", timeoutMs: 300, retries: 1 });
+      await expect(s.get("no-answer")).rejects.toMatchObject({ code: "TIMEOUT" });
+      expect(hits).toBe(2);
+      await expect(s.get("stall-body")).rejects.toMatchObject({ code: "TIMEOUT" });
+      expect(hits).toBe(4);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
