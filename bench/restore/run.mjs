@@ -23,7 +23,9 @@ const work = join(process.env.LTXKIT_BENCH_CACHE ?? join(homedir(), ".cache", "l
 const s3 = env.LTXKIT_S3_ENDPOINT ? `s3://${env.LTXKIT_S3_BUCKET}/bench-restore-${mib}?endpoint=${env.LTXKIT_S3_ENDPOINT}&region=us-east-1&forcePathStyle=true` : null;
 const fileURL = `file://${join(work, "replica")}`;
 
-if (!existsSync(join(work, "done"))) {
+// The S3 side lives in Ceph's memstore, so a restarted RGW has lost it: re-replicate then.
+const s3Missing = s3 && existsSync(join(work, "done")) && spawnSync(ls, ["ltx", "-level", "all", "-json", s3], { env, encoding: "utf8" }).stdout.trim() === "[]";
+if (!existsSync(join(work, "done")) || s3Missing) {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   const targets = [["file.db", fileURL], ...(s3 ? [["s3.db", s3]] : [])];

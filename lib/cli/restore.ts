@@ -25,7 +25,7 @@ const USAGE = `usage: ltxkit restore -o OUT [-txid HEX16 | -timestamp RFC3339] [
   -json                 JSON output (same shape as litestream restore -json)
   -integrity-check M    none (default), quick or full, with sqlite-wasm; failure removes the output
   -parallelism N        concurrent ranged GETs (default 8)
-  -part-size BYTES      bytes per ranged GET (default 1048576)`;
+  -part-size BYTES      bytes per ranged GET (default 262144 for files, 1048576 for S3)`;
 
 export const command: Command = {
   summary: "restore a database from a replica at the latest point, a TXID or a timestamp",
@@ -99,7 +99,7 @@ export const command: Command = {
       plan,
       sink: new FileSink(out!, { force: bool(a, "force") }),
       parallelism: int(a, "parallelism", 8, 1, 1024),
-      partSize: int(a, "part-size", 1 << 20, 64 << 10, 1 << 30),
+      ...(str(a, "part-size") ? { partSize: int(a, "part-size", 1 << 20, 64 << 10, 1 << 30) } : {}),
       onProgress: (p) => bar.update(p.pages, p.pagesTotal, `${p.pages}/${p.pagesTotal} pages, ${(p.bytes / 1048576).toFixed(1)} MiB`),
     });
     bar.done();

@@ -68,28 +68,29 @@ export class ByteSource {
       this.#buf = chunk;
       this.#pos = 0;
       this.#end = len;
-      this.#owned = false;
-    } else if (this.#owned && this.#buf.length - this.#end >= len) {
+    } else if (this.#buf === this.#scratch && this.#buf.length - this.#end >= len) {
       this.#buf.set(chunk, this.#end);
       this.#end += len;
-    } else if (this.#owned && this.#buf.length >= rest + len) {
-      this.#buf.copyWithin(0, this.#pos, this.#end);
-      this.#buf.set(chunk, rest);
-      this.#pos = 0;
-      this.#end = rest + len;
     } else {
-      const nb = new Uint8Array(Math.max(rest + len, 64 * 1024));
-      nb.set(this.#buf.subarray(this.#pos, this.#end));
-      nb.set(chunk, rest);
-      this.#buf = nb;
+      // Join the unread rest and the chunk in one reusable scratch buffer (grown rarely).
+      if (this.#scratch.length < rest + len) {
+        const nb = new Uint8Array(Math.max(rest + len, 2 * this.#scratch.length, 64 * 1024));
+        nb.set(this.#buf.subarray(this.#pos, this.#end));
+        this.#scratch = nb;
+      } else if (this.#buf === this.#scratch) {
+        this.#scratch.copyWithin(0, this.#pos, this.#end);
+      } else {
+        this.#scratch.set(this.#buf.subarray(this.#pos, this.#end));
+      }
+      this.#scratch.set(chunk, rest);
+      this.#buf = this.#scratch;
       this.#pos = 0;
       this.#end = rest + len;
-      this.#owned = true;
     }
     return true;
   }
-  // True when #buf is our own allocation (safe to write into).
-  #owned = false;
+  // Our own buffer for joining a chunk to unread bytes; #buf is either it or a caller's chunk.
+  #scratch = new Uint8Array(0);
 
   /** Ensures n contiguous bytes are buffered; false if the input ends first. */
   async ensure(n: number): Promise<boolean> {

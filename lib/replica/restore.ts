@@ -55,8 +55,10 @@ export async function restore(replica: Replica, opts: RestoreOptions): Promise<R
   if (plan[0]!.minTXID !== 1n) throw new LtxError("NON_CONTIGUOUS", "cannot decode non-snapshot LTX file to SQLite database (the plan does not start at TXID 1)");
   const progress: RestoreProgress = { files: plan.length, bytes: 0, bytesTotal: plan.reduce((s, f) => s + f.size, 0), pages: 0, pagesTotal: 0 };
   const sem = new Semaphore(opts.parallelism ?? 8);
-  const fo: FetchOptions = { ...opts, onBytes: (n) => void (progress.bytes += n) };
-  const budget = new Budget(opts.memoryBudget ?? 32 << 20);
+  // Local files are cheap to read in small parts; remote stores want fewer, larger requests.
+  const local = replica.store.kind === "file" || replica.store.kind === "memory";
+  const fo: FetchOptions = { ahead: 4, partSize: local ? 256 << 10 : 1 << 20, ...stripUndefined(opts), onBytes: (n) => void (progress.bytes += n) };
+  const budget = new Budget(opts.memoryBudget ?? (local ? 4 << 20 : 16 << 20));
   const readers = plan.map((f) => new LtxReader(fetchFile(replica.store, f.key, f.size, sem, fo, budget)));
   const sink = opts.sink;
   try {
@@ -91,6 +93,10 @@ export async function restore(replica: Replica, opts: RestoreOptions): Promise<R
     await Promise.all(readers.map((r) => r.cancel().catch(() => {})));
     throw e instanceof LtxError ? e : wrapError(e, "restore", "STORE_ERROR");
   }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** A sink that assembles the database in memory (workers, browsers, tests). */
