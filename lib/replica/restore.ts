@@ -57,7 +57,7 @@ export async function restore(replica: Replica, opts: RestoreOptions): Promise<R
   const sem = new Semaphore(opts.parallelism ?? 8);
   // Local files are cheap to read in small parts; remote stores want fewer, larger requests.
   const local = replica.store.kind === "file" || replica.store.kind === "memory";
-  const fo: FetchOptions = { ahead: 4, partSize: local ? 256 << 10 : 1 << 20, ...stripUndefined(opts), onBytes: (n) => void (progress.bytes += n) };
+  const fo: FetchOptions = { ahead: 4, partSize: local ? 256 << 10 : 2 << 20, ...stripUndefined(opts), onBytes: (n) => void (progress.bytes += n) };
   const budget = new Budget(opts.memoryBudget ?? (local ? 4 << 20 : 16 << 20));
   const readers = plan.map((f) => new LtxReader(fetchFile(replica.store, f.key, f.size, sem, fo, budget)));
   const sink = opts.sink;

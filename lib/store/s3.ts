@@ -41,6 +41,8 @@ export interface S3StoreOptions {
 }
 
 const MIN_PART = 5 * 1024 * 1024;
+/** Bodies #send already read, so callers take them without another copy. */
+const bodies = new WeakMap<Response, Uint8Array>();
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 /** RFC 3986 encoding, as SigV4 canonicalises (spaces are %20, never +). */
@@ -97,11 +99,7 @@ export class S3Store implements BlobStore {
     const res = await this.#send({ method: "GET", key, headers: rangeHeader(range), signal: opts.signal, pass: [404, 416] });
     if (res.status === 404) return null;
     if (res.status === 416) return (await this.head(key, opts)) ? new Uint8Array(0) : null;
-    try {
-      return new Uint8Array(await res.arrayBuffer());
-    } catch (e) {
-      throw new LtxError("STORE_ERROR", `s3 GET ${JSON.stringify(key)}: reading body: ${(e as Error).message}`, { cause: e });
-    }
+    return bodies.get(res) ?? new Uint8Array(await res.arrayBuffer());
   }
 
   async getStream(key: string, range?: ByteRange, opts: GetOptions = {}): Promise<ReadableStream<Uint8Array> | null> {
@@ -275,7 +273,9 @@ export class S3Store implements BlobStore {
           }
           clearTimeout(timer);
           const empty = r.method === "HEAD" || res.status === 204 || res.status === 304;
-          return new Response(empty ? null : (body as Uint8Array<ArrayBuffer>), { status: res.status, headers: res.headers });
+          const buffered = new Response(empty ? null : (body as Uint8Array<ArrayBuffer>), { status: res.status, headers: res.headers });
+          bodies.set(buffered, body);
+          return buffered;
         }
         return res;
       }
