@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it, expect } from "vitest";
-import { decodeLtx, verifyLtx, type LtxFormat } from "../lib/ltx/decoder.ts";
+import { decodeLtx, LtxReader, verifyLtx, type LtxFormat } from "../lib/ltx/decoder.ts";
 import { formatChecksum } from "../lib/ltx/txid.ts";
 import { LtxError } from "../lib/errors.ts";
 
@@ -122,6 +122,46 @@ describe("every truncation of every vector is a typed error", () => {
         const r = await verifyLtx(bytes.subarray(0, n), { format: fmt(f.format) }).then(() => null, (e) => e);
         expect(r, `truncated at ${n}`).toBeInstanceOf(LtxError);
       }
+    });
+  }
+});
+
+describe("streamed input decodes like bytes in memory", () => {
+  async function* chunked(b: Uint8Array, sizes: number[]) {
+    for (let i = 0, k = 0; i < b.length; k++) {
+      const n = sizes[k % sizes.length]!;
+      yield b.slice(i, i + n);
+      i += n;
+    }
+  }
+  for (const f of valid.filter((v) => v.format !== "v1z")) {
+    it(f.path, async () => {
+      const bytes = read(f.path);
+      const whole = await decodeLtx(bytes, { format: fmt(f.format), strict: false });
+      for (const sizes of [[1], [3, 97, 1, 4096], [65536]]) {
+        const r = new LtxReader(chunked(bytes, sizes), { format: fmt(f.format) });
+        await r.readHeader();
+        const got: { pgno: number; sha: string }[] = [];
+        let waits = 0;
+        for (;;) {
+          let p = r.tryReadPageView();
+          if (p === undefined) {
+            waits++;
+            p = await r.readPageView();
+          }
+          if (!p) break;
+          got.push({ pgno: p.pgno, sha: sha(p.data) });
+        }
+        const { trailer } = await r.close();
+        expect(got).toEqual(whole.pages.map((p) => ({ pgno: p.pgno, sha: sha(p.data) })));
+        expect(trailer).toEqual(whole.trailer);
+        // One-byte chunks can never hold a whole page frame, so every page needed more input.
+        if (sizes[0] === 1) expect(waits).toBe(whole.pages.length + 1);
+      }
+      // A stream cut short is an end-of-file error, not a hang.
+      const cut = bytes.subarray(0, Math.floor(bytes.length / 2));
+      const e = await verifyLtx(chunked(cut, [7]), { format: fmt(f.format) }).then(() => null, (x) => x);
+      expect(e).toBeInstanceOf(LtxError);
     });
   }
 });

@@ -42,6 +42,14 @@ export class ByteSource {
     return this.#eof && this.#pos === this.#end;
   }
 
+  /** The buffer holding the unread bytes at [pos, pos + available) (valid until the next fill). */
+  get buffer(): Uint8Array {
+    return this.#buf;
+  }
+  get pos(): number {
+    return this.#pos;
+  }
+
   /** The buffered bytes from the read position (valid until the next fill). */
   view(): Uint8Array {
     return this.#buf.subarray(this.#pos, this.#end);

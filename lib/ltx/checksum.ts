@@ -28,47 +28,56 @@ for (let i = 0; i < 256; i++) {
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 // One cached word view per buffer: creating a view per call costs more than hashing a small page.
+// Inputs below SMALL bytes (page headers) take the byte path and never touch the cache, so hashing a
+// 10-byte header from the file buffer and then a page from another buffer does not rebuild views.
 let viewBuf: ArrayBufferLike | null = null;
 let view32: Int32Array<ArrayBufferLike> = new Int32Array(0);
+const SMALL = 32;
+// Long inputs go through foldWords in slices of this many words: a small function called often is
+// optimised as a whole, where one long-running loop would be compiled by on-stack replacement.
+const SLICE = 4096;
 
 // The state lives in these two variables during an update; Crc64 copies it in and out.
 let sLo = 0, sHi = 0;
 
-function updateState(data: Uint8Array): void {
+function updateBytes(data: Uint8Array, i: number, end: number): void {
   let lo = sLo, hi = sHi;
-  let i = 0;
-  const n = data.length;
-  const base = data.byteOffset;
-  // Byte path up to a 4-byte boundary of the underlying buffer.
-  while (i < n && ((base + i) & 3) !== 0) {
-    const idx = (lo ^ data[i]!) & 0xff;
-    lo = ((lo >>> 8) | (hi << 24)) ^ TLO[idx]!;
-    hi = (hi >>> 8) ^ THI[idx]!;
-    i++;
-  }
-  const words = (n - i) >>> 2;
-  if (words > 0 && LITTLE_ENDIAN) {
-    if (data.buffer !== viewBuf) {
-      viewBuf = data.buffer;
-      view32 = new Int32Array(data.buffer, 0, data.buffer.byteLength >>> 2);
-    }
-    const v32 = view32;
-    let w = (base + i) >>> 2;
-    const end = w + words;
-    for (; w < end; w++) {
-      const v = lo ^ v32[w]!;
-      lo = hi ^ (v << 31) ^ (v << 29) ^ (v << 28);
-      hi = v ^ (v >>> 1) ^ (v >>> 3) ^ (v >>> 4);
-    }
-    i += words << 2;
-  }
-  for (; i < n; i++) {
+  for (; i < end; i++) {
     const idx = (lo ^ data[i]!) & 0xff;
     lo = ((lo >>> 8) | (hi << 24)) ^ TLO[idx]!;
     hi = (hi >>> 8) ^ THI[idx]!;
   }
   sLo = lo;
   sHi = hi;
+}
+
+function foldWords(v32: Int32Array<ArrayBufferLike>, w: number, end: number): void {
+  let lo = sLo, hi = sHi;
+  for (; w < end; w++) {
+    const v = lo ^ v32[w]!;
+    lo = hi ^ (v << 31) ^ (v << 29) ^ (v << 28);
+    hi = v ^ (v >>> 1) ^ (v >>> 3) ^ (v >>> 4);
+  }
+  sLo = lo;
+  sHi = hi;
+}
+
+/** Folds data[start, end) into the state. */
+function updateState(data: Uint8Array, start = 0, end = data.length): void {
+  const n = end - start;
+  if (n < SMALL || !LITTLE_ENDIAN) return updateBytes(data, start, end);
+  const base = data.byteOffset + start;
+  // Byte path up to a 4-byte boundary of the underlying buffer.
+  const head = (4 - (base & 3)) & 3;
+  updateBytes(data, start, start + head);
+  if (data.buffer !== viewBuf) {
+    viewBuf = data.buffer;
+    view32 = new Int32Array(data.buffer, 0, data.buffer.byteLength >>> 2);
+  }
+  const words = (n - head) >>> 2;
+  const first = (base + head) >>> 2, last = first + words;
+  for (let w = first; w < last; w += SLICE) foldWords(view32, w, Math.min(last, w + SLICE));
+  updateBytes(data, start + head + (words << 2), end);
 }
 
 function toBigInt(lo: number, hi: number): bigint {
@@ -82,9 +91,14 @@ export class Crc64 {
   #hi = -1;
 
   update(data: Uint8Array): this {
+    return this.updateRange(data, 0, data.length);
+  }
+
+  /** Adds data[start, end) (no subarray needed on hot paths). */
+  updateRange(data: Uint8Array, start: number, end: number): this {
     sLo = this.#lo;
     sHi = this.#hi;
-    updateState(data);
+    updateState(data, start, end);
     this.#lo = sLo;
     this.#hi = sHi;
     return this;

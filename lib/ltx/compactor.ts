@@ -100,7 +100,9 @@ export class Compactor {
     const cur: (Page | null)[] = new Array(k).fill(null);
     const next = async (i: number) => {
       try {
-        cur[i] = await this.#inputs[i]!.readPageView();
+        const r = this.#inputs[i]!;
+        const p = r.tryReadPageView();
+        cur[i] = p !== undefined ? p : await r.readPageView();
       } catch (e) {
         throw wrapError(e, `read input ${i}`);
       }

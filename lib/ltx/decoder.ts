@@ -19,7 +19,7 @@ import {
   type Header,
   type Trailer,
 } from "./header.ts";
-import { compressBlockBound, decompressBlock } from "./lz4-block.ts";
+import { compressBlockBound, decompressBlockAt } from "./lz4-block.ts";
 import { decodeFrame, decodeFrameToEnd, frameLength } from "./lz4-frame.ts";
 import { decodePageIndexEntries, type PageIndexEntry } from "./page-index.ts";
 import type { Page } from "./encoder.ts";
@@ -112,31 +112,56 @@ export class LtxReader {
 
   /** The next page as a view valid until the next call, or null after the end marker. */
   async readPageView(): Promise<Page | null> {
+    for (;;) {
+      const p = this.tryReadPageView();
+      if (p !== undefined) return p;
+      let more: boolean;
+      try {
+        more = await this.#src.fill();
+      } catch (e) {
+        throw wrapError(e, `decode page ${this.#count + 1}`, "CORRUPT_LZ4");
+      }
+      if (!more) throw wrapError(eof(this.#need), `decode page ${this.#count + 1}`);
+    }
+  }
+
+  /**
+   * The next page if its bytes are already buffered, without awaiting: a view valid until the next
+   * call, null after the end marker, or undefined when more input is needed (then call
+   * readPageView). In-memory input never needs more.
+   */
+  tryReadPageView(): Page | null | undefined {
     if (this.#state !== "page") throw new LtxError("INVALID_STATE", this.#state === "header" ? "header not read" : "pages already read");
-    const n = this.#count + 1;
     try {
-      return await this.#nextPage();
+      return this.#nextPage();
     } catch (e) {
-      throw wrapError(e, `decode page ${n}`, "CORRUPT_LZ4");
+      throw wrapError(e, `decode page ${this.#count + 1}`, "CORRUPT_LZ4");
     }
   }
 
   /** The next page (a copy the caller owns), or null after the end marker. */
   async readPage(): Promise<Page | null> {
-    const p = await this.readPageView();
+    let p = this.tryReadPageView();
+    if (p === undefined) p = await this.readPageView();
     return p ? { pgno: p.pgno, data: p.data.slice() } : null;
   }
 
-  async #nextPage(): Promise<Page | null> {
+  // What the next page needs more input for (the end-of-file message if there is none).
+  #need = "";
+
+  /** Decodes one page from buffered bytes; consumes nothing and returns undefined if they fall short. */
+  #nextPage(): Page | null | undefined {
     const src = this.#src;
     const h = this.#header!;
     const ph = this.#phdr;
-    if (src.available < ph && !(await src.ensure(ph))) throw eof("read page header");
-    let v = src.view();
-    const pgno = ((v[0]! << 24) | (v[1]! << 16) | (v[2]! << 8) | v[3]!) >>> 0;
-    const flags = ph === 6 ? (v[4]! << 8) | v[5]! : 0;
+    const avail = src.available;
+    if (avail < ph) return this.#short("read page header");
+    const v = src.buffer;
+    const p = src.pos;
+    const pgno = ((v[p]! << 24) | (v[p + 1]! << 16) | (v[p + 2]! << 8) | v[p + 3]!) >>> 0;
+    const flags = ph === 6 ? (v[p + 4]! << 8) | v[p + 5]! : 0;
     if (pgno === 0 && flags === 0) {
-      this.#crc.update(v.subarray(0, ph));
+      this.#crc.updateRange(v, p, p + ph);
       src.skip(ph);
       this.#state = "close";
       this.#checkSnapshotComplete();
@@ -145,45 +170,39 @@ export class LtxReader {
     if (pgno === 0) throw new LtxError("INVALID_PAGE_HEADER", "page number required");
     if (flags & ~PAGE_HEADER_FLAG_SIZE) throw new LtxError("INVALID_PAGE_HEADER", `invalid page header flags: 0x${flags.toString(16).padStart(4, "0")}`);
     const page = this.#page;
-    const frameOffset = src.offset;
     let size: number;
     let got: number;
     if (this.#format === "v1") {
       size = ph + h.pageSize;
-      if (src.available < size && !(await src.ensure(size))) throw eof("read page data");
-      v = src.view();
-      page.set(v.subarray(ph, size));
+      if (avail < size) return this.#short("read page data");
+      page.set(v.subarray(p + ph, p + size));
       got = h.pageSize;
-      this.#crc.update(v.subarray(0, ph));
+      this.#crc.updateRange(v, p, p + ph);
     } else if (flags & PAGE_HEADER_FLAG_SIZE) {
-      if (src.available < 10 && !(await src.ensure(10))) throw eof("read data size");
-      v = src.view();
-      const n = ((v[6]! << 24) | (v[7]! << 16) | (v[8]! << 8) | v[9]!) >>> 0;
+      if (avail < 10) return this.#short("read data size");
+      const n = ((v[p + 6]! << 24) | (v[p + 7]! << 16) | (v[p + 8]! << 8) | v[p + 9]!) >>> 0;
       if (n > compressBlockBound(h.pageSize)) throw new LtxError("CORRUPT_LZ4", `compressed size ${n} exceeds the bound for ${h.pageSize}-byte pages`);
       size = 10 + n;
-      if (src.available < size && !(await src.ensure(size))) throw eof("read compressed data");
-      v = src.view();
-      got = decompressBlock(v.subarray(10, size), page);
-      this.#crc.update(v.subarray(0, 10));
+      if (avail < size) return this.#short("read compressed data");
+      got = decompressBlockAt(v, p + 10, p + size, page, 0);
+      this.#crc.updateRange(v, p, p + 10);
     } else {
-      const limit = ph + h.pageSize + 64;
-      let len: number;
-      for (;;) {
-        v = src.view();
-        len = frameLength(v, ph);
-        if (len >= 0) break;
-        if (v.length > limit) throw new LtxError("CORRUPT_LZ4", "lz4: frame larger than a page allows");
-        if (!(await src.fill())) throw eof("read lz4 frame");
+      const rest = v.subarray(p, p + avail);
+      const len = frameLength(rest, ph);
+      if (len < 0) {
+        if (avail > ph + h.pageSize + 64) throw new LtxError("CORRUPT_LZ4", "lz4: frame larger than a page allows");
+        return this.#short("read lz4 frame");
       }
       size = ph + len;
-      got = decodeFrame(v.subarray(ph, size), page);
-      this.#crc.update(v.subarray(0, ph));
+      got = decodeFrame(rest.subarray(ph, size), page);
+      this.#crc.updateRange(v, p, p + ph);
     }
     if (got !== h.pageSize) {
       if (this.#opts.strict) throw new LtxError("CORRUPT_LZ4", `short decompress: ${got} of ${h.pageSize} bytes`);
       page.fill(0, got);
     }
     this.#crc.update(page);
+    const frameOffset = src.offset;
     src.skip(size);
     if (this.#opts.strict) this.#checkStrictPage(pgno);
     if (this.#db && pgno !== this.#lock) this.#db.add(pgno, page);
@@ -191,6 +210,11 @@ export class LtxReader {
     this.#prev = pgno;
     this.#count++;
     return { pgno, data: page };
+  }
+
+  #short(what: string): undefined {
+    this.#need = what;
+    return undefined;
   }
 
   #checkStrictPage(pgno: number): void {
@@ -315,7 +339,11 @@ export async function decodeLtx(bytes: ByteInput, opts: DecoderOptions = {}): Pr
 export async function verifyLtx(source: ByteInput, opts: DecoderOptions = {}): Promise<{ header: Header; trailer: Trailer; pageCount: number }> {
   const r = new LtxReader(source, opts);
   const header = await r.readHeader();
-  while (await r.readPageView()) {}
+  for (;;) {
+    let p = r.tryReadPageView();
+    if (p === undefined) p = await r.readPageView();
+    if (!p) break;
+  }
   const { trailer } = await r.close();
   return { header, trailer, pageCount: r.pageCount };
 }

@@ -52,50 +52,87 @@ function viewOfDst(a: Uint8Array): DataView<ArrayBufferLike> {
  * LtxError("CORRUPT_LZ4"); nothing is read or written out of bounds.
  */
 export function decompressBlock(src: Uint8Array, dst: Uint8Array, start = 0): number {
-  const sn = src.length, dn = dst.length;
+  return decompressBlockAt(src, 0, src.length, dst, start);
+}
+
+/** decompressBlock of the block at src[from, to), without a subarray. */
+export function decompressBlockAt(src: Uint8Array, from: number, to: number, dst: Uint8Array, start: number): number {
+  if (from < 0 || to > src.length || from > to) throw new LtxError("INVALID_ARGUMENT", "decompress block: input range outside the buffer");
+  const sn = to, dn = dst.length;
   const sv = viewOfSrc(src), dv = viewOfDst(dst);
   const so = src.byteOffset, dO = dst.byteOffset;
-  let s = 0, d = start;
-  if (sn === 0) throw corrupt("empty block");
+  let s = from, d = start;
+  if (to === from) throw corrupt("empty block");
+  // Inside these bounds a sequence with both lengths in its token has room for every overshoot:
+  // 16 literal bytes read and written, the offset, and 24 match bytes written.
+  const sFast = sn - 32, dFast = dn - 48;
   for (;;) {
     if (s >= sn) throw corrupt("truncated token");
     const token = src[s++]!;
     let lit = token >>> 4;
-    if (lit === 15) {
-      let b: number;
-      do {
-        if (s >= sn) throw corrupt("truncated literal length");
-        b = src[s++]!;
-        lit += b;
-      } while (b === 255);
-    }
-    if (lit > 0) {
-      if (lit > sn - s) throw corrupt(`literals run past the input (${lit} at ${s} of ${sn})`);
-      if (lit > dn - d) throw corrupt(`literals overflow the output (${lit} at ${d} of ${dn})`);
-      if (lit <= 16 && s + 16 <= sn && d + 16 <= dn) {
-        // Overshooting copy: the extra bytes are rewritten later or lie beyond the output end we report.
+    if (lit < 15 && s < sFast && d < dFast) {
+      // Short literals far from both ends: one overshooting 16-byte copy, no further checks.
+      if (lit !== 0) {
         dv.setInt32(dO + d, sv.getInt32(so + s, true), true);
         dv.setInt32(dO + d + 4, sv.getInt32(so + s + 4, true), true);
         dv.setInt32(dO + d + 8, sv.getInt32(so + s + 8, true), true);
         dv.setInt32(dO + d + 12, sv.getInt32(so + s + 12, true), true);
-      } else if (lit < 256 && s + lit + 8 <= sn && d + lit + 8 <= dn) {
-        for (let k = 0; k < lit; k += 8) {
-          dv.setInt32(dO + d + k, sv.getInt32(so + s + k, true), true);
-          dv.setInt32(dO + d + k + 4, sv.getInt32(so + s + k + 4, true), true);
-        }
-      } else {
-        dst.set(src.subarray(s, s + lit), d);
+        s += lit;
+        d += lit;
       }
-      s += lit;
-      d += lit;
+    } else {
+      if (lit === 15) {
+        let b: number;
+        do {
+          if (s >= sn) throw corrupt("truncated literal length");
+          b = src[s++]!;
+          lit += b;
+        } while (b === 255);
+      }
+      if (lit > 0) {
+        if (lit > sn - s) throw corrupt(`literals run past the input (${lit} at ${s} of ${sn})`);
+        if (lit > dn - d) throw corrupt(`literals overflow the output (${lit} at ${d} of ${dn})`);
+        if (lit <= 16 && s + 16 <= sn && d + 16 <= dn) {
+          // Overshooting copy: the extra bytes are rewritten later or lie beyond the output end we report.
+          dv.setInt32(dO + d, sv.getInt32(so + s, true), true);
+          dv.setInt32(dO + d + 4, sv.getInt32(so + s + 4, true), true);
+          dv.setInt32(dO + d + 8, sv.getInt32(so + s + 8, true), true);
+          dv.setInt32(dO + d + 12, sv.getInt32(so + s + 12, true), true);
+        } else if (lit < 256 && s + lit + 8 <= sn && d + lit + 8 <= dn) {
+          for (let k = 0; k < lit; k += 8) {
+            dv.setInt32(dO + d + k, sv.getInt32(so + s + k, true), true);
+            dv.setInt32(dO + d + k + 4, sv.getInt32(so + s + k + 4, true), true);
+          }
+        } else {
+          dst.set(src.subarray(s, s + lit), d);
+        }
+        s += lit;
+        d += lit;
+      }
+      if (s === sn) return d - start; // the last sequence carries literals only
     }
-    if (s === sn) return d - start; // the last sequence carries literals only
     if (s + 2 > sn) throw corrupt("truncated match offset");
     const off = src[s]! | (src[s + 1]! << 8);
     s += 2;
     if (off === 0) throw corrupt("zero match offset");
     if (off > d) throw corrupt(`match offset ${off} points before the start of the output (at ${d})`);
     let ml = token & 15;
+    if (ml !== 15 && off >= 8 && d < dFast) {
+      // A match of at most 18 bytes not overlapping within 8 bytes: 8-byte steps, overshooting.
+      const t = dO + d, m = t - off;
+      dv.setInt32(t, dv.getInt32(m, true), true);
+      dv.setInt32(t + 4, dv.getInt32(m + 4, true), true);
+      if (ml > 4) {
+        dv.setInt32(t + 8, dv.getInt32(m + 8, true), true);
+        dv.setInt32(t + 12, dv.getInt32(m + 12, true), true);
+        if (ml > 12) {
+          dv.setInt32(t + 16, dv.getInt32(m + 16, true), true);
+          dv.setInt32(t + 20, dv.getInt32(m + 20, true), true);
+        }
+      }
+      d += ml + MIN_MATCH;
+      continue;
+    }
     if (ml === 15) {
       let b: number;
       do {
