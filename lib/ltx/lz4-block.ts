@@ -8,6 +8,7 @@
  * reads as negative and the table never needs clearing.
  */
 import { LtxError } from "../errors.ts";
+import { lz4Kernels, WASM_CAPACITY, WASM_IN, WASM_MAX_COMPRESS, WASM_OUT } from "./lz4-wasm.ts";
 
 const MIN_MATCH = 4;
 const LAST_LITERALS = 5;
@@ -58,6 +59,32 @@ export function decompressBlock(src: Uint8Array, dst: Uint8Array, start = 0): nu
 /** decompressBlock of the block at src[from, to), without a subarray. */
 export function decompressBlockAt(src: Uint8Array, from: number, to: number, dst: Uint8Array, start: number): number {
   if (from < 0 || to > src.length || from > to) throw new LtxError("INVALID_ARGUMENT", "decompress block: input range outside the buffer");
+  const k = lz4Kernels();
+  const n = to - from;
+  if (k !== null && start === 0 && n > 0 && n <= WASM_CAPACITY && dst.length <= WASM_CAPACITY) {
+    const mem = k.mem;
+    mem.set(from === 0 && to === src.length ? src : src.subarray(from, to), WASM_IN);
+    const got = k.decompress(n, dst.length);
+    if (got >= 0) {
+      dst.set(got === outLength ? outView : outViewOf(mem, got));
+      return got;
+    }
+    // Malformed: the loops below name the error.
+  }
+  return decompressLoops(src, from, to, dst, start);
+}
+
+// The kernel's output as a view, kept for the next page of the same length.
+let outView: Uint8Array = new Uint8Array(0);
+let outLength = -1;
+function outViewOf(mem: Uint8Array, n: number): Uint8Array {
+  outView = mem.subarray(WASM_OUT, WASM_OUT + n);
+  outLength = n;
+  return outView;
+}
+
+/** The TypeScript decompressor (every runtime; names every error). */
+export function decompressLoops(src: Uint8Array, from: number, to: number, dst: Uint8Array, start: number): number {
   const sn = to, dn = dst.length;
   const sv = viewOfSrc(src), dv = viewOfDst(dst);
   const so = src.byteOffset, dO = dst.byteOffset;
@@ -176,6 +203,12 @@ export function decompressBlockAt(src: Uint8Array, from: number, to: number, dst
   }
 }
 
+function checkBound(n: number, dst: Uint8Array): void {
+  if (dst.length < compressBlockBound(n)) {
+    throw new LtxError("INVALID_ARGUMENT", `compress block: output of ${dst.length} bytes is below the bound ${compressBlockBound(n)}`);
+  }
+}
+
 const table = new Int32Array(1 << HASH_LOG);
 let base = 1;
 
@@ -189,9 +222,21 @@ function hash4(x: number): number {
  */
 export function compressBlock(src: Uint8Array, dst: Uint8Array): number {
   const n = src.length;
-  if (dst.length < compressBlockBound(n)) {
-    throw new LtxError("INVALID_ARGUMENT", `compress block: output of ${dst.length} bytes is below the bound ${compressBlockBound(n)}`);
+  checkBound(n, dst);
+  const k = lz4Kernels();
+  if (k !== null && n <= WASM_MAX_COMPRESS) {
+    k.mem.set(src, WASM_IN);
+    const len = k.compress(n);
+    dst.set(k.mem.subarray(WASM_OUT, WASM_OUT + len));
+    return len;
   }
+  return compressLoops(src, dst);
+}
+
+/** The TypeScript compressor (every runtime); the kernel runs the same algorithm. */
+export function compressLoops(src: Uint8Array, dst: Uint8Array): number {
+  const n = src.length;
+  checkBound(n, dst);
   if (base > 0x3fff0000 - n) {
     table.fill(0);
     base = 1;
