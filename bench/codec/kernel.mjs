@@ -2,12 +2,17 @@
 // {"kernel", "bytes", "seconds", "maxrss_kb"}. Imports the built package (npm run build).
 //   node kernel.mjs encode DB OUT | decode FILE | crc64 FILE | stream-decode FILE | make-big OUT MIB
 import { readFileSync, openSync, readSync, writeSync, closeSync, createWriteStream, createReadStream } from "node:fs";
-import { Encoder, LtxReader, verifyLtx, crc64, lockPgno } from "../../dist/mod.js";
+import { Encoder, LtxReader, verifyLtx, crc64, lockPgno, useWasmKernels } from "../../dist/mod.js";
 import { encodeLtx } from "../../dist/ltx/encoder.js";
 
 const [kernel, a1, a2] = process.argv.slice(2);
+// LTXKIT_BENCH_KERNELS=ts measures the pure-TypeScript LZ4 loops instead of the WebAssembly kernels.
+const lz4 = process.env.LTXKIT_BENCH_KERNELS === "ts" ? (useWasmKernels(false), "ts") : useWasmKernels(true) ? "wasm" : "ts";
 const rss = () => Math.round(process.resourceUsage().maxRSS);
-const report = (bytes, seconds) => console.log(JSON.stringify({ kernel, bytes, seconds, maxrss_kb: rss() }));
+// cpu_seconds: CPU time of this process since it started the kernel (less disturbed by other load).
+let cpu0 = process.cpuUsage();
+const cpuSince = () => { const c = process.cpuUsage(cpu0); return (c.user + c.system) / 1e6; };
+const report = (bytes, seconds) => console.log(JSON.stringify({ kernel, lz4, bytes, seconds, cpu_seconds: cpuSince(), maxrss_kb: rss() }));
 
 async function writeAll(stream, path) {
   const ws = createWriteStream(path, { highWaterMark: 1 << 20 });
@@ -25,6 +30,7 @@ if (kernel === "encode") {
   const commit = size / ps;
   const lock = lockPgno(ps);
   const t0 = performance.now();
+  cpu0 = process.cpuUsage();
   const pages = (function* () {
     const batch = Math.max(1, (1 << 20) / ps);
     const buf = new Uint8Array(batch * ps);
@@ -58,17 +64,20 @@ if (kernel === "encode") {
 } else if (kernel === "decode") {
   const b = new Uint8Array(readFileSync(a1));
   const t0 = performance.now();
+  cpu0 = process.cpuUsage();
   const v = await verifyLtx(b);
   report(v.pageCount * v.header.pageSize, (performance.now() - t0) / 1000);
 } else if (kernel === "crc64") {
   const b = new Uint8Array(readFileSync(a1));
   const t0 = performance.now();
+  cpu0 = process.cpuUsage();
   const c = crc64(b);
   const s = (performance.now() - t0) / 1000;
   process.stderr.write(c.toString(16).padStart(16, "0") + "\n");
   report(b.length, s);
 } else if (kernel === "stream-decode") {
   const t0 = performance.now();
+  cpu0 = process.cpuUsage();
   const r = new LtxReader(createReadStream(a1, { highWaterMark: 1 << 20 }));
   const h = await r.readHeader();
   let n = 0;

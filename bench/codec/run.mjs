@@ -21,22 +21,28 @@ if (!existsSync(db4) || !existsSync(db64)) {
 const gobin = join(cache, "ltxbench");
 execFileSync("go", ["build", "-o", gobin, "."], { cwd: join(here, "go"), stdio: "inherit", env: { ...process.env, GOFLAGS: "-mod=mod" } });
 
-const ts = (...a) => JSON.parse(execFileSync(process.execPath, [join(here, "kernel.mjs"), ...a], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split("\n").pop());
+const tsWith = (kernels) => (...a) => JSON.parse(execFileSync(process.execPath, [join(here, "kernel.mjs"), ...a], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], env: { ...process.env, LTXKIT_BENCH_KERNELS: kernels } }).trim().split("\n").pop());
+const ts = tsWith("wasm"), pureTs = tsWith("ts");
 const go = (...a) => JSON.parse(execFileSync(gobin, a, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split("\n").pop());
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mb = (r) => (r.bytes / 1e6 / r.seconds).toFixed(0);
 
 const rows = [];
-function measure(label, tsArgs, goArgs) {
-  const t = [], g = [];
+// ltxkit with its WebAssembly LZ4 kernels (the default), and with the pure-TypeScript loops, each
+// interleaved with Go runs of the same kernel.
+function measure(label, tsArgs, goArgs, variants = [["ltxkit", ts], ["pure TS", pureTs]]) {
+  const g = [], t = variants.map(() => []);
   for (let i = 0; i < runs; i++) {
     g.push(go(...goArgs));
-    t.push(ts(...tsArgs));
+    variants.forEach(([, run], k) => t[k].push(run(...tsArgs)));
   }
-  const tm = median(t.map((r) => r.seconds)), gm = median(g.map((r) => r.seconds));
-  const row = { label, tsMBs: (t[0].bytes / 1e6 / tm).toFixed(0), goMBs: (g[0].bytes / 1e6 / gm).toFixed(0), ratio: (tm / gm).toFixed(2), tsRSS: Math.max(...t.map((r) => r.maxrss_kb)), goRSS: Math.max(...g.map((r) => r.maxrss_kb)) };
-  rows.push(row);
-  console.log(`${label.padEnd(34)} ltxkit ${row.tsMBs.padStart(5)} MB/s   Go ${row.goMBs.padStart(5)} MB/s   TS/Go ${row.ratio}   peak RSS ${(row.tsRSS / 1024).toFixed(0)} / ${(row.goRSS / 1024).toFixed(0)} MiB`);
+  const gm = median(g.map((r) => r.seconds));
+  variants.forEach(([name], k) => {
+    const tm = median(t[k].map((r) => r.seconds));
+    const row = { label, variant: name, lz4: t[k][0].lz4, tsMBs: (t[k][0].bytes / 1e6 / tm).toFixed(0), goMBs: (g[0].bytes / 1e6 / gm).toFixed(0), ratio: (tm / gm).toFixed(2), tsRSS: Math.max(...t[k].map((r) => r.maxrss_kb)), goRSS: Math.max(...g.map((r) => r.maxrss_kb)) };
+    rows.push(row);
+    console.log(`${label.padEnd(34)} ${name.padEnd(7)} ${row.tsMBs.padStart(5)} MB/s   Go ${row.goMBs.padStart(5)} MB/s   TS/Go ${row.ratio}   peak RSS ${(row.tsRSS / 1024).toFixed(0)} / ${(row.goRSS / 1024).toFixed(0)} MiB`);
+  });
 }
 
 for (const [name, db] of [["4 KiB", db4], ["64 KiB", db64]]) {
@@ -44,7 +50,7 @@ for (const [name, db] of [["4 KiB", db4], ["64 KiB", db64]]) {
   console.log(`\n${name} pages: ${(statSync(db).size / 1048576).toFixed(1)} MiB database`);
   measure(`encode (${name})`, ["encode", db, tsFile], ["encode", db, goFile]);
   measure(`decode+verify, Go-written (${name})`, ["decode", goFile], ["decode", goFile]);
-  measure(`CRC-64 alone (${name} file)`, ["crc64", goFile], ["crc64", goFile]);
+  measure(`CRC-64 alone (${name} file)`, ["crc64", goFile], ["crc64", goFile], [["ltxkit", ts]]);
 }
 const big = join(cache, "big-1GiB.ltx");
 if (!existsSync(big)) ts("make-big", big, "1024");

@@ -1,6 +1,7 @@
-import { describe, it, expect } from "vitest";
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { compressBlock, compressBlockBound, decompressBlock } from "../../lib/ltx/lz4-block.ts";
 import { isLtxError } from "../../lib/errors.ts";
+import { useWasmKernels } from "../../lib/ltx/lz4-wasm.ts";
 
 function rng(seed: number) {
   return () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) & 0xff;
@@ -30,7 +31,11 @@ const roundTrip = (src: Uint8Array) => {
   return n;
 };
 
-describe("LZ4 block", () => {
+for (const wasm of [true, false])
+describe(`LZ4 block (${wasm ? "WebAssembly kernels" : "TypeScript loops"})`, () => {
+  beforeAll(() => void useWasmKernels(wasm));
+  afterAll(() => void useWasmKernels(true));
+
   it("decodes the annotated block of the spec (512-byte SQLite header page)", () => {
     const block = new Uint8Array([0xff, 0x03, ...new TextEncoder().encode("SQLite format 3"), 0x00, 0x02, 0x00, 0x01, 0x00, 0xff, 0xca, 0x00, 0x02, 0x00, 0xe0, ...new Array(14).fill(0)]);
     expect(block.length).toBe(42);

@@ -88,10 +88,6 @@
       (br $seq))
     (unreachable))
 
-  ;; Byte offset of the hash table entry for four input bytes (Knuth's multiplicative hash, 16 bits).
-  (func $hash (param $x i32) (result i32)
-    (i32.shl (i32.shr_u (i32.mul (local.get $x) (i32.const -1640531535)) (i32.const 16)) (i32.const 2)))
-
   ;; Writes the continuation bytes of a length (r = length - 15): 255s, then the rest.
   (func $putLen (param $op i32) (param $r i32) (result i32)
     (block $done
@@ -127,25 +123,13 @@
         (i32.store8 (local.get $op) (i32.or (i32.shl (local.get $lit) (i32.const 4)) (local.get $nibble)))
         (i32.add (local.get $op) (i32.const 1)))))
 
-  ;; One sequence: `lit` literals from `from`, then a match of `len` (>= 4) bytes at `offset`.
-  (func $emit (param $op i32) (param $from i32) (param $lit i32) (param $offset i32) (param $len i32) (result i32)
-    (local $ml i32)
-    (local.set $ml (i32.sub (local.get $len) (i32.const 4)))
-    (local.set $op (call $putToken (local.get $op) (local.get $lit)
-      (select (i32.const 15) (local.get $ml) (i32.ge_u (local.get $ml) (i32.const 15)))))
-    (local.set $op (call $copy (local.get $op) (local.get $from) (local.get $lit)))
-    (i32.store16 (local.get $op) (local.get $offset))
-    (local.set $op (i32.add (local.get $op) (i32.const 2)))
-    (if (result i32) (i32.ge_u (local.get $ml) (i32.const 15))
-      (then (call $putLen (local.get $op) (i32.sub (local.get $ml) (i32.const 15))))
-      (else (local.get $op))))
-
   ;; Compresses [IN, IN+n) (n <= 65536) into OUT; returns the block length. Positions ip, ref and
   ;; anchor count from IN. The hash table is never cleared: entries hold position + base and base
   ;; rises by n + 1 per call, so an entry from an earlier call reads as a negative position.
   (func (export "compress") (param $n i32) (result i32)
-    (local $b i32) (local $op i32) (local $anchor i32) (local $ip i32) (local $next i32)
-    (local $attempts i32) (local $ref i32) (local $seq i32) (local $h i32) (local $len i32)
+    (local $b i32) (local $op i32) (local $anchor i32) (local $ip i32) (local $ref i32)
+    (local $r1 i32) (local $r2 i32) (local $seq i32) (local $s1 i32) (local $s2 i32) (local $h i32)
+    (local $h1 i32) (local $len i32) (local $lit i32) (local $ml i32) (local $from i32) (local $end i32)
     (local $x i64) (local $mflimit i32) (local $matchlimit i32) (local $p2 i32)
     (if (i32.gt_u (global.get $base) (i32.sub (i32.const 0x3fff0000) (local.get $n)))
       (then
@@ -160,24 +144,49 @@
         (local.set $matchlimit (i32.sub (local.get $n) (i32.const 5)))
         (block $outer
           (loop $main
-            ;; Find a match, skipping faster the longer nothing matches.
-            (local.set $attempts (i32.const 64))
-            (local.set $next (local.get $ip))
+            ;; Find a match: three positions per step from one 8-byte read, then skip ahead,
+            ;; further the longer nothing matched.
             (block $found
               (loop $search
-                (local.set $ip (local.get $next))
-                (local.set $next (i32.add (local.get $ip) (i32.shr_u (local.get $attempts) (i32.const 6))))
-                (local.set $attempts (i32.add (local.get $attempts) (i32.const 1)))
-                (br_if $outer (i32.gt_u (local.get $ip) (local.get $mflimit)))
-                (local.set $seq (i32.load offset=262144 (local.get $ip)))
-                (local.set $h (call $hash (local.get $seq)))
+                (br_if $outer (i32.gt_u (i32.add (local.get $ip) (i32.const 2)) (local.get $mflimit)))
+                (local.set $x (i64.load offset=262144 (local.get $ip)))
+                (local.set $seq (i32.wrap_i64 (local.get $x)))
+                (local.set $s1 (i32.wrap_i64 (i64.shr_u (local.get $x) (i64.const 8))))
+                (local.set $h (i32.shl (i32.shr_u (i32.mul (local.get $seq) (i32.const -1640531535)) (i32.const 16)) (i32.const 2)))
+                (local.set $h1 (i32.shl (i32.shr_u (i32.mul (local.get $s1) (i32.const -1640531535)) (i32.const 16)) (i32.const 2)))
                 (local.set $ref (i32.sub (i32.load (local.get $h)) (local.get $b)))
+                (local.set $r1 (i32.sub (i32.load (local.get $h1)) (local.get $b)))
                 (i32.store (local.get $h) (i32.add (local.get $ip) (local.get $b)))
+                (i32.store (local.get $h1) (i32.add (i32.add (local.get $ip) (i32.const 1)) (local.get $b)))
                 (if (i32.ge_s (local.get $ref) (i32.const 0))
                   (then
                     (if (i32.le_u (i32.sub (local.get $ip) (local.get $ref)) (i32.const 65535))
                       (then
                         (br_if $found (i32.eq (i32.load offset=262144 (local.get $ref)) (local.get $seq)))))))
+                (local.set $s2 (i32.wrap_i64 (i64.shr_u (local.get $x) (i64.const 16))))
+                (local.set $h (i32.shl (i32.shr_u (i32.mul (local.get $s2) (i32.const -1640531535)) (i32.const 16)) (i32.const 2)))
+                (local.set $r2 (i32.sub (i32.load (local.get $h)) (local.get $b)))
+                (if (i32.ge_s (local.get $r1) (i32.const 0))
+                  (then
+                    (if (i32.le_u (i32.sub (i32.add (local.get $ip) (i32.const 1)) (local.get $r1)) (i32.const 65535))
+                      (then
+                        (if (i32.eq (i32.load offset=262144 (local.get $r1)) (local.get $s1))
+                          (then
+                            (local.set $ip (i32.add (local.get $ip) (i32.const 1)))
+                            (local.set $ref (local.get $r1))
+                            (br $found)))))))
+                (i32.store (local.get $h) (i32.add (i32.add (local.get $ip) (i32.const 2)) (local.get $b)))
+                (if (i32.ge_s (local.get $r2) (i32.const 0))
+                  (then
+                    (if (i32.le_u (i32.sub (i32.add (local.get $ip) (i32.const 2)) (local.get $r2)) (i32.const 65535))
+                      (then
+                        (if (i32.eq (i32.load offset=262144 (local.get $r2)) (local.get $s2))
+                          (then
+                            (local.set $ip (i32.add (local.get $ip) (i32.const 2)))
+                            (local.set $ref (local.get $r2))
+                            (br $found)))))))
+                (local.set $ip (i32.add (local.get $ip)
+                  (i32.add (i32.const 4) (i32.shr_u (i32.sub (i32.add (local.get $ip) (i32.const 2)) (local.get $anchor)) (i32.const 7)))))
                 (br $search)))
             ;; Extend backwards over equal bytes.
             (block $bk
@@ -210,13 +219,30 @@
                   (i32.load8_u offset=262144 (i32.add (local.get $ref) (local.get $len)))))
                 (local.set $len (i32.add (local.get $len) (i32.const 1)))
                 (br $byte)))
-            (local.set $op (call $emit (local.get $op) (i32.add (i32.const 262144) (local.get $anchor))
-              (i32.sub (local.get $ip) (local.get $anchor)) (i32.sub (local.get $ip) (local.get $ref)) (local.get $len)))
+            ;; One sequence: token, the literals since anchor (8 bytes at a time), offset, length.
+            (local.set $lit (i32.sub (local.get $ip) (local.get $anchor)))
+            (local.set $ml (i32.sub (local.get $len) (i32.const 4)))
+            (local.set $op (call $putToken (local.get $op) (local.get $lit)
+              (select (i32.const 15) (local.get $ml) (i32.ge_u (local.get $ml) (i32.const 15)))))
+            (if (local.get $lit)
+              (then
+                (local.set $from (i32.add (i32.const 262144) (local.get $anchor)))
+                (local.set $end (i32.add (local.get $op) (local.get $lit)))
+                (loop $lits
+                  (i64.store (local.get $op) (i64.load (local.get $from)))
+                  (local.set $op (i32.add (local.get $op) (i32.const 8)))
+                  (local.set $from (i32.add (local.get $from) (i32.const 8)))
+                  (br_if $lits (i32.lt_u (local.get $op) (local.get $end))))
+                (local.set $op (local.get $end))))
+            (i32.store16 (local.get $op) (i32.sub (local.get $ip) (local.get $ref)))
+            (local.set $op (i32.add (local.get $op) (i32.const 2)))
+            (if (i32.ge_u (local.get $ml) (i32.const 15))
+              (then (local.set $op (call $putLen (local.get $op) (i32.sub (local.get $ml) (i32.const 15))))))
             (local.set $ip (i32.add (local.get $ip) (local.get $len)))
             (local.set $anchor (local.get $ip))
             (br_if $outer (i32.gt_u (local.get $ip) (local.get $mflimit)))
             (local.set $p2 (i32.sub (local.get $ip) (i32.const 2)))
-            (i32.store (call $hash (i32.load offset=262144 (local.get $p2))) (i32.add (local.get $p2) (local.get $b)))
+            (i32.store (i32.shl (i32.shr_u (i32.mul (i32.load offset=262144 (local.get $p2)) (i32.const -1640531535)) (i32.const 16)) (i32.const 2)) (i32.add (local.get $p2) (local.get $b)))
             (br $main)))))
     ;; The last literals.
     (local.set $op (call $putToken (local.get $op) (i32.sub (local.get $n) (local.get $anchor)) (i32.const 0)))
