@@ -25,7 +25,7 @@ const USAGE = `usage: ltxkit restore -o OUT [-txid HEX16 | -timestamp RFC3339] [
   -json                 JSON output (same shape as litestream restore -json)
   -integrity-check M    none (default), quick or full, with sqlite-wasm; failure removes the output
   -parallelism N        concurrent ranged GETs (default 8)
-  -part-size BYTES      bytes per ranged GET (default 262144 for files, 2097152 for S3)`;
+  -part-size BYTES      bytes per ranged GET (default 65536 for files, 2097152 for S3)`;
 
 export const command: Command = {
   summary: "restore a database from a replica at the latest point, a TXID or a timestamp",
