@@ -2,10 +2,12 @@
  * Parallel ranged fetching for restores: every planned file is read as a stream of parts. The part a
  * consumer waits for is always fetched; parts ahead of it are fetched only within a memory budget
  * shared by all files, with a global bound on concurrent requests. Memory stays within
- * budget + files × partSize; retries resume at the failed part.
+ * budget + files × 3 × partSize (read-ahead, the part each file waits for, and the two parts a
+ * consumer may still read); with a PartPool those buffers are reused instead of left to the
+ * garbage collector. Retries resume at the failed part.
  */
 import { LtxError, isLtxError } from "../errors.ts";
-import type { BlobStore } from "../store/blob-store.ts";
+import type { BlobStore, GetOptions } from "../store/blob-store.ts";
 
 export interface FetchOptions {
   /** Concurrent requests across all files (default 8). */
@@ -59,13 +61,50 @@ export class Budget {
   }
 }
 
+/**
+ * Part buffers of one size, reused across the files of a restore: a buffer is allocated only when
+ * none is free, so the number allocated is the most ever in use at once, and no part waits on the
+ * garbage collector to be freed.
+ */
+export class PartPool {
+  readonly size: number;
+  #free: Uint8Array[] = [];
+  #allocated = 0;
+  constructor(size: number) {
+    this.size = size;
+  }
+  /** Buffers allocated so far (the high-water mark of buffers in use). */
+  get allocated(): number {
+    return this.#allocated;
+  }
+  /** Buffers free for reuse. */
+  get free(): number {
+    return this.#free.length;
+  }
+  take(): Uint8Array {
+    const b = this.#free.pop();
+    if (b) return b;
+    this.#allocated++;
+    return new Uint8Array(this.size);
+  }
+  give(b: Uint8Array): void {
+    this.#free.push(b);
+  }
+}
+
+/** The smallest part fetchFile reads (smaller partSize options are raised to it). */
+export const MIN_PART_SIZE = 64 * 1024;
+
 const RETRYABLE = new Set(["STORE_ERROR", "TIMEOUT", "IO_ERROR", "UNEXPECTED_EOF"]);
 
-async function fetchPart(store: BlobStore, key: string, offset: number, length: number, o: FetchOptions): Promise<Uint8Array> {
+async function fetchPart(store: BlobStore, key: string, offset: number, length: number, o: FetchOptions, into?: Uint8Array): Promise<Uint8Array> {
   const attempts = o.attempts ?? 4;
+  const go: GetOptions = {};
+  if (o.signal) go.signal = o.signal;
+  if (into) go.into = into;
   for (let a = 1; ; a++) {
     try {
-      const b = await store.get(key, { offset, length }, { signal: o.signal });
+      const b = await store.get(key, { offset, length }, go);
       if (!b) throw new LtxError("NOT_FOUND", `${store.kind} ${JSON.stringify(key)}: file disappeared during restore`);
       if (b.length !== length) throw new LtxError("UNEXPECTED_EOF", `${store.kind} ${JSON.stringify(key)}: short read at ${offset} (${b.length} of ${length} bytes)`);
       o.onBytes?.(b.length);
@@ -77,12 +116,31 @@ async function fetchPart(store: BlobStore, key: string, offset: number, length: 
   }
 }
 
-/** One stored file as an in-order stream of parts, fetched ahead under the shared limits. */
-export async function* fetchFile(store: BlobStore, key: string, size: number, sem: Semaphore, o: FetchOptions = {}, budget: Budget = new Budget(o.memoryBudget ?? 32 << 20)): AsyncGenerator<Uint8Array> {
-  const partSize = Math.max(64 * 1024, o.partSize ?? 1 << 20);
+/**
+ * One stored file as an in-order stream of parts, fetched ahead under the shared limits.
+ *
+ * With a `pool` (whose size must equal the part size), parts are read into pooled buffers and a
+ * yielded part goes back to the pool once the consumer has asked for the part after the next one:
+ * a part stays valid while the consumer pulls one more. That is the contract ByteSource (and so
+ * LtxReader) keeps: it may still read the previous chunk while it waits for the next, never older
+ * ones. Parts still in flight or held when the stream ends or fails are left to the garbage
+ * collector, never reused, so a late write cannot reach a buffer in use.
+ */
+export async function* fetchFile(
+  store: BlobStore,
+  key: string,
+  size: number,
+  sem: Semaphore,
+  o: FetchOptions = {},
+  budget: Budget = new Budget(o.memoryBudget ?? 32 << 20),
+  pool?: PartPool,
+): AsyncGenerator<Uint8Array> {
+  const partSize = Math.max(MIN_PART_SIZE, o.partSize ?? 1 << 20);
+  if (pool && pool.size !== partSize) throw new LtxError("INVALID_ARGUMENT", `part pool of ${pool.size}-byte buffers for ${partSize}-byte parts`);
   const ahead = Math.max(1, o.ahead ?? 8);
   const parts = Math.ceil(size / partSize);
-  const inflight: { p: Promise<Uint8Array>; charged: number }[] = [];
+  const inflight: { p: Promise<Uint8Array>; charged: number; buf: Uint8Array | undefined }[] = [];
+  let held: Uint8Array | undefined;
   let next = 0;
   const launch = (demand: boolean) => {
     while (inflight.length < ahead && next < parts) {
@@ -91,9 +149,10 @@ export async function* fetchFile(store: BlobStore, key: string, size: number, se
       // The part the consumer waits for is always fetched; read-ahead needs budget.
       const charged = demand && inflight.length === 0 ? 0 : len;
       if (charged && !budget.tryTake(charged)) return;
-      const p = sem.run(() => fetchPart(store, key, off, len, o));
+      const buf = pool?.take();
+      const p = sem.run(() => fetchPart(store, key, off, len, o, buf));
       p.catch(() => {}); // awaited below; avoid an unhandled rejection if the consumer stops first
-      inflight.push({ p, charged });
+      inflight.push({ p, charged, buf });
       next++;
     }
   };
@@ -105,6 +164,11 @@ export async function* fetchFile(store: BlobStore, key: string, size: number, se
       budget.give(head.charged);
       launch(false);
       yield b;
+      // The consumer asks for the next part: the one before `b` is no longer read.
+      if (held) pool!.give(held);
+      held = undefined;
+      if (head.buf && b.buffer === head.buf.buffer) held = head.buf;
+      else if (head.buf) pool!.give(head.buf); // the store did not read into it
     }
   } finally {
     for (const f of inflight) budget.give(f.charged);

@@ -10,7 +10,7 @@ import { Compactor } from "../ltx/compactor.ts";
 import { LtxReader } from "../ltx/decoder.ts";
 import { HEADER_FLAG_NO_CHECKSUM, type Header } from "../ltx/header.ts";
 import type { FileInfo } from "./file-info.ts";
-import { Budget, fetchFile, Semaphore, type FetchOptions } from "./fetch.ts";
+import { Budget, fetchFile, MIN_PART_SIZE, PartPool, Semaphore, type FetchOptions } from "./fetch.ts";
 import { calcRestorePlan, type RestoreTarget } from "./plan.ts";
 import type { Replica } from "./url.ts";
 
@@ -57,9 +57,17 @@ export async function restore(replica: Replica, opts: RestoreOptions): Promise<R
   const sem = new Semaphore(opts.parallelism ?? 8);
   // Local files are cheap to read in small parts; remote stores want fewer, larger requests.
   const local = replica.store.kind === "file" || replica.store.kind === "memory";
-  const fo: FetchOptions = { ahead: 4, partSize: local ? 256 << 10 : 2 << 20, ...stripUndefined(opts), onBytes: (n) => void (progress.bytes += n) };
-  const budget = new Budget(opts.memoryBudget ?? (local ? 4 << 20 : 16 << 20));
-  const readers = plan.map((f) => new LtxReader(fetchFile(replica.store, f.key, f.size, sem, fo, budget)));
+  // Every planned file holds about three parts at once (the one it waits for, the one its decoder
+  // reads, the one before), so parts stay small for local files, where a read costs little, and
+  // remote parts shrink as the plan grows: about 24 MiB across all files, 256 KiB to 1 MiB each
+  // (below 256 KiB the cost per request dominates).
+  const remotePart = Math.min(1 << 20, Math.max(256 << 10, Math.floor((24 << 20) / (3 * plan.length) / MIN_PART_SIZE) * MIN_PART_SIZE));
+  const fo: FetchOptions = { ahead: 4, partSize: local ? MIN_PART_SIZE : remotePart, ...stripUndefined(opts), onBytes: (n) => void (progress.bytes += n) };
+  fo.partSize = Math.max(MIN_PART_SIZE, fo.partSize!);
+  const budget = new Budget(opts.memoryBudget ?? (local ? 1 << 20 : 4 << 20));
+  // One pool of part buffers for all files: parts are read into reused buffers, not fresh ones.
+  const pool = new PartPool(fo.partSize);
+  const readers = plan.map((f) => new LtxReader(fetchFile(replica.store, f.key, f.size, sem, fo, budget, pool)));
   const sink = opts.sink;
   try {
     const c = new Compactor(readers, { headerFlags: HEADER_FLAG_NO_CHECKSUM });

@@ -18,13 +18,19 @@ export class MemoryStore implements BlobStore {
   #objects = new Map<string, Entry>();
   #seq = 0;
 
-  async get(key: string, range?: ByteRange, _opts?: GetOptions): Promise<Uint8Array | null> {
+  async get(key: string, range?: ByteRange, opts?: GetOptions): Promise<Uint8Array | null> {
     const e = this.#objects.get(key);
-    return e ? sliceRange(e.data, range).slice() : null;
+    if (!e) return null;
+    const src = sliceRange(e.data, range);
+    const into = opts?.into;
+    if (!into || into.length < src.length) return src.slice();
+    const out = into.subarray(0, src.length);
+    out.set(src);
+    return out;
   }
 
   async getStream(key: string, range?: ByteRange, opts?: GetOptions): Promise<ReadableStream<Uint8Array> | null> {
-    const bytes = await this.get(key, range, opts);
+    const bytes = await this.get(key, range, opts?.signal ? { signal: opts.signal } : {});
     if (!bytes) return null;
     return new ReadableStream({
       start(c) {

@@ -38,6 +38,8 @@ export interface S3StoreOptions {
   timeoutMs?: number;
   /** Counts requests by method, for measurements. */
   stats?: Record<string, number>;
+  /** Sends a signed request (default: the global fetch). Runtime adapters may pass a leaner one. */
+  fetch?: (request: Request) => Promise<Response>;
 }
 
 const MIN_PART = 5 * 1024 * 1024;
@@ -61,6 +63,8 @@ interface Req {
   pass?: number[];
   /** The caller streams the body: the timeout covers the response headers only. */
   streaming?: boolean;
+  /** Read the body into this buffer when it fits (GetOptions.into). */
+  into?: Uint8Array | undefined;
 }
 
 export class S3Store implements BlobStore {
@@ -74,6 +78,7 @@ export class S3Store implements BlobStore {
   #retries: number;
   #timeoutMs: number;
   #stats?: Record<string, number>;
+  #fetch: ((request: Request) => Promise<Response>) | undefined;
 
   constructor(o: S3StoreOptions) {
     if (!o.bucket) throw new LtxError("INVALID_ARGUMENT", "S3 store: bucket required");
@@ -92,14 +97,15 @@ export class S3Store implements BlobStore {
     this.#retries = o.retries ?? 5;
     this.#timeoutMs = o.timeoutMs ?? 60_000;
     if (o.stats) this.#stats = o.stats;
+    this.#fetch = o.fetch;
   }
 
   async get(key: string, range?: ByteRange, opts: GetOptions = {}): Promise<Uint8Array | null> {
     if (range?.length === 0) return (await this.head(key, opts)) ? new Uint8Array(0) : null;
-    const res = await this.#send({ method: "GET", key, headers: rangeHeader(range), signal: opts.signal, pass: [404, 416] });
+    const res = await this.#send({ method: "GET", key, headers: rangeHeader(range), signal: opts.signal, pass: [404, 416], into: opts.into });
     if (res.status === 404) return null;
     if (res.status === 416) return (await this.head(key, opts)) ? new Uint8Array(0) : null;
-    return bodies.get(res) ?? new Uint8Array(await res.arrayBuffer());
+    return bodies.get(res)!;
   }
 
   async getStream(key: string, range?: ByteRange, opts: GetOptions = {}): Promise<ReadableStream<Uint8Array> | null> {
@@ -144,7 +150,7 @@ export class S3Store implements BlobStore {
 
   async #multipart(key: string, lead: Uint8Array[], rest: AsyncIterator<Uint8Array>, opts: PutOptions): Promise<{ etag: string; size: number }> {
     const create = await this.#send({ method: "POST", key, query: { uploads: "" }, headers: metaHeaders(opts), signal: opts.signal });
-    const uploadId = tag(await create.text(), "UploadId");
+    const uploadId = tag(bodyText(create), "UploadId");
     if (!uploadId) throw new LtxError("STORE_ERROR", `s3 CreateMultipartUpload ${JSON.stringify(key)}: no UploadId in response`);
     const etags: string[] = [];
     let size = 0;
@@ -170,7 +176,7 @@ export class S3Store implements BlobStore {
       if (opts.ifNoneMatch) headers["if-none-match"] = "*";
       if (opts.ifMatch !== undefined) headers["if-match"] = unquote(opts.ifMatch);
       const done = await this.#send({ method: "POST", key, query: { uploadId }, body: new TextEncoder().encode(xml), headers, signal: opts.signal });
-      const text = await done.text();
+      const text = bodyText(done);
       if (/<Error>/.test(text)) throw this.#error("CompleteMultipartUpload", key, 200, text);
       let etag = unquote(tag(text, "ETag") || done.headers.get("etag") || "");
       // Some servers (Ceph RGW) answer with an empty <ETag/>; ask for it.
@@ -189,7 +195,7 @@ export class S3Store implements BlobStore {
       if (token) query["continuation-token"] = token;
       else if (opts.startAfter !== undefined) query["start-after"] = opts.startAfter;
       const res = await this.#send({ method: "GET", query, signal: opts.signal });
-      const page = parseListObjectsV2(await res.text());
+      const page = parseListObjectsV2(bodyText(res));
       for (const o of page.objects) yield o;
       token = page.isTruncated ? page.nextContinuationToken : undefined;
       if (page.isTruncated && !token) throw new LtxError("STORE_ERROR", `s3 ListObjectsV2 ${JSON.stringify(prefix)}: truncated listing without a continuation token`);
@@ -212,7 +218,7 @@ export class S3Store implements BlobStore {
       const xml = `<Delete><Quiet>false</Quiet>${batch.map((k) => `<Object><Key>${xmlEscape(k)}</Key></Object>`).join("")}</Delete>`;
       const body = new TextEncoder().encode(xml);
       const res = await this.#send({ method: "POST", query: { delete: "" }, body, headers: { "content-md5": base64(md5(body)), "content-type": "application/xml" }, signal: opts.signal });
-      const errs = blocks(await res.text(), "Error").filter((b) => tag(b, "Code") !== "NoSuchKey");
+      const errs = blocks(bodyText(res), "Error").filter((b) => tag(b, "Code") !== "NoSuchKey");
       if (errs.length) {
         const b = errs[0]!;
         throw new LtxError("STORE_ERROR", `s3 DeleteObjects: ${errs.length} of ${batch.length} keys failed; first ${JSON.stringify(tag(b, "Key"))}: ${tag(b, "Code")} ${tag(b, "Message") ?? ""}`.trim());
@@ -247,7 +253,8 @@ export class S3Store implements BlobStore {
       try {
         const init: RequestInit = { method: r.method, headers: r.headers ?? {}, signal };
         if (r.body) init.body = r.body as Uint8Array<ArrayBuffer>;
-        res = await this.#client.fetch(this.#url(r.key, r.query), init);
+        const url = this.#url(r.key, r.query);
+        res = this.#fetch ? await this.#fetch(await this.#client.sign(url, init)) : await this.#client.fetch(url, init);
         if (r.streaming) clearTimeout(timer);
       } catch (e) {
         clearTimeout(timer);
@@ -262,7 +269,7 @@ export class S3Store implements BlobStore {
           // Whole-body callers read within the same deadline; a failed read is retried.
           let body: Uint8Array;
           try {
-            body = new Uint8Array(await res.arrayBuffer());
+            body = await readBody(res, r.into);
           } catch (e) {
             clearTimeout(timer);
             if (r.signal?.aborted) throw new LtxError("ABORTED", `s3 ${what}: aborted`, { cause: e });
@@ -272,8 +279,8 @@ export class S3Store implements BlobStore {
             continue;
           }
           clearTimeout(timer);
-          const empty = r.method === "HEAD" || res.status === 204 || res.status === 304;
-          const buffered = new Response(empty ? null : (body as Uint8Array<ArrayBuffer>), { status: res.status, headers: res.headers });
+          // The body stays out of the Response (which would copy it); bodyText() and get() take it.
+          const buffered = new Response(null, { status: res.status, headers: res.headers });
           bodies.set(buffered, body);
           return buffered;
         }
@@ -296,6 +303,34 @@ export class S3Store implements BlobStore {
     const detail = [code, message].filter(Boolean).join(": ");
     return new LtxError(c, `s3 ${what}: HTTP ${status}${detail ? ` ${detail}` : ""}`, { details: { status, s3Code: code, bucket: this.bucket } });
   }
+}
+
+/** A body #send read, as text. */
+function bodyText(res: Response): string {
+  return new TextDecoder().decode(bodies.get(res));
+}
+
+/**
+ * Reads a response body whole: into `into` when given and the body fits (streamed chunk by chunk,
+ * no other copy), else into a new array.
+ */
+async function readBody(res: Response, into?: Uint8Array): Promise<Uint8Array> {
+  const length = Number(res.headers.get("content-length") ?? NaN);
+  if (!into || !res.body || !(length <= into.length)) return new Uint8Array(await res.arrayBuffer());
+  const reader = res.body.getReader();
+  let n = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (n + value.length > into.length) throw new LtxError("STORE_ERROR", `body longer than its content-length of ${length} bytes`);
+      into.set(value, n);
+      n += value.length;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return into.subarray(0, n);
 }
 
 function rangeHeader(range?: ByteRange): Record<string, string> {

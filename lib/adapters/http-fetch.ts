@@ -1,0 +1,44 @@
+/**
+ * `fetch` over node:http and node:https, for the S3 store in the Node CLI. Node's built-in fetch
+ * (undici) compiles its WebAssembly HTTP parser on first use, about 30 MiB of peak RSS before the
+ * first byte; node:http parses natively. Requests and responses are the Web types, so the S3 store
+ * is unchanged; bodies stream both ways and `signal` aborts the request.
+ */
+import http from "node:http";
+import https from "node:https";
+import { Readable } from "node:stream";
+
+const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+
+/** A fetch for a signed Request: one HTTP exchange, no redirects followed. */
+export async function httpFetch(req: Request): Promise<Response> {
+  const url = new URL(req.url);
+  const secure = url.protocol === "https:";
+  if (!secure && url.protocol !== "http:") throw new TypeError(`fetch: unsupported protocol ${url.protocol}`);
+  const headers: Record<string, string> = {};
+  req.headers.forEach((v, k) => (headers[k] = v));
+  const body = req.body ? new Uint8Array(await req.arrayBuffer()) : null;
+  if (body) headers["content-length"] = String(body.length);
+  const signal = req.signal;
+  if (signal.aborted) throw signal.reason;
+  return new Promise<Response>((resolve, reject) => {
+    const mod = secure ? https : http;
+    const r = mod.request(url, { method: req.method, headers, agent: secure ? agents.https : agents.http }, (res) => {
+      const h = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) {
+        if (v === undefined) continue;
+        for (const x of Array.isArray(v) ? v : [v]) h.append(k, x);
+      }
+      const status = res.statusCode ?? 0;
+      const empty = req.method === "HEAD" || status === 204 || status === 304;
+      if (empty) res.resume();
+      const stream = empty ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
+      resolve(new Response(stream, { status, statusText: res.statusMessage ?? "", headers: h }));
+    });
+    const onAbort = () => r.destroy(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+    signal.addEventListener("abort", onAbort, { once: true });
+    r.on("close", () => signal.removeEventListener("abort", onAbort));
+    r.on("error", (e) => reject(new TypeError(`fetch failed: ${e.message}`, { cause: e })));
+    r.end(body ?? undefined);
+  });
+}
