@@ -39,7 +39,23 @@ create_bucket() {
   ' "$AK" "$SK" "$BUCKET" )
 }
 
+# Runs a noisy command with its output in a log, shown only if it fails.
+quiet() {
+  local what=$1; shift
+  local log; log="$C/log/$(echo "$what" | tr -c 'a-z0-9' '-').out"
+  "$@" >"$log" 2>&1 || { echo "ceph-rgw.sh: $what failed:" >&2; cat "$log" >&2; return 1; }
+}
+
+# One retry from scratch: a first start right after the packages are installed has been seen to fail.
+# (In a child process, so that `set -e` holds inside it.)
 start() {
+  if ! bash "$0" start-once; then
+    echo "ceph-rgw.sh: start failed; retrying once from scratch" >&2
+    bash "$0" start-once
+  fi
+}
+
+start_once() {
   for b in ceph-mon ceph-osd radosgw radosgw-admin monmaptool ceph-authtool ceph curl; do
     command -v "$b" >/dev/null || { echo "ceph-rgw.sh: $b not found (apt-get install -y radosgw ceph-mon ceph-osd curl)" >&2; exit 1; }
   done
@@ -88,8 +104,8 @@ CONF
   ceph-mon -c ceph.conf --mkfs -i a --monmap monmap --keyring keyring $U
   ceph-mon -c ceph.conf -i a $U
   local ID; ID=$(timeout 60 ceph -c ceph.conf osd create); mkdir -p "osd/ceph-$ID"
-  ceph-osd -c ceph.conf -i "$ID" --mkfs $U >/dev/null 2>&1
-  ceph-osd -c ceph.conf -i "$ID" $U >/dev/null 2>&1
+  quiet "ceph-osd --mkfs" ceph-osd -c ceph.conf -i "$ID" --mkfs $U
+  quiet "ceph-osd" ceph-osd -c ceph.conf -i "$ID" $U
   radosgw -c ceph.conf -n client.rgw.a $U
   local ok=0
   for _ in $(seq 1 240); do
@@ -106,6 +122,7 @@ CONF
 
 case "${1:-}" in
   start) start ;;
+  start-once) start_once ;;
   stop) stop ;;
   env) say_env ;;
   *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
