@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // bench/codec: ltxkit vs the Go LTX library (superfly/ltx v0.5.2) in the same run, on a realistic
-// SQLite database of ~72 MiB at 4 KiB and 64 KiB pages. Each kernel runs in its own process, runs
+// SQLite database of ~72 MiB at 4 KiB and 64 KiB pages, ltxkit both with its WebAssembly LZ4 kernels
+// (the default) and with the pure-TypeScript loops. Each kernel runs in its own process, runs
 // are interleaved, medians pooled. Prints MB/s, the time ratio TS/Go and peak RSS.
 //   npm run build && node bench/codec/run.mjs [--runs 5]
 import { execFileSync } from "node:child_process";
