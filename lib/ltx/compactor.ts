@@ -98,14 +98,25 @@ export class Compactor {
     this.#done = true;
     const k = this.#inputs.length;
     const cur: (Page | null)[] = new Array(k).fill(null);
-    const next = async (i: number) => {
+    // Advances input i; a promise only when it must wait for more input.
+    const next = (i: number): Promise<void> | undefined => {
+      const r = this.#inputs[i]!;
+      let p: Page | null | undefined;
       try {
-        const r = this.#inputs[i]!;
-        const p = r.tryReadPageView();
-        cur[i] = p !== undefined ? p : await r.readPageView();
+        p = r.tryReadPageView();
       } catch (e) {
         throw wrapError(e, `read input ${i}`);
       }
+      if (p !== undefined) {
+        cur[i] = p;
+        return undefined;
+      }
+      return r.readPageView().then(
+        (q) => void (cur[i] = q),
+        (e) => {
+          throw wrapError(e, `read input ${i}`);
+        },
+      );
     };
     for (let i = 0; i < k; i++) await next(i);
     for (;;) {
@@ -123,7 +134,12 @@ export class Compactor {
         this.#pgno = min;
         yield cur[win]!;
       }
-      for (let i = 0; i < k; i++) if (cur[i] && cur[i]!.pgno === min) await next(i);
+      for (let i = 0; i < k; i++) {
+        if (cur[i] && cur[i]!.pgno === min) {
+          const wait = next(i);
+          if (wait) await wait;
+        }
+      }
     }
     for (let i = 0; i < k; i++) {
       try {
