@@ -8,6 +8,8 @@
  * hi' = v ^ v>>>1 ^ v>>>3 ^ v>>>4. Unaligned heads and tails go through a byte table.
  */
 
+import { CRC_CHUNK, crc64Kernel } from "./wasm-kernels.ts";
+
 /** Bit 63: set on every stored LTX checksum, so a present checksum is never 0. */
 export const CHECKSUM_FLAG = 1n << 63n;
 
@@ -64,6 +66,7 @@ function foldWords(v32: Int32Array<ArrayBufferLike>, w: number, end: number): vo
 
 /** Folds data[start, end) into the state. */
 function updateState(data: Uint8Array, start = 0, end = data.length): void {
+  if (end - start >= CRC_CHUNK) start = updateChunks(data, start, end);
   const n = end - start;
   if (n < SMALL || !LITTLE_ENDIAN) return updateBytes(data, start, end);
   const base = data.byteOffset + start;
@@ -78,6 +81,22 @@ function updateState(data: Uint8Array, start = 0, end = data.length): void {
   const first = (base + head) >>> 2, last = first + words;
   for (let w = first; w < last; w += SLICE) foldWords(view32, w, Math.min(last, w + SLICE));
   updateBytes(data, start + head + (words << 2), end);
+}
+
+/** Whole 64 KiB chunks through the WebAssembly kernel, when there is one; returns where it stopped. */
+function updateChunks(data: Uint8Array, start: number, end: number): number {
+  const k = crc64Kernel();
+  if (k === null) return start;
+  const st = k.state;
+  st[0] = sLo;
+  st[1] = sHi;
+  for (; end - start >= CRC_CHUNK; start += CRC_CHUNK) {
+    k.mem.set(data.subarray(start, start + CRC_CHUNK));
+    k.chunk();
+  }
+  sLo = st[0]!;
+  sHi = st[1]!;
+  return start;
 }
 
 function toBigInt(lo: number, hi: number): bigint {

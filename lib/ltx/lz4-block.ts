@@ -8,7 +8,7 @@
  * reads as negative and the table never needs clearing.
  */
 import { LtxError } from "../errors.ts";
-import { lz4Kernels, WASM_CAPACITY, WASM_IN, WASM_MAX_COMPRESS, WASM_OUT } from "./lz4-wasm.ts";
+import { lz4Kernels, WASM_CAPACITY, WASM_IN, WASM_MAX_COMPRESS, WASM_OUT } from "./wasm-kernels.ts";
 
 const MIN_MATCH = 4;
 const LAST_LITERALS = 5;

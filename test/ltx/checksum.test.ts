@@ -1,5 +1,6 @@
-import { describe, it, expect } from "vitest";
+import { describe, it, expect, afterEach } from "vitest";
 import { Crc64, crc64, pageChecksum, DatabaseChecksum, databaseChecksum, lockPgno, CHECKSUM_FLAG } from "../../lib/ltx/checksum.ts";
+import { crc64Kernel, useWasmKernels } from "../../lib/ltx/wasm-kernels.ts";
 
 const enc = new TextEncoder();
 const fill = (n: number, c: string | number) => new Uint8Array(n).fill(typeof c === "string" ? c.charCodeAt(0) : c);
@@ -85,5 +86,38 @@ describe("database checksums (known answers from superfly/ltx tests)", () => {
     const c = new DatabaseChecksum(4096);
     for (let p = 1; p <= 262155; p++) c.add(p, p === 262145 ? new Uint8Array(4096) : page);
     expect(c.value()).toBe(0xc19b668c376662c7n);
+  });
+});
+
+describe("CRC-64/ISO WebAssembly kernel (64 KiB chunks, eight SIMD lanes)", () => {
+  afterEach(() => void useWasmKernels(true));
+  it("is available in this runtime", () => {
+    expect(crc64Kernel()).not.toBeNull();
+  });
+  it("gives the TypeScript fold's value at chunk boundaries, alignments and streaming splits", () => {
+    let seed = 5;
+    const buf = new Uint8Array(3 * 65536 + 40);
+    for (let i = 0; i < buf.length; i++) buf[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+    const cases: [number, number][] = [[0, 65536], [1, 65536], [3, 65537], [0, 131072 + 7], [2, 3 * 65536 + 5]];
+    for (const [off, n] of cases) {
+      const d = buf.subarray(off, off + n);
+      useWasmKernels(false);
+      const ts = crc64(d);
+      const tsStream = new Crc64().update(d.subarray(0, 13)).update(d.subarray(13)).digest();
+      useWasmKernels(true);
+      expect(crc64(d), `offset ${off}, ${n} bytes`).toBe(ts);
+      expect(new Crc64().update(d.subarray(0, 13)).update(d.subarray(13)).digest()).toBe(tsStream);
+      expect(ts).toBe(tsStream);
+    }
+    // And against the definition itself, once.
+    const d = buf.subarray(1, 65536 + 9);
+    expect(crc64(d)).toBe(refCrc(d));
+  });
+  it("keeps the checksums of 64 KiB pages", () => {
+    const page = new Uint8Array(65536).map((_, i) => (i * 7) & 0xff);
+    useWasmKernels(false);
+    const ts = pageChecksum(12, page);
+    useWasmKernels(true);
+    expect(pageChecksum(12, page)).toBe(ts);
   });
 });

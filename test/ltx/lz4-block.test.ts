@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { compressBlock, compressBlockBound, decompressBlock } from "../../lib/ltx/lz4-block.ts";
 import { isLtxError } from "../../lib/errors.ts";
-import { useWasmKernels } from "../../lib/ltx/lz4-wasm.ts";
+import { useWasmKernels } from "../../lib/ltx/wasm-kernels.ts";
 
 function rng(seed: number) {
   return () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) & 0xff;

@@ -5,8 +5,9 @@
  */
 import { describe, it, expect, afterEach } from "vitest";
 import { compressBlock, compressBlockBound, compressLoops, decompressBlock, decompressLoops } from "../../lib/ltx/lz4-block.ts";
-import { lz4Kernels, useWasmKernels, WASM_IN, WASM_OUT } from "../../lib/ltx/lz4-wasm.ts";
+import { lz4Kernels, useWasmKernels, WASM_IN, WASM_OUT } from "../../lib/ltx/wasm-kernels.ts";
 import { LZ4_WASM_BASE64 } from "../../lib/ltx/wasm/lz4-module.ts";
+import { CRC64_WASM_BASE64 } from "../../lib/ltx/wasm/crc64-module.ts";
 import { isLtxError } from "../../lib/errors.ts";
 
 function rng(seed: number) {
@@ -48,11 +49,15 @@ describe("LZ4 WebAssembly kernels", () => {
     expect(lz4Kernels()).not.toBeNull();
   });
 
-  it("embed exactly what lib/ltx/wasm/lz4.wat assembles to", async () => {
+  it("embed exactly what lib/ltx/wasm/*.wat assemble to (both kernels)", async () => {
     // @ts-expect-error: a plain .mjs dev script
-    const { assemble } = await import("../../lib/ltx/wasm/build.mjs");
-    const bytes: Uint8Array = await assemble();
-    expect(Buffer.from(bytes).toString("base64")).toBe(LZ4_WASM_BASE64);
+    const { assemble, KERNELS } = await import("../../lib/ltx/wasm/build.mjs");
+    const embedded: Record<string, string> = { LZ4_WASM_BASE64, CRC64_WASM_BASE64 };
+    expect(KERNELS.map((k: { name: string }) => k.name).sort()).toEqual(Object.keys(embedded).sort());
+    for (const k of KERNELS) {
+      const bytes: Uint8Array = await assemble(k);
+      expect(Buffer.from(bytes).toString("base64"), k.wat).toBe(embedded[k.name]);
+    }
   });
 
   it("decompress exactly as the TypeScript loops, including every verdict on damaged blocks", () => {
