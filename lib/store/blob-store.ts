@@ -45,6 +45,11 @@ export interface GetOptions {
    * while it still holds the result; after a failed get its contents are unspecified.
    */
   into?: Uint8Array;
+  /**
+   * getStream only: the preferred size of the chunks a body is read in. Stores that read in chunks
+   * (files, memory) read this many bytes at a time; network stores deliver what arrives.
+   */
+  chunkSize?: number;
 }
 
 export interface ListOptions {
