@@ -38,14 +38,13 @@ export class FsStore implements BlobStore {
     return join(this.root, ...parts);
   }
 
-  async get(key: string, range?: ByteRange, opts?: GetOptions): Promise<Uint8Array | null> {
+  async get(key: string, range?: ByteRange, _opts?: GetOptions): Promise<Uint8Array | null> {
     const fh = await openOrNull(this.path(key), "get", key);
     if (!fh) return null;
     try {
       const st = await fh.stat();
       const [s, e] = clipRange(st.size, range);
-      const into = opts?.into;
-      const out = into && into.length >= e - s ? into.subarray(0, e - s) : new Uint8Array(e - s);
+      const out = new Uint8Array(e - s);
       let off = 0;
       while (off < out.length) {
         const { bytesRead } = await fh.read(out, off, out.length - off, s + off);

@@ -40,12 +40,6 @@ export interface PutOptions {
 export interface GetOptions {
   signal?: AbortSignal;
   /**
-   * A buffer get() may read a ranged body into instead of allocating one: when the bytes fit, the
-   * result is a view of `into`. Stores may ignore it. The caller owns `into` and must not reuse it
-   * while it still holds the result; after a failed get its contents are unspecified.
-   */
-  into?: Uint8Array;
-  /**
    * getStream only: the preferred size of the chunks a body is read in. Stores that read in chunks
    * (files, memory) read this many bytes at a time; network stores deliver what arrives.
    */

@@ -18,15 +18,10 @@ export class MemoryStore implements BlobStore {
   #objects = new Map<string, Entry>();
   #seq = 0;
 
-  async get(key: string, range?: ByteRange, opts?: GetOptions): Promise<Uint8Array | null> {
+  async get(key: string, range?: ByteRange, _opts?: GetOptions): Promise<Uint8Array | null> {
     const e = this.#objects.get(key);
     if (!e) return null;
-    const src = sliceRange(e.data, range);
-    const into = opts?.into;
-    if (!into || into.length < src.length) return src.slice();
-    const out = into.subarray(0, src.length);
-    out.set(src);
-    return out;
+    return sliceRange(e.data, range).slice();
   }
 
   async getStream(key: string, range?: ByteRange, opts?: GetOptions): Promise<ReadableStream<Uint8Array> | null> {
