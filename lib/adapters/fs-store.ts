@@ -15,12 +15,11 @@ import { promises as fsp, constants as fsc } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import { LtxError } from "../errors.ts";
 import type { BlobInfo, BlobStore, ByteRange, DeleteOptions, GetOptions, ListOptions, PutBody, PutOptions } from "../store/blob-store.ts";
-import { clipRange, iterateBody } from "../store/body.ts";
+import { chunkSizeOf, clipRange, iterateBody } from "../store/body.ts";
 import { compareKeys, unquote } from "../store/memory.ts";
 
 const TMP_MARK = ".ltxkit-tmp-";
 const LOCK_SUFFIX = ".ltxkit-lock";
-const STREAM_CHUNK = 1 << 20;
 const LOCK_STALE_MS = 30_000;
 
 export class FsStore implements BlobStore {
@@ -39,14 +38,13 @@ export class FsStore implements BlobStore {
     return join(this.root, ...parts);
   }
 
-  async get(key: string, range?: ByteRange, opts?: GetOptions): Promise<Uint8Array | null> {
+  async get(key: string, range?: ByteRange, _opts?: GetOptions): Promise<Uint8Array | null> {
     const fh = await openOrNull(this.path(key), "get", key);
     if (!fh) return null;
     try {
       const st = await fh.stat();
       const [s, e] = clipRange(st.size, range);
-      const into = opts?.into;
-      const out = into && into.length >= e - s ? into.subarray(0, e - s) : new Uint8Array(e - s);
+      const out = new Uint8Array(e - s);
       let off = 0;
       while (off < out.length) {
         const { bytesRead } = await fh.read(out, off, out.length - off, s + off);
@@ -61,7 +59,8 @@ export class FsStore implements BlobStore {
     }
   }
 
-  async getStream(key: string, range?: ByteRange, _opts?: GetOptions): Promise<ReadableStream<Uint8Array> | null> {
+  async getStream(key: string, range?: ByteRange, opts?: GetOptions): Promise<ReadableStream<Uint8Array> | null> {
+    const chunk = chunkSizeOf(opts);
     const fh = await openOrNull(this.path(key), "get", key);
     if (!fh) return null;
     let pos: number, end: number;
@@ -80,7 +79,7 @@ export class FsStore implements BlobStore {
             c.close();
             return;
           }
-          const buf = new Uint8Array(Math.min(STREAM_CHUNK, end - pos));
+          const buf = new Uint8Array(Math.min(chunk, end - pos));
           const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
           if (bytesRead === 0) {
             await fh.close();

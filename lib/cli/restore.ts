@@ -26,8 +26,9 @@ const USAGE = `usage: ltxkit restore -o OUT [-txid HEX16 | -timestamp RFC3339] [
   -dry-run              print the restore plan without writing
   -json                 JSON output (same shape as litestream restore -json)
   -integrity-check M    none (default), quick or full, with sqlite-wasm; failure removes the output
-  -parallelism N        concurrent ranged GETs (default 8)
-  -part-size BYTES      bytes per ranged GET (default 65536 for files; for S3 up to 1048576, smaller for plans of many files)`;
+  -parallelism N        ranged GETs open at once (default 8; each planned file's current one is always open)
+  -part-size BYTES      bytes per ranged GET (default 16777216); bodies stream into the decoders, so memory does not grow with it
+  -memory-budget BYTES  bytes read ahead of the decoders across all files (default 0)`;
 
 boundYoungGeneration();
 
@@ -47,6 +48,7 @@ export const command: Command = {
       { names: ["integrity-check"], type: "string" },
       { names: ["parallelism"], type: "string" },
       { names: ["part-size"], type: "string" },
+      { names: ["memory-budget"], type: "string" },
     ]);
     if (a.positionals.length !== 1) throw new LtxError("INVALID_ARGUMENT", "database path or replica URL required");
     const url = a.positionals[0]!;
@@ -103,7 +105,8 @@ export const command: Command = {
       plan,
       sink: new FileSink(out!, { force: bool(a, "force") }),
       parallelism: int(a, "parallelism", 8, 1, 1024),
-      ...(str(a, "part-size") ? { partSize: int(a, "part-size", 1 << 20, 64 << 10, 1 << 30) } : {}),
+      ...(str(a, "part-size") ? { partSize: int(a, "part-size", 16 << 20, 64 << 10, 1 << 30) } : {}),
+      ...(str(a, "memory-budget") ? { memoryBudget: int(a, "memory-budget", 0, 0, 1 << 30) } : {}),
       onProgress: (p) => bar.update(p.pages, p.pagesTotal, `${p.pages}/${p.pagesTotal} pages, ${(p.bytes / 1048576).toFixed(1)} MiB`),
     });
     bar.done();

@@ -1,176 +1,331 @@
 /**
- * Parallel ranged fetching for restores: every planned file is read as a stream of parts. The part a
- * consumer waits for is always fetched; parts ahead of it are fetched only within a memory budget
- * shared by all files, with a global bound on concurrent requests. Memory stays within
- * budget + files × 3 × partSize (read-ahead, the part each file waits for, and the two parts a
- * consumer may still read); with a PartPool those buffers are reused instead of left to the
- * garbage collector. Retries resume at the failed part.
+ * Streamed ranged reads for restores: every planned file is read as a few large ranged GETs
+ * (parts), and each part's body is handed to the file's decoder chunk by chunk as it arrives, so
+ * memory per file is a few chunks, whatever the part size.
+ *
+ * - The part a consumer reads is always open: its request never waits for a permit, so a file the
+ *   compactor waits on can always proceed, even while other files hold permits with bodies nobody
+ *   reads yet (no deadlock).
+ * - Parts after it (`ahead`) are opened early when a permit is free (their response headers arrive
+ *   while the current part streams), and their bodies are read ahead only within a memory budget
+ *   shared by all files; the rest stays unread in the connection (backpressure).
+ * - A failed or truncated body resumes at the byte where it stopped (a ranged GET of the rest),
+ *   with bounded attempts and backoff. Cancelling the stream closes every open body.
+ *
+ * Memory: budget + files × (ahead + 1) × (one chunk in flight + what the store's stream queues),
+ * plus one chunk per read-ahead part past the budget (a chunk is charged once it arrived).
  */
 import { LtxError, isLtxError } from "../errors.ts";
 import type { BlobStore, GetOptions } from "../store/blob-store.ts";
 
 export interface FetchOptions {
-  /** Concurrent requests across all files (default 8). */
+  /**
+   * Requests open at once across all files (default 8). Each file's current part is always open
+   * (it never waits), so a plan of more files than this has one request per file; parts opened
+   * ahead take the permits left.
+   */
   parallelism?: number;
-  /** Bytes per ranged GET (default 1 MiB). */
+  /** Bytes per ranged GET (default 16 MiB; at least 64 KiB). Memory does not grow with it. */
   partSize?: number;
-  /** Parts fetched ahead per file at most (default 8), within the shared memory budget. */
+  /** Preferred size of the chunks a body is read in (default 64 KiB); stores may deliver other sizes. */
+  chunkSize?: number;
+  /** Parts opened ahead of the current one per file (default 1). */
   ahead?: number;
-  /** Bytes fetched ahead of the consumers across all files (default 32 MiB). */
+  /**
+   * Bytes of bodies read ahead of the consumers across all files (default 0: parts opened ahead
+   * have their headers, their bodies wait). Worth raising where one stream is slower than decoding;
+   * reading ahead only a little gains little, since each part boundary gains at most the budget.
+   */
   memoryBudget?: number;
-  /** Attempts per part (default 4). */
+  /** Attempts per failure point, reset when a chunk arrives (default 4). */
   attempts?: number;
   signal?: AbortSignal;
-  /** Called with the size of each part as it arrives. */
+  /** Called with the size of each chunk as it is handed to the consumer. */
   onBytes?: (n: number) => void;
 }
 
-/** A counting semaphore. */
+/**
+ * A count of open requests: `tryTake()` takes a permit only when one is free; `take()` always
+ * succeeds, so the part a consumer waits for never waits (the count may then go below zero).
+ */
 export class Semaphore {
   #free: number;
-  #waiters: (() => void)[] = [];
   constructor(n: number) {
     this.#free = Math.max(1, n);
   }
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#free > 0) this.#free--;
-    else await new Promise<void>((r) => this.#waiters.push(r));
-    try {
-      return await fn();
-    } finally {
-      const w = this.#waiters.shift();
-      if (w) w();
-      else this.#free++;
-    }
+  /** Permits free now (negative when forced takes exceed the count). */
+  get free(): number {
+    return this.#free;
+  }
+  tryTake(): boolean {
+    if (this.#free <= 0) return false;
+    this.#free--;
+    return true;
+  }
+  /** Takes a permit without waiting, even if none is free. */
+  take(): void {
+    this.#free--;
+  }
+  release(): void {
+    this.#free++;
   }
 }
 
-/** Bytes fetched but not yet consumed, shared by the files of one restore. */
+/** Bytes read ahead but not yet consumed, shared by the files of one restore. */
 export class Budget {
   #left: number;
+  #waiters: (() => void)[] = [];
   constructor(bytes: number) {
     this.#left = bytes;
   }
-  tryTake(n: number): boolean {
-    if (this.#left < n) return false;
+  get left(): number {
+    return this.#left;
+  }
+  take(n: number): void {
     this.#left -= n;
-    return true;
   }
   give(n: number): void {
     this.#left += n;
+    if (this.#left > 0) for (const w of this.#waiters.splice(0)) w();
   }
-}
-
-/**
- * Part buffers of one size, reused across the files of a restore: a buffer is allocated only when
- * none is free, so the number allocated is the most ever in use at once, and no part waits on the
- * garbage collector to be freed.
- */
-export class PartPool {
-  readonly size: number;
-  #free: Uint8Array[] = [];
-  #allocated = 0;
-  constructor(size: number) {
-    this.size = size;
-  }
-  /** Buffers allocated so far (the high-water mark of buffers in use). */
-  get allocated(): number {
-    return this.#allocated;
-  }
-  /** Buffers free for reuse. */
-  get free(): number {
-    return this.#free.length;
-  }
-  take(): Uint8Array {
-    const b = this.#free.pop();
-    if (b) return b;
-    this.#allocated++;
-    return new Uint8Array(this.size);
-  }
-  give(b: Uint8Array): void {
-    this.#free.push(b);
+  /** Resolves at the next give() that leaves budget free. */
+  wait(): Promise<void> {
+    return new Promise((r) => this.#waiters.push(r));
   }
 }
 
 /** The smallest part fetchFile reads (smaller partSize options are raised to it). */
 export const MIN_PART_SIZE = 64 * 1024;
+/** Default bytes per ranged GET. */
+export const DEFAULT_PART_SIZE = 16 << 20;
+/** Default read-ahead budget: one stream per file outruns the decoder on the stores measured. */
+export const DEFAULT_MEMORY_BUDGET = 0;
+/** Default chunk size asked of the store's streams. */
+export const DEFAULT_CHUNK_SIZE = 64 * 1024;
 
 const RETRYABLE = new Set(["STORE_ERROR", "TIMEOUT", "IO_ERROR", "UNEXPECTED_EOF"]);
 
-async function fetchPart(store: BlobStore, key: string, offset: number, length: number, o: FetchOptions, into?: Uint8Array): Promise<Uint8Array> {
-  const attempts = o.attempts ?? 4;
-  const go: GetOptions = {};
-  if (o.signal) go.signal = o.signal;
-  if (into) go.into = into;
-  for (let a = 1; ; a++) {
-    try {
-      const b = await store.get(key, { offset, length }, go);
-      if (!b) throw new LtxError("NOT_FOUND", `${store.kind} ${JSON.stringify(key)}: file disappeared during restore`);
-      if (b.length !== length) throw new LtxError("UNEXPECTED_EOF", `${store.kind} ${JSON.stringify(key)}: short read at ${offset} (${b.length} of ${length} bytes)`);
-      o.onBytes?.(b.length);
-      return b;
-    } catch (e) {
-      if (a >= attempts || !isLtxError(e) || !RETRYABLE.has(e.code) || o.signal?.aborted) throw e;
-      await new Promise((r) => setTimeout(r, 50 * 2 ** a * (0.5 + Math.random())));
-    }
-  }
+/** One ranged GET of a file: [offset, offset + length), of which `got` bytes have arrived. */
+interface Part {
+  offset: number;
+  length: number;
+  got: number;
+  reader: ReadableStreamDefaultReader<Uint8Array> | null;
+  ended: boolean;
+  /** Whether this part holds a permit (released when its body ends or is closed). */
+  permit: boolean;
+  /** Chunks read ahead, charged to the budget. */
+  queue: Uint8Array[];
+  pump: Promise<void> | null;
+  error: unknown;
+  /** The consumer reads this part now (the pump stops). */
+  head: boolean;
+  closed: boolean;
+  wake: () => void;
+  woken: Promise<void>;
+}
+
+interface Ctx {
+  store: BlobStore;
+  key: string;
+  limit: Semaphore;
+  budget: Budget;
+  o: FetchOptions;
 }
 
 /**
- * One stored file as an in-order stream of parts, fetched ahead under the shared limits.
- *
- * With a `pool` (whose size must equal the part size), parts are read into pooled buffers and a
- * yielded part goes back to the pool once the consumer has asked for the part after the next one:
- * a part stays valid while the consumer pulls one more. That is the contract ByteSource (and so
- * LtxReader) keeps: it may still read the previous chunk while it waits for the next, never older
- * ones. Parts still in flight or held when the stream ends or fails are left to the garbage
- * collector, never reused, so a late write cannot reach a buffer in use.
+ * One stored file as an in-order stream of chunks, read by ranged GETs of `partSize` under the
+ * shared request limit and memory budget. Chunks are never reused: a yielded chunk stays valid for
+ * as long as the consumer holds it.
  */
 export async function* fetchFile(
   store: BlobStore,
   key: string,
   size: number,
-  sem: Semaphore,
+  limit: Semaphore,
   o: FetchOptions = {},
-  budget: Budget = new Budget(o.memoryBudget ?? 32 << 20),
-  pool?: PartPool,
+  budget: Budget = new Budget(o.memoryBudget ?? DEFAULT_MEMORY_BUDGET),
 ): AsyncGenerator<Uint8Array> {
-  const partSize = Math.max(MIN_PART_SIZE, o.partSize ?? 1 << 20);
-  if (pool && pool.size !== partSize) throw new LtxError("INVALID_ARGUMENT", `part pool of ${pool.size}-byte buffers for ${partSize}-byte parts`);
-  const ahead = Math.max(1, o.ahead ?? 8);
-  const parts = Math.ceil(size / partSize);
-  const inflight: { p: Promise<Uint8Array>; charged: number; buf: Uint8Array | undefined }[] = [];
-  let held: Uint8Array | undefined;
-  let next = 0;
-  const launch = (demand: boolean) => {
-    while (inflight.length < ahead && next < parts) {
-      const off = next * partSize;
-      const len = Math.min(partSize, size - off);
-      // The part the consumer waits for is always fetched; read-ahead needs budget.
-      const charged = demand && inflight.length === 0 ? 0 : len;
-      if (charged && !budget.tryTake(charged)) return;
-      const buf = pool?.take();
-      const p = sem.run(() => fetchPart(store, key, off, len, o, buf));
-      p.catch(() => {}); // awaited below; avoid an unhandled rejection if the consumer stops first
-      inflight.push({ p, charged, buf });
-      next++;
+  const partSize = Math.max(MIN_PART_SIZE, o.partSize ?? DEFAULT_PART_SIZE);
+  const ahead = Math.max(0, o.ahead ?? 1);
+  const count = Math.ceil(size / partSize);
+  const ctx: Ctx = { store, key, limit, budget, o };
+  const open: Part[] = []; // the current part first, then the parts opened ahead
+  let made = 0;
+  const make = (): Part => {
+    const offset = made++ * partSize;
+    let wake!: () => void;
+    const woken = new Promise<void>((r) => (wake = r));
+    return { offset, length: Math.min(partSize, size - offset), got: 0, reader: null, ended: false, permit: false, queue: [], pump: null, error: undefined, head: false, closed: false, wake, woken };
+  };
+  const prefetch = () => {
+    while (open.length <= ahead && made < count && limit.tryTake()) {
+      const p = make();
+      p.permit = true;
+      p.pump = pump(ctx, p);
+      open.push(p);
     }
   };
   try {
-    while (next < parts || inflight.length > 0) {
-      launch(true);
-      const head = inflight.shift()!;
-      const b = await head.p;
-      budget.give(head.charged);
-      launch(false);
-      yield b;
-      // The consumer asks for the next part: the one before `b` is no longer read.
-      if (held) pool!.give(held);
-      held = undefined;
-      if (head.buf && b.buffer === head.buf.buffer) held = head.buf;
-      else if (head.buf) pool!.give(head.buf); // the store did not read into it
+    while (made < count || open.length > 0) {
+      if (open.length === 0) {
+        const p = make();
+        limit.take(); // the current part never waits for a permit
+        p.permit = true;
+        open.push(p);
+      }
+      const part = open[0]!;
+      part.head = true;
+      part.wake();
+      if (part.pump) await part.pump;
+      prefetch();
+      while (part.queue.length > 0) {
+        const c = part.queue.shift()!;
+        budget.give(c.length);
+        o.onBytes?.(c.length);
+        yield c;
+      }
+      if (part.error !== undefined) throw part.error;
+      for (;;) {
+        const c = await readChunk(ctx, part);
+        if (!c) break;
+        o.onBytes?.(c.length);
+        yield c;
+        prefetch();
+      }
+      open.shift();
     }
   } finally {
-    for (const f of inflight) budget.give(f.charged);
+    for (const p of open) await closePart(ctx, p);
   }
+}
+
+/** Reads a part ahead of its consumer while the budget lasts; stops when the consumer takes over. */
+async function pump(ctx: Ctx, p: Part): Promise<void> {
+  try {
+    await ensureOpen(ctx, p);
+    while (!p.head && !p.closed) {
+      if (ctx.budget.left <= 0) {
+        await Promise.race([ctx.budget.wait(), p.woken]);
+        continue;
+      }
+      const c = await readChunk(ctx, p);
+      if (!c) return;
+      if (p.closed) return;
+      ctx.budget.take(c.length);
+      p.queue.push(c);
+    }
+  } catch (e) {
+    p.error = e;
+  }
+}
+
+/** Opens (or reopens after a failure) the part's body at the first byte not yet received. */
+async function ensureOpen(ctx: Ctx, p: Part): Promise<void> {
+  await retrying(ctx, p, () => openBody(ctx, p));
+}
+
+async function openBody(ctx: Ctx, p: Part): Promise<void> {
+  if (p.reader || p.ended || p.closed) return;
+  const go: GetOptions = { chunkSize: ctx.o.chunkSize ?? DEFAULT_CHUNK_SIZE };
+  if (ctx.o.signal) go.signal = ctx.o.signal;
+  const s = await ctx.store.getStream(ctx.key, { offset: p.offset + p.got, length: p.length - p.got }, go);
+  if (!s) throw new LtxError("NOT_FOUND", `${ctx.store.kind} ${JSON.stringify(ctx.key)}: file disappeared during restore`);
+  if (p.closed) {
+    await s.cancel().catch(() => {});
+    return;
+  }
+  p.reader = s.getReader();
+}
+
+/** The part's next chunk, or null at its end; a failed or short body resumes where it stopped. */
+async function readChunk(ctx: Ctx, p: Part): Promise<Uint8Array | null> {
+  let chunk: Uint8Array | null = null;
+  await retrying(ctx, p, async () => {
+    for (;;) {
+      if (p.ended || p.closed) return;
+      if (ctx.o.signal?.aborted) throw new LtxError("ABORTED", `${ctx.store.kind} ${JSON.stringify(ctx.key)}: aborted`);
+      if (!p.reader) await openBody(ctx, p);
+      if (!p.reader) return;
+      const at = p.offset + p.got;
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await p.reader.read();
+      } catch (e) {
+        if (isLtxError(e)) throw e;
+        throw new LtxError("STORE_ERROR", `${ctx.store.kind} ${JSON.stringify(ctx.key)}: reading at byte ${at}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+      }
+      if (p.closed) return;
+      if (r.done) {
+        if (p.got < p.length) throw new LtxError("UNEXPECTED_EOF", `${ctx.store.kind} ${JSON.stringify(ctx.key)}: body ended at byte ${at}, expected ${p.offset + p.length}`);
+        finish(ctx, p);
+        return;
+      }
+      if (r.value.length === 0) continue;
+      if (p.got + r.value.length > p.length) throw new LtxError("STORE_ERROR", `${ctx.store.kind} ${JSON.stringify(ctx.key)}: body runs past the requested range at byte ${at}`);
+      p.got += r.value.length;
+      chunk = r.value;
+      return;
+    }
+  });
+  return chunk;
+}
+
+/** Runs fn, retrying retryable failures with backoff; the body is dropped before each retry. */
+async function retrying(ctx: Ctx, p: Part, fn: () => Promise<void>): Promise<void> {
+  const attempts = ctx.o.attempts ?? 4;
+  for (let a = 1; ; a++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const r = p.reader;
+      p.reader = null;
+      r?.cancel().catch(() => {});
+      if (ctx.o.signal?.aborted) throw new LtxError("ABORTED", `${ctx.store.kind} ${JSON.stringify(ctx.key)}: aborted`, { cause: e });
+      if (a >= attempts || !isLtxError(e) || !RETRYABLE.has(e.code) || p.closed) throw e;
+      await sleep(50 * 2 ** a * (0.5 + Math.random()), ctx.o.signal);
+    }
+  }
+}
+
+/** The body ended: release its reader and permit. */
+function finish(ctx: Ctx, p: Part): void {
+  p.ended = true;
+  const r = p.reader;
+  p.reader = null;
+  r?.releaseLock();
+  if (p.permit) {
+    p.permit = false;
+    ctx.limit.release();
+  }
+}
+
+/** Closes a part the consumer no longer reads: cancels its body, returns its budget and permit. */
+async function closePart(ctx: Ctx, p: Part): Promise<void> {
+  p.closed = true;
+  p.wake();
+  const r = p.reader;
+  p.reader = null;
+  await r?.cancel().catch(() => {});
+  if (p.pump) await p.pump;
+  for (const c of p.queue.splice(0)) ctx.budget.give(c.length);
+  if (p.permit) {
+    p.permit = false;
+    ctx.limit.release();
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new LtxError("ABORTED", "aborted"));
+    const t = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new LtxError("ABORTED", "aborted"));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }

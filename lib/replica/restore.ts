@@ -10,7 +10,7 @@ import { Compactor } from "../ltx/compactor.ts";
 import { LtxReader } from "../ltx/decoder.ts";
 import { HEADER_FLAG_NO_CHECKSUM, type Header } from "../ltx/header.ts";
 import type { FileInfo } from "./file-info.ts";
-import { Budget, fetchFile, MIN_PART_SIZE, PartPool, Semaphore, type FetchOptions } from "./fetch.ts";
+import { Budget, DEFAULT_MEMORY_BUDGET, fetchFile, Semaphore, type FetchOptions } from "./fetch.ts";
 import { calcRestorePlan, type RestoreTarget } from "./plan.ts";
 import type { Replica } from "./url.ts";
 
@@ -54,20 +54,12 @@ export async function restore(replica: Replica, opts: RestoreOptions): Promise<R
   if (plan.length === 0) throw new LtxError("TX_NOT_AVAILABLE", "transaction not available");
   if (plan[0]!.minTXID !== 1n) throw new LtxError("NON_CONTIGUOUS", "cannot decode non-snapshot LTX file to SQLite database (the plan does not start at TXID 1)");
   const progress: RestoreProgress = { files: plan.length, bytes: 0, bytesTotal: plan.reduce((s, f) => s + f.size, 0), pages: 0, pagesTotal: 0 };
-  const sem = new Semaphore(opts.parallelism ?? 8);
-  // Local files are cheap to read in small parts; remote stores want fewer, larger requests.
-  const local = replica.store.kind === "file" || replica.store.kind === "memory";
-  // Every planned file holds about three parts at once (the one it waits for, the one its decoder
-  // reads, the one before), so parts stay small for local files, where a read costs little, and
-  // remote parts shrink as the plan grows: about 24 MiB across all files, 256 KiB to 1 MiB each
-  // (below 256 KiB the cost per request dominates).
-  const remotePart = Math.min(1 << 20, Math.max(256 << 10, Math.floor((24 << 20) / (3 * plan.length) / MIN_PART_SIZE) * MIN_PART_SIZE));
-  const fo: FetchOptions = { ahead: 4, partSize: local ? MIN_PART_SIZE : remotePart, ...stripUndefined(opts), onBytes: (n) => void (progress.bytes += n) };
-  fo.partSize = Math.max(MIN_PART_SIZE, fo.partSize!);
-  const budget = new Budget(opts.memoryBudget ?? (local ? 1 << 20 : 4 << 20));
-  // One pool of part buffers for all files: parts are read into reused buffers, not fresh ones.
-  const pool = new PartPool(fo.partSize);
-  const readers = plan.map((f) => new LtxReader(fetchFile(replica.store, f.key, f.size, sem, fo, budget, pool)));
+  const limit = new Semaphore(opts.parallelism ?? 8);
+  // Each file's parts stream chunk by chunk into its decoder, so parts are large (few requests)
+  // and memory is files × a few chunks plus the read-ahead budget, not files × part size.
+  const fo: FetchOptions = { ...stripUndefined(opts), onBytes: (n) => void (progress.bytes += n) };
+  const budget = new Budget(opts.memoryBudget ?? DEFAULT_MEMORY_BUDGET);
+  const readers = plan.map((f) => new LtxReader(fetchFile(replica.store, f.key, f.size, limit, fo, budget)));
   const sink = opts.sink;
   try {
     const c = new Compactor(readers, { headerFlags: HEADER_FLAG_NO_CHECKSUM });

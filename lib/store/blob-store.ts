@@ -40,11 +40,10 @@ export interface PutOptions {
 export interface GetOptions {
   signal?: AbortSignal;
   /**
-   * A buffer get() may read a ranged body into instead of allocating one: when the bytes fit, the
-   * result is a view of `into`. Stores may ignore it. The caller owns `into` and must not reuse it
-   * while it still holds the result; after a failed get its contents are unspecified.
+   * getStream only: the preferred size of the chunks a body is read in. Stores that read in chunks
+   * (files, memory) read this many bytes at a time; network stores deliver what arrives.
    */
-  into?: Uint8Array;
+  chunkSize?: number;
 }
 
 export interface ListOptions {

@@ -1,6 +1,6 @@
 /** Helpers shared by stores: collecting put bodies and clipping byte ranges. */
 import { LtxError } from "../errors.ts";
-import type { ByteRange, PutBody } from "./blob-store.ts";
+import type { ByteRange, GetOptions, PutBody } from "./blob-store.ts";
 
 /** Gathers a body into one array. `maxBytes` bounds bodies of unknown length. */
 export async function collectBody(body: PutBody, maxBytes = Number.MAX_SAFE_INTEGER): Promise<Uint8Array> {
@@ -59,4 +59,15 @@ export function clipRange(size: number, range?: ByteRange): [number, number] {
 export function sliceRange(data: Uint8Array, range?: ByteRange): Uint8Array {
   const [s, e] = clipRange(data.length, range);
   return data.subarray(s, e);
+}
+
+/** Default chunk size of streamed reads (GetOptions.chunkSize). */
+export const STREAM_CHUNK = 1 << 20;
+
+/** The chunk size a chunked getStream reads in: the caller's, within 4 KiB .. 16 MiB, or STREAM_CHUNK. */
+export function chunkSizeOf(opts?: GetOptions): number {
+  const n = opts?.chunkSize;
+  if (n === undefined) return STREAM_CHUNK;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new LtxError("INVALID_ARGUMENT", `invalid chunk size: ${n}`);
+  return Math.min(16 << 20, Math.max(4096, n));
 }

@@ -4,7 +4,7 @@
  */
 import { LtxError } from "../errors.ts";
 import type { BlobInfo, BlobStore, ByteRange, DeleteOptions, GetOptions, ListOptions, PutBody, PutOptions } from "./blob-store.ts";
-import { collectBody, sliceRange } from "./body.ts";
+import { chunkSizeOf, collectBody, sliceRange } from "./body.ts";
 
 interface Entry {
   data: Uint8Array;
@@ -18,26 +18,26 @@ export class MemoryStore implements BlobStore {
   #objects = new Map<string, Entry>();
   #seq = 0;
 
-  async get(key: string, range?: ByteRange, opts?: GetOptions): Promise<Uint8Array | null> {
+  async get(key: string, range?: ByteRange, _opts?: GetOptions): Promise<Uint8Array | null> {
     const e = this.#objects.get(key);
     if (!e) return null;
-    const src = sliceRange(e.data, range);
-    const into = opts?.into;
-    if (!into || into.length < src.length) return src.slice();
-    const out = into.subarray(0, src.length);
-    out.set(src);
-    return out;
+    return sliceRange(e.data, range).slice();
   }
 
   async getStream(key: string, range?: ByteRange, opts?: GetOptions): Promise<ReadableStream<Uint8Array> | null> {
-    const bytes = await this.get(key, range, opts?.signal ? { signal: opts.signal } : {});
-    if (!bytes) return null;
-    return new ReadableStream({
-      start(c) {
-        if (bytes.length) c.enqueue(bytes);
-        c.close();
+    const e = this.#objects.get(key);
+    if (!e) return null;
+    const src = sliceRange(e.data, range);
+    const chunk = chunkSizeOf(opts);
+    let pos = 0;
+    // Copies one chunk per pull, so a consumer never sees (or holds) more than it asked for.
+    return new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (pos >= src.length) return c.close();
+        c.enqueue(src.slice(pos, pos + chunk));
+        pos += chunk;
       },
-    });
+    }, { highWaterMark: 0 });
   }
 
   async put(key: string, body: PutBody, opts: PutOptions = {}): Promise<{ etag: string; size: number }> {

@@ -63,8 +63,6 @@ interface Req {
   pass?: number[];
   /** The caller streams the body: the timeout covers the response headers only. */
   streaming?: boolean;
-  /** Read the body into this buffer when it fits (GetOptions.into). */
-  into?: Uint8Array | undefined;
 }
 
 export class S3Store implements BlobStore {
@@ -102,7 +100,7 @@ export class S3Store implements BlobStore {
 
   async get(key: string, range?: ByteRange, opts: GetOptions = {}): Promise<Uint8Array | null> {
     if (range?.length === 0) return (await this.head(key, opts)) ? new Uint8Array(0) : null;
-    const res = await this.#send({ method: "GET", key, headers: rangeHeader(range), signal: opts.signal, pass: [404, 416], into: opts.into });
+    const res = await this.#send({ method: "GET", key, headers: rangeHeader(range), signal: opts.signal, pass: [404, 416] });
     if (res.status === 404) return null;
     if (res.status === 416) return (await this.head(key, opts)) ? new Uint8Array(0) : null;
     return bodies.get(res)!;
@@ -269,7 +267,7 @@ export class S3Store implements BlobStore {
           // Whole-body callers read within the same deadline; a failed read is retried.
           let body: Uint8Array;
           try {
-            body = await readBody(res, r.into);
+            body = new Uint8Array(await res.arrayBuffer());
           } catch (e) {
             clearTimeout(timer);
             if (r.signal?.aborted) throw new LtxError("ABORTED", `s3 ${what}: aborted`, { cause: e });
@@ -308,29 +306,6 @@ export class S3Store implements BlobStore {
 /** A body #send read, as text. */
 function bodyText(res: Response): string {
   return new TextDecoder().decode(bodies.get(res));
-}
-
-/**
- * Reads a response body whole: into `into` when given and the body fits (streamed chunk by chunk,
- * no other copy), else into a new array.
- */
-async function readBody(res: Response, into?: Uint8Array): Promise<Uint8Array> {
-  const length = Number(res.headers.get("content-length") ?? NaN);
-  if (!into || !res.body || !(length <= into.length)) return new Uint8Array(await res.arrayBuffer());
-  const reader = res.body.getReader();
-  let n = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (n + value.length > into.length) throw new LtxError("STORE_ERROR", `body longer than its content-length of ${length} bytes`);
-      into.set(value, n);
-      n += value.length;
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  return into.subarray(0, n);
 }
 
 function rangeHeader(range?: ByteRange): Record<string, string> {

@@ -3,148 +3,211 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, expect } from "vitest";
 import { LtxError } from "../../lib/errors.ts";
-import { Budget, fetchFile, PartPool, Semaphore } from "../../lib/replica/fetch.ts";
+import { Budget, fetchFile, Semaphore } from "../../lib/replica/fetch.ts";
 import { BytesSink, restore } from "../../lib/replica/restore.ts";
 import { memoryReplica } from "../../lib/replica/url.ts";
 import { FileSink } from "../../lib/adapters/fs-sink.ts";
-import type { BlobStore, ByteRange, GetOptions } from "../../lib/store/blob-store.ts";
+import type { ByteRange, GetOptions } from "../../lib/store/blob-store.ts";
 import { MemoryStore } from "../../lib/store/memory.ts";
-import { encodeLtxBytes, type Page } from "../../lib/ltx/encoder.ts";
-import { writeLtxFile } from "../../lib/replica/list.ts";
-import type { Replica } from "../../lib/replica/url.ts";
-import { prng } from "../ltx/helpers.ts";
 import { writeL0Chain } from "./fixtures.ts";
+import { InstrumentedStore, join2, randomBytes, same, writeBigChain } from "./instrumented.ts";
 
-const PART = 64 * 1024;
+const CHUNK = 16 * 1024;
+const PART = 256 * 1024;
 
-function randomBytes(n: number, seed: number): Uint8Array {
-  const r = prng(seed);
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i += 4) {
-    const x = r();
-    b[i] = x >>> 24;
-    b[i + 1] = x >>> 16;
-    b[i + 2] = x >>> 8;
-    b[i + 3] = x;
-  }
-  return b;
-}
-
-function same(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** A replica of `files` L0 files of incompressible 4 KiB pages (each several parts long); returns the database. */
-async function writeBigChain(r: Replica, files: number, pages: number): Promise<Uint8Array> {
-  const ps = 4096;
-  const db = new Uint8Array(pages * ps);
-  for (let t = 1; t <= files; t++) {
-    const list: Page[] = [];
-    for (let p = 1; p <= pages; p++) {
-      if (t > 1 && (p * 7 + t) % 3 !== 0) continue;
-      const data = randomBytes(ps, t * 100003 + p);
-      db.set(data, (p - 1) * ps);
-      list.push({ pgno: p, data });
-    }
-    const ts = 1_760_000_000_000 + t * 1000;
-    const bytes = encodeLtxBytes({ flags: 2, pageSize: ps, commit: pages, minTXID: BigInt(t), maxTXID: BigInt(t), timestamp: ts, preApplyChecksum: 0n, walOffset: 32, walSize: 0, walSalt1: 0, walSalt2: 0, nodeID: 0n }, list);
-    await writeLtxFile(r, 0, BigInt(t), BigInt(t), bytes, ts);
-  }
-  return db;
-}
-
-/** A store that records every ranged get and can fail chosen ones. */
-class RecordingStore implements BlobStore {
-  readonly kind = "memory";
-  readonly inner: BlobStore;
-  readonly gets: { key: string; offset: number; into: Uint8Array | undefined }[] = [];
-  fail: (key: string, offset: number, attempt: number) => LtxError | null = () => null;
-  constructor(inner: BlobStore) {
-    this.inner = inner;
-  }
-  async get(key: string, range?: ByteRange, opts?: GetOptions): Promise<Uint8Array | null> {
-    const offset = range?.offset ?? 0;
-    this.gets.push({ key, offset, into: opts?.into });
-    const attempt = this.gets.filter((g) => g.key === key && g.offset === offset).length;
-    const e = this.fail(key, offset, attempt);
-    if (e) throw e;
-    return this.inner.get(key, range, opts);
-  }
-  getStream: BlobStore["getStream"] = (...a) => this.inner.getStream(...a);
-  put: BlobStore["put"] = (...a) => this.inner.put(...a);
-  list: BlobStore["list"] = (...a) => this.inner.list(...a);
-  delete: BlobStore["delete"] = (...a) => this.inner.delete(...a);
-  head: BlobStore["head"] = (...a) => this.inner.head(...a);
+/** Lets pending reads and pumps run until nothing more happens (a fixed number of turns, no clock). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 200; i++) await new Promise((r) => setTimeout(r, 0));
 }
 
 describe("fetchFile", () => {
-  it("fetchFile() with a PartPool allocates only the parts in use and keeps each part intact while the next is pulled", async () => {
-    const store = new MemoryStore();
-    const data = randomBytes(40 * PART + 123, 7);
-    await store.put("f", data);
-    const pool = new PartPool(PART);
-    const got: Uint8Array[] = [];
-    let prev: { view: Uint8Array; copy: Uint8Array } | null = null;
-    for await (const part of fetchFile(store, "f", data.length, new Semaphore(4), { partSize: PART, ahead: 4 }, new Budget(2 * PART), pool)) {
-      // The previous part is still what it was after the next one arrived.
-      if (prev) expect(same(prev.view, prev.copy)).toBe(true);
-      prev = { view: part, copy: part.slice() };
-      got.push(prev.copy);
+  it("fetchFile() reads large parts in few requests while buffering a few chunks per file", async () => {
+    const store = new InstrumentedStore(new MemoryStore());
+    const files = [0, 1, 2, 3].map((i) => ({ key: `f${i}`, data: randomBytes(5 * PART + 1000 * (i + 1), i + 1) }));
+    for (const f of files) await store.inner.put(f.key, f.data);
+    const limit = new Semaphore(2);
+    const budget = new Budget(0);
+    const o = { partSize: PART, chunkSize: CHUNK, ahead: 1 };
+    const its = files.map((f) => fetchFile(store, f.key, f.data.length, limit, o, budget));
+    const got: Uint8Array[][] = files.map(() => []);
+    let yielded = 0;
+    let maxAhead = 0;
+    // Advance the files together, as the compactor does.
+    for (let live = files.length; live > 0; ) {
+      live = 0;
+      for (let i = 0; i < its.length; i++) {
+        const r = await its[i]!.next();
+        if (r.done) continue;
+        live++;
+        got[i]!.push(r.value.slice());
+        yielded += r.value.length;
+        maxAhead = Math.max(maxAhead, store.pulled - yielded);
+      }
     }
-    const all = new Uint8Array(data.length);
-    let o = 0;
-    for (const g of got) (all.set(g, o), (o += g.length));
-    expect(same(all, data)).toBe(true);
-    expect(got.length).toBe(41);
-    // Read-ahead within the budget (2 parts), the part waited for, the part held and the one before.
-    expect(pool.allocated).toBeLessThanOrEqual(5);
+    for (let i = 0; i < files.length; i++) expect(same(join2(got[i]!), files[i]!.data)).toBe(true);
+    // One GET per part (6 parts per file), however many chunks it streamed.
+    expect(store.streams.length).toBe(files.length * 6);
+    expect(store.streams.filter((s) => s.key === "f2").map((s) => s.offset)).toEqual([0, 1, 2, 3, 4, 5].map((k) => k * PART));
+    // No read-ahead budget: nothing is read before a consumer asks for it, whatever the part size.
+    expect(maxAhead).toBe(0);
+    expect(store.open).toBe(0);
+    expect(limit.free).toBe(2);
   });
 
-  it("fetchFile() retries a failed part and resumes there, not at the start", async () => {
-    const mem = new MemoryStore();
-    const data = randomBytes(6 * PART, 3);
-    await mem.put("f", data);
-    const store = new RecordingStore(mem);
-    store.fail = (_k, offset, attempt) => (offset === 3 * PART && attempt === 1 ? new LtxError("STORE_ERROR", "injected failure") : null);
-    const parts: Uint8Array[] = [];
-    for await (const p of fetchFile(store, "f", data.length, new Semaphore(1), { partSize: PART, ahead: 1 }, new Budget(0), new PartPool(PART))) parts.push(p.slice());
-    expect(parts.map((p) => p.length)).toEqual(new Array(6).fill(PART));
-    expect(store.gets.map((g) => g.offset / PART)).toEqual([0, 1, 2, 3, 3, 4, 5]);
+  it("fetchFile() reads ahead within the shared budget and opens the next part early", async () => {
+    const store = new InstrumentedStore(new MemoryStore());
+    const data = randomBytes(8 * PART, 9);
+    await store.inner.put("f", data);
+    await store.inner.put("g", data);
+    const budget = new Budget(5 * CHUNK);
+    const o = { partSize: PART, chunkSize: CHUNK, ahead: 2 };
+    const limit = new Semaphore(8);
+    const a = fetchFile(store, "f", data.length, limit, o, budget);
+    const b = fetchFile(store, "g", data.length, limit, o, budget);
+    const first = [(await a.next()).value as Uint8Array, (await b.next()).value as Uint8Array];
+    await settle();
+    // Both files opened their next two parts, and read ahead no more than the budget (plus the
+    // chunk each pump had in flight when the budget ran out).
+    expect(store.streams.length).toBe(6);
+    expect(store.pulled - 2 * CHUNK).toBeGreaterThanOrEqual(5 * CHUNK);
+    expect(store.pulled - 2 * CHUNK).toBeLessThanOrEqual(5 * CHUNK + 4 * CHUNK);
+    const rest = [[first[0]!.slice()], [first[1]!.slice()]];
+    for (const [i, it] of [a, b].entries()) for await (const c of it) rest[i]!.push(c.slice());
+    expect(same(join2(rest[0]!), data)).toBe(true);
+    expect(same(join2(rest[1]!), data)).toBe(true);
+    expect(budget.left).toBe(5 * CHUNK);
+    expect(store.open).toBe(0);
+    expect(limit.free).toBe(8);
   });
 
-  it("fetchFile() rejects a pool whose buffers are not the part size", async () => {
-    const it = fetchFile(new MemoryStore(), "f", 10, new Semaphore(1), { partSize: PART }, new Budget(0), new PartPool(PART * 2));
-    await expect(it.next()).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+  it("fetchFile() resumes a cut or failed body at the byte where it stopped", async () => {
+    for (const how of ["error", "end"] as const) {
+      const store = new InstrumentedStore(new MemoryStore());
+      const data = randomBytes(3 * PART, 3);
+      await store.inner.put("f", data);
+      const cutAt = PART + 5 * CHUNK + 123;
+      // The second part's body (offset PART) is cut after 5 chunks and 123 bytes, once.
+      store.cut = (_k, offset) => (offset === PART ? { after: 5 * CHUNK + 123, how } : null);
+      const parts: Uint8Array[] = [];
+      for await (const c of fetchFile(store, "f", data.length, new Semaphore(1), { partSize: PART, chunkSize: CHUNK, ahead: 0 })) parts.push(c.slice());
+      expect(same(join2(parts), data)).toBe(true);
+      expect(store.streams.map((s) => [s.offset, s.length])).toEqual([
+        [0, PART],
+        [PART, PART],
+        [cutAt, 2 * PART - cutAt],
+        [2 * PART, PART],
+      ]);
+    }
+  });
+
+  it("fetchFile() gives up after bounded attempts with a typed error and closes the body", async () => {
+    const store = new InstrumentedStore(new MemoryStore());
+    const data = randomBytes(2 * PART, 4);
+    await store.inner.put("f", data);
+    store.cut = (_k, offset) => (offset >= PART ? { after: 0, how: "error" } : null);
+    const it = fetchFile(store, "f", data.length, new Semaphore(1), { partSize: PART, chunkSize: CHUNK, attempts: 3 });
+    const err = await (async () => {
+      for await (const _ of it);
+    })().catch((e) => e);
+    expect(err).toBeInstanceOf(LtxError);
+    expect(err.code).toBe("STORE_ERROR");
+    expect(store.streams.filter((s) => s.offset === PART).length).toBe(3);
+    expect(store.open).toBe(0);
+  });
+
+  it("fetchFile() does not retry a file that disappeared", async () => {
+    const store = new InstrumentedStore(new MemoryStore());
+    const it = fetchFile(store, "gone", 1000, new Semaphore(1), {});
+    await expect(it.next()).rejects.toMatchObject({ code: "NOT_FOUND" });
+    expect(store.streams.length).toBe(1);
+  });
+
+  it("fetchFile() closes every open body when the consumer stops", async () => {
+    const store = new InstrumentedStore(new MemoryStore());
+    const data = randomBytes(6 * PART, 5);
+    await store.inner.put("f", data);
+    const budget = new Budget(3 * CHUNK);
+    const limit = new Semaphore(4);
+    const it = fetchFile(store, "f", data.length, limit, { partSize: PART, chunkSize: CHUNK, ahead: 2 }, budget);
+    await it.next();
+    await settle();
+    expect(store.open).toBe(3);
+    await it.return(undefined);
+    expect(store.open).toBe(0);
+    expect(store.cancelled).toBe(3);
+    expect(budget.left).toBe(3 * CHUNK);
+    expect(limit.free).toBe(4);
   });
 });
 
-describe("restore with pooled parts", () => {
-  it("restore() reads parts into a few reused buffers and restores byte for byte", async () => {
-    const store = new RecordingStore(new MemoryStore());
+describe("restore over streamed parts", () => {
+  it("restore() streams every file byte for byte, one request per file part, with bytes progress", async () => {
+    const store = new InstrumentedStore(new MemoryStore());
     const r = memoryReplica(store);
-    const db = await writeBigChain(r, 4, 800);
-    store.gets.length = 0;
+    const db = await writeBigChain(r, 5, 800);
     const sink = new BytesSink();
-    await restore(r, { sink, partSize: PART, parallelism: 3, memoryBudget: 2 * PART });
+    let last = { bytes: 0, bytesTotal: -1 };
+    const res = await restore(r, { sink, partSize: PART, chunkSize: CHUNK, parallelism: 2, onProgress: (p) => (last = p) });
     expect(same(sink.bytes(), db)).toBe(true);
-    const ranged = store.gets.filter((g) => g.into);
-    expect(ranged.length).toBeGreaterThan(80);
-    // Buffers are reused: at most three per file plus the read-ahead budget, whatever the file sizes.
-    const distinct = new Set(ranged.map((g) => g.into!.buffer)).size;
-    expect(distinct).toBeLessThanOrEqual(4 * 3 + 2);
+    expect(store.streams.length).toBe(res.plan.reduce((s, f) => s + Math.ceil(f.size / PART), 0));
+    expect(last.bytes).toBe(last.bytesTotal);
+    expect(store.open).toBe(0);
   });
 
-  it("restore() leaves no output when a part fails for good mid-restore", async () => {
+  it("restore() cannot deadlock when files outnumber the request limit", async () => {
+    const store = new InstrumentedStore(new MemoryStore());
+    const r = memoryReplica(store);
+    const db = await writeBigChain(r, 6, 400);
+    const sink = new BytesSink();
+    // One permit, six files each reading several parts, parts opened ahead and a budget: every
+    // file's current part still proceeds.
+    await restore(r, { sink, partSize: 64 * 1024, chunkSize: CHUNK, parallelism: 1, ahead: 2, memoryBudget: 4 * CHUNK });
+    expect(same(sink.bytes(), db)).toBe(true);
+    expect(store.maxOpen).toBeLessThanOrEqual(6);
+  });
+
+  it("restore() resumes a body cut mid-file and restores byte for byte", async () => {
+    const store = new InstrumentedStore(new MemoryStore());
+    const r = memoryReplica(store);
+    const db = await writeBigChain(r, 3, 600);
+    store.cut = (key, offset, nth) => (key.includes("0000000000000001-0000000000000001") && offset === 0 && nth === 1 ? { after: 3 * CHUNK + 7, how: "error" } : null);
+    const sink = new BytesSink();
+    await restore(r, { sink, chunkSize: CHUNK });
+    expect(same(sink.bytes(), db)).toBe(true);
+    const first = store.streams.filter((s) => s.key.includes("0000000000000001-0000000000000001"));
+    expect(first.map((s) => s.offset)).toEqual([0, 3 * CHUNK + 7]);
+  });
+
+  it("restore() leaves no output and no open bodies when a file fails for good mid-restore", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ltxkit-fetch-"));
-    const store = new RecordingStore(new MemoryStore());
+    const store = new InstrumentedStore(new MemoryStore());
     const r = memoryReplica(store);
     await writeL0Chain(r, 8, { pageSize: 65536 });
-    store.fail = (key, offset) => (key.includes("0000000000000001-0000000000000001") && offset >= 2 * PART ? new LtxError("STORE_AUTH", "injected failure") : null);
+    store.inner.getStream = ((orig) => async (key: string, range?: ByteRange, opts?: GetOptions) => {
+      if (key.includes("0000000000000001-0000000000000001") && (range?.offset ?? 0) > 0) throw new LtxError("STORE_AUTH", "injected failure");
+      return orig(key, range, opts);
+    })(store.inner.getStream.bind(store.inner));
     const out = join(dir, "out.db");
-    await expect(restore(r, { sink: new FileSink(out), partSize: PART })).rejects.toMatchObject({ code: "STORE_AUTH" });
+    await expect(restore(r, { sink: new FileSink(out), partSize: 64 * 1024, chunkSize: CHUNK })).rejects.toMatchObject({ code: "STORE_AUTH" });
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(dir)).toEqual([]);
+    expect(store.open).toBe(0);
+  });
+
+  it("restore() stops with ABORTED when its signal aborts, closing open bodies", async () => {
+    const store = new InstrumentedStore(new MemoryStore());
+    const r = memoryReplica(store);
+    await writeBigChain(r, 3, 600);
+    const ctl = new AbortController();
+    // A sink that aborts the restore once some pages are written.
+    const sink = new BytesSink();
+    const write = sink.write.bind(sink);
+    sink.write = async (pgno, data) => {
+      if (pgno === 100) ctl.abort();
+      return write(pgno, data);
+    };
+    const p = restore(r, { sink, chunkSize: CHUNK, signal: ctl.signal });
+    await expect(p).rejects.toMatchObject({ code: "ABORTED" });
+    expect(store.open).toBe(0);
   });
 });

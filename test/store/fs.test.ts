@@ -6,7 +6,7 @@ import { FsStore } from "../../lib/adapters/fs-store.ts";
 import { storeSuite } from "./suite.ts";
 
 const root = mkdtempSync(join(tmpdir(), "ltxkit-fs-store-"));
-storeSuite(`file (${process.env.LTXKIT_TEST_RUNTIME ?? "node"})`, () => new FsStore(root), { bigListing: true });
+storeSuite(`file (${process.env.LTXKIT_TEST_RUNTIME ?? "node"})`, () => new FsStore(root), { bigListing: true, chunked: true });
 
 describe("FsStore keys", () => {
   it("rejects keys that escape the root", async () => {

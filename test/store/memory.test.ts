@@ -1,4 +1,4 @@
 import { MemoryStore } from "../../lib/store/memory.ts";
 import { storeSuite } from "./suite.ts";
 
-storeSuite("memory", () => new MemoryStore(), { metadata: true, bigListing: true });
+storeSuite("memory", () => new MemoryStore(), { metadata: true, bigListing: true, chunked: true });

@@ -121,24 +121,5 @@ describe("S3 store deadlines (local stalling server)", () => {
   });
 });
 
-describe.skipIf(skipS3)("S3 store: ranged reads into a caller's buffer, and node:http transport", () => {
-  it("get() with into reads the range into that buffer and returns a view of it", async () => {
-    const s = make();
-    const key = `into-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-    const data = new Uint8Array(300_000).map((_, i) => (i * 31) & 0xff);
-    await s.put(key, data);
-    const into = new Uint8Array(128 * 1024);
-    const got = await s.get(key, { offset: 1000, length: 100_000 }, { into });
-    expect(got!.buffer).toBe(into.buffer);
-    expect(got!.length).toBe(100_000);
-    expect(Buffer.from(got!).equals(Buffer.from(data.subarray(1000, 101_000)))).toBe(true);
-    // A range larger than the buffer gets a fresh array.
-    const big = await s.get(key, { offset: 0, length: 200_000 }, { into });
-    expect(big!.buffer).not.toBe(into.buffer);
-    expect(Buffer.from(big!).equals(Buffer.from(data.subarray(0, 200_000)))).toBe(true);
-    await s.delete([key]);
-  });
-});
-
 // The same conformance suite with requests sent over node:http, as the Node CLI sends them.
 if (!skipS3) storeSuite("s3 (Ceph RGW) over node:http", () => new S3Store({ ...s3env, partSize: PART, fetch: httpFetch }), { partSize: PART, metadata: true });

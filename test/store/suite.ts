@@ -13,6 +13,8 @@ export interface SuiteOptions {
   metadata?: boolean;
   /** Extra cases (e.g. auth errors) may be added by the caller. */
   bigListing?: boolean;
+  /** Whether getStream honours GetOptions.chunkSize (stores that read in chunks). */
+  chunked?: boolean;
 }
 
 const enc = new TextEncoder();
@@ -63,6 +65,15 @@ export function storeSuite(name: string, make: () => Promise<BlobStore> | BlobSt
       const s = await store.getStream(p + "r.bin", { offset: 1, length: 4 });
       const parts = await collect(s as unknown as AsyncIterable<Uint8Array>);
       expect(text(concat(parts))).toBe("1234");
+    });
+
+    it("getStream() with chunkSize streams the range whole, in chunks of at most that size where the store reads in chunks", async () => {
+      const data = new Uint8Array(10_000).map((_, i) => (i * 31) & 0xff);
+      await store.put(p + "chunks.bin", data);
+      const s = await store.getStream(p + "chunks.bin", { offset: 100, length: 9_000 }, { chunkSize: 4096 });
+      const parts = await collect(s as unknown as AsyncIterable<Uint8Array>);
+      expect(concat(parts)).toEqual(data.slice(100, 9_100));
+      if (opts.chunked) expect(parts.map((x) => x.length)).toEqual([4096, 4096, 808]);
     });
 
     it("stores empty objects", async () => {
