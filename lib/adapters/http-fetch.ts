@@ -5,10 +5,19 @@
  * is unchanged; bodies stream both ways and `signal` aborts the request.
  */
 import http from "node:http";
-import https from "node:https";
+import type https from "node:https";
 import { Readable } from "node:stream";
 
-const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+const httpAgent = new http.Agent({ keepAlive: true });
+// node:https (and with it TLS) is loaded on the first https request only.
+let tls: { mod: typeof https; agent: https.Agent } | undefined;
+async function httpsModule(): Promise<{ mod: typeof https; agent: https.Agent }> {
+  if (!tls) {
+    const mod = (await import("node:https")).default;
+    tls = { mod, agent: new mod.Agent({ keepAlive: true }) };
+  }
+  return tls;
+}
 
 /** A fetch for a signed Request: one HTTP exchange, no redirects followed. */
 export async function httpFetch(req: Request): Promise<Response> {
@@ -21,9 +30,9 @@ export async function httpFetch(req: Request): Promise<Response> {
   if (body) headers["content-length"] = String(body.length);
   const signal = req.signal;
   if (signal.aborted) throw signal.reason;
+  const { mod, agent } = secure ? await httpsModule() : { mod: http, agent: httpAgent };
   return new Promise<Response>((resolve, reject) => {
-    const mod = secure ? https : http;
-    const r = mod.request(url, { method: req.method, headers, agent: secure ? agents.https : agents.http }, (res) => {
+    const r = mod.request(url, { method: req.method, headers, agent }, (res) => {
       const h = new Headers();
       for (const [k, v] of Object.entries(res.headers)) {
         if (v === undefined) continue;
