@@ -6,7 +6,7 @@
  */
 export * from "./checksum.ts";
 export * from "./lz4-block.ts";
-export { useWasmKernels } from "./wasm-kernels.ts";
+export { useWasmKernels, useWasmModules } from "./wasm-kernels.ts";
 export * from "./lz4-frame.ts";
 export * from "./xxh32.ts";
 export * from "./header.ts";

@@ -1,7 +1,7 @@
 /**
  * The optional WebAssembly kernels, each a small hand-written module (lib/ltx/wasm/*.wat):
  *
- * - LZ4 (lz4.wat, 1.3 KB): the same block decompressor checks and the same compressor algorithm as
+ * - LZ4 (lz4.wat, 1.5 KB): the same block decompressor checks and the same compressor algorithm as
  *   the TypeScript loops in lz4-block.ts, on 8-byte loads and stores.
  * - CRC-64 (crc64.wat, 0.6 KB, WebAssembly SIMD): 64 KiB chunks as eight lanes of the same fold as
  *   checksum.ts, joined with a table multiplication.
@@ -64,43 +64,74 @@ interface WasmApi {
   Instance: new (module: object, imports: object) => { exports: unknown };
 }
 
-function instantiate<T>(base64: string): T | null {
+/** Instantiates a kernel from its embedded bytes, or from a module compiled ahead of time. */
+function instantiate<T>(source: string | object): T | null {
   try {
     const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
     if (!api) return null;
-    const bin = atob(base64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    return new api.Instance(new api.Module(bytes), {}).exports as T;
+    let module: object;
+    if (typeof source === "string") {
+      const bin = atob(source);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      module = new api.Module(bytes);
+    } else module = source;
+    return new api.Instance(module, {}).exports as T;
   } catch {
     return null; // code generation disallowed, no WebAssembly, or no SIMD: the TypeScript loops run
   }
 }
 
+function lz4From(ex: Lz4Exports | null): Lz4Kernels | null {
+  if (!ex || typeof ex.decompress !== "function" || typeof ex.compress !== "function" || !ex.memory) return null;
+  return { mem: new Uint8Array(ex.memory.buffer), decompress: ex.decompress, compress: ex.compress };
+}
+
+function crcFrom(ex: Crc64Exports | null): Crc64Kernel | null {
+  if (!ex || typeof ex.chunk !== "function" || !ex.memory) return null;
+  fillJoinTable(new Int32Array(ex.memory.buffer, 69632, 2 * 8 * 256));
+  // A few runs on zeros let the engine start optimising the kernel in the background early
+  // (engines first run WebAssembly through a quick baseline compiler).
+  for (let i = 0; i < 4; i++) ex.chunk();
+  return { mem: new Uint8Array(ex.memory.buffer), state: new Int32Array(ex.memory.buffer, CRC_CHUNK, 2), chunk: ex.chunk };
+}
+
 /** The LZ4 kernels, or null when disabled or unavailable in this runtime. */
 export function lz4Kernels(): Lz4Kernels | null {
   if (!enabled) return null;
-  if (lz4 === undefined) {
-    const ex = instantiate<Lz4Exports>(LZ4_WASM_BASE64);
-    lz4 = ex && { mem: new Uint8Array(ex.memory.buffer), decompress: ex.decompress, compress: ex.compress };
-  }
+  if (lz4 === undefined) lz4 = lz4From(instantiate<Lz4Exports>(LZ4_WASM_BASE64));
   return lz4;
 }
 
 /** The CRC-64 kernel, or null when disabled or unavailable in this runtime. */
 export function crc64Kernel(): Crc64Kernel | null {
   if (!enabled) return null;
-  if (crc === undefined) {
-    const ex = instantiate<Crc64Exports>(CRC64_WASM_BASE64);
-    crc = ex && { mem: new Uint8Array(ex.memory.buffer), state: new Int32Array(ex.memory.buffer, CRC_CHUNK, 2), chunk: ex.chunk };
-    if (crc) {
-      fillJoinTable(new Int32Array(ex!.memory.buffer, 69632, 2 * 8 * 256));
-      // A few runs on zeros let the engine start optimising the kernel in the background early
-      // (engines first run WebAssembly through a quick baseline compiler).
-      for (let i = 0; i < 4; i++) ex!.chunk();
-    }
-  }
+  if (crc === undefined) crc = crcFrom(instantiate<Crc64Exports>(CRC64_WASM_BASE64));
   return crc;
+}
+
+/**
+ * Kernels from modules compiled ahead of time, for runtimes that forbid compiling WebAssembly from
+ * bytes but let a bundle import a `.wasm` file as a `WebAssembly.Module` (edge workers): the files
+ * are `ltxkit/wasm/lz4.wasm` and `ltxkit/wasm/crc64.wasm`.
+ *
+ *     import lz4 from "ltxkit/wasm/lz4.wasm";
+ *     useWasmModules({ lz4 });
+ *
+ * Returns which kernels are now in use; a module that does not instantiate to the expected exports
+ * leaves that kernel as it was.
+ */
+export function useWasmModules(modules: { lz4?: object; crc64?: object }): { lz4: boolean; crc64: boolean } {
+  if (modules.lz4) {
+    const k = lz4From(instantiate<Lz4Exports>(modules.lz4));
+    if (k) lz4 = k;
+  }
+  if (modules.crc64) {
+    const k = crcFrom(instantiate<Crc64Exports>(modules.crc64));
+    if (k) crc = k;
+  }
+  enabled = true;
+  return { lz4: lz4Kernels() !== null, crc64: crc64Kernel() !== null };
 }
 
 /**

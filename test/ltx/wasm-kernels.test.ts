@@ -5,10 +5,16 @@
  */
 import { describe, it, expect, afterEach } from "vitest";
 import { compressBlock, compressBlockBound, compressLoops, decompressBlock, decompressLoops } from "../../lib/ltx/lz4-block.ts";
-import { lz4Kernels, useWasmKernels, WASM_IN, WASM_OUT } from "../../lib/ltx/wasm-kernels.ts";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { crc64 } from "../../lib/ltx/checksum.ts";
+import { lz4Kernels, useWasmKernels, useWasmModules, WASM_IN, WASM_OUT } from "../../lib/ltx/wasm-kernels.ts";
 import { LZ4_WASM_BASE64 } from "../../lib/ltx/wasm/lz4-module.ts";
 import { CRC64_WASM_BASE64 } from "../../lib/ltx/wasm/crc64-module.ts";
 import { isLtxError } from "../../lib/errors.ts";
+
+const WASM_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "lib", "ltx", "wasm");
 
 function rng(seed: number) {
   return () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) & 0xff;
@@ -57,7 +63,38 @@ describe("LZ4 WebAssembly kernels", () => {
     for (const k of KERNELS) {
       const bytes: Uint8Array = await assemble(k);
       expect(Buffer.from(bytes).toString("base64"), k.wat).toBe(embedded[k.name]);
+      // The shipped .wasm file (for runtimes that import modules) holds the same bytes.
+      expect(Buffer.from(bytes).equals(readFileSync(join(WASM_DIR, k.wasm))), k.wasm).toBe(true);
     }
+  });
+
+  it("run from modules compiled ahead of time where compiling from bytes is forbidden", () => {
+    const wa = globalThis.WebAssembly;
+    const lz4Module = new wa.Module(readFileSync(join(WASM_DIR, "lz4.wasm")));
+    const crcModule = new wa.Module(readFileSync(join(WASM_DIR, "crc64.wasm")));
+    const before = lz4Kernels()!.mem.buffer;
+    const original = wa.Module;
+    // An edge worker's embedder: no code generation from bytes.
+    (wa as { Module: unknown }).Module = function () {
+      throw new Error("Wasm code generation disallowed by embedder");
+    };
+    try {
+      expect(useWasmModules({ lz4: lz4Module, crc64: crcModule })).toEqual({ lz4: true, crc64: true });
+      expect(useWasmModules({ lz4: {} })).toEqual({ lz4: true, crc64: true }); // not a kernel module: ignored
+    } finally {
+      (wa as { Module: unknown }).Module = original;
+    }
+    expect(lz4Kernels()!.mem.buffer, "the kernels now run in the injected instance").not.toBe(before);
+    const src = page(65536, 3);
+    const a = new Uint8Array(compressBlockBound(src.length)), b = new Uint8Array(compressBlockBound(src.length));
+    const n = compressBlock(src, a);
+    expect(Buffer.from(a.subarray(0, n)).equals(Buffer.from(b.subarray(0, compressLoops(src, b))))).toBe(true);
+    const out = new Uint8Array(src.length);
+    expect(decompressBlock(a.subarray(0, n), out)).toBe(src.length);
+    expect(out).toEqual(src);
+    const wasmCrc = crc64(src);
+    useWasmKernels(false);
+    expect(wasmCrc).toBe(crc64(src));
   });
 
   it("decompress exactly as the TypeScript loops, including every verdict on damaged blocks", () => {

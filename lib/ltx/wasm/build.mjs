@@ -9,10 +9,13 @@ import wabtInit from "wabt";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Each kernel: its source, the generated module, the constant it exports, the features it needs. */
+/**
+ * Each kernel: its source, the generated TypeScript module and the constant it exports, the binary
+ * shipped for runtimes that import .wasm files as modules, and the features it needs.
+ */
 export const KERNELS = [
-  { wat: "lz4.wat", out: "lz4-module.ts", name: "LZ4_WASM_BASE64", features: { bulk_memory: true } },
-  { wat: "crc64.wat", out: "crc64-module.ts", name: "CRC64_WASM_BASE64", features: { simd: true } },
+  { wat: "lz4.wat", out: "lz4-module.ts", name: "LZ4_WASM_BASE64", wasm: "lz4.wasm", features: { bulk_memory: true } },
+  { wat: "crc64.wat", out: "crc64-module.ts", name: "CRC64_WASM_BASE64", wasm: "crc64.wasm", features: { simd: true } },
 ];
 
 /** The module bytes a kernel's source assembles to. */
@@ -37,16 +40,18 @@ export function render(kernel, bytes) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   let stale = 0;
   for (const k of KERNELS) {
-    const out = join(here, k.out);
-    const text = render(k, await assemble(k));
+    const out = join(here, k.out), bin = join(here, k.wasm);
+    const bytes = await assemble(k);
+    const text = render(k, bytes);
     if (process.argv.includes("--check")) {
-      if (readFileSync(out, "utf8") !== text) {
-        console.error(`lib/ltx/wasm/${k.out} is stale: run node lib/ltx/wasm/build.mjs`);
+      if (readFileSync(out, "utf8") !== text || !Buffer.from(bytes).equals(readFileSync(bin))) {
+        console.error(`lib/ltx/wasm/${k.out} or ${k.wasm} is stale: run node lib/ltx/wasm/build.mjs`);
         stale++;
       }
     } else {
       writeFileSync(out, text);
-      console.log(`wrote ${out}`);
+      writeFileSync(bin, bytes);
+      console.log(`wrote ${out} and ${bin}`);
     }
   }
   process.exit(stale ? 1 : 0);

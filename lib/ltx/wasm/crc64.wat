@@ -2,7 +2,8 @@
 ;; the same 32-bit shift-and-xor fold as lib/ltx/checksum.ts (two lanes per i64x2 vector, four
 ;; vectors interleaved), then Horner's rule joins them: state = (..((L0·K ⊕ L1)·K ⊕ L2)..)·K ⊕ L7
 ;; with K = x^65536 mod P, multiplied through a table the caller fills. Assembled into
-;; crc64-module.ts by build.mjs; test/ltx/checksum.test.ts checks it against the TypeScript CRC.
+;; crc64-module.ts (and crc64.wasm) by build.mjs; test/ltx/wasm-kernels.test.ts checks both against
+;; this source, test/ltx/checksum.test.ts the results against the TypeScript CRC.
 ;;
 ;; Memory (fixed, never grown):
 ;;   [0, 65536)         the chunk

@@ -1,6 +1,6 @@
 ;; LZ4 block kernels for ltxkit: the same decompressor checks and the same compressor algorithm as
-;; lib/ltx/lz4-block.ts, on wide (8-byte) loads and stores. Assembled into lz4-module.ts by
-;; build.mjs; test/ltx/lz4-wasm.test.ts checks the embedded bytes against this source.
+;; lib/ltx/lz4-block.ts, on wide (8-byte) loads and stores. Assembled into lz4-module.ts and lz4.wasm by
+;; build.mjs; test/ltx/wasm-kernels.test.ts checks both against this source.
 ;;
 ;; Fixed memory, never grown (so a JavaScript view on it stays valid):
 ;;   [0, 262144)          compressor hash table: 65536 i32 entries of position + base
