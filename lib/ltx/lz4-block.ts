@@ -1,9 +1,14 @@
 /**
  * LZ4 block format (lz4 `doc/lz4_Block_format.md`): a bounds-checked decompressor and a fast
- * compressor (4-byte hash, accelerating skip, never-cleared hash table).
+ * compressor (4-byte hash, three positions probed per 8-byte read, a skip that grows with the
+ * distance from the last match, never-cleared hash table).
+ *
+ * Both run as WebAssembly kernels (wasm-kernels.ts, same checks, same output) where the runtime
+ * allows; the loops here run elsewhere and name every error.
  *
  * Speed notes: copies move four bytes at a time through DataView get/setInt32 (inlined by the
- * engines) when the room for the overshoot has been checked; offset-1 matches become `fill`.
+ * engines) when the room for the overshoot has been checked; offset-1 matches become `fill`;
+ * sequences with both lengths in the token and far from the block ends skip the per-step checks.
  * The compressor's hash table stores `position + base` and raises `base` per call, so a stale entry
  * reads as negative and the table never needs clearing.
  */
