@@ -5,7 +5,9 @@
  * Speed: the ISO polynomial's reduction term has degree 4, so 32 input bits fold at once with shifts
  * and XORs on two int32 halves of the state — no table and no BigInt in the hot loop. For a
  * little-endian 32-bit input word w:  v = lo ^ w;  lo' = hi ^ v<<31 ^ v<<29 ^ v<<28;
- * hi' = v ^ v>>>1 ^ v>>>3 ^ v>>>4. Unaligned heads and tails go through a byte table.
+ * hi' = v ^ v>>>1 ^ v>>>3 ^ v>>>4. Unaligned heads and tails go through a byte table. Whole 64 KiB
+ * chunks go through the WebAssembly SIMD kernel (wasm-kernels.ts: eight lanes of this fold) where
+ * the runtime has it.
  */
 
 import { CRC_CHUNK, crc64Kernel } from "./wasm-kernels.ts";
