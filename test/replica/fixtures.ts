@@ -1,4 +1,5 @@
 /** Builds replicas with known content: a simulated database written through L0 files. */
+import { lockPgno } from "../../lib/ltx/checksum.ts";
 import { encodeLtxBytes, type Page } from "../../lib/ltx/encoder.ts";
 import { writeLtxFile } from "../../lib/replica/list.ts";
 import type { Replica } from "../../lib/replica/url.ts";
@@ -39,4 +40,34 @@ export async function writeL0Chain(replica: Replica, n: number, opts: { pageSize
     steps.push({ txid: BigInt(t), timestamp, db: db.slice() });
   }
   return steps;
+}
+
+/** Page size and lock page of the replica writeLockPageReplica builds (the lock page sits at 1 GiB). */
+export const LOCK_PS = 65536;
+export const LOCK_PGNO = lockPgno(LOCK_PS);
+
+/** A page stamped with its number (first 4 bytes) and the TXID that wrote it (last 4); zeros elsewhere. */
+export function stampedPage(pgno: number, txid: number, ps = LOCK_PS): Uint8Array {
+  const p = new Uint8Array(ps);
+  new DataView(p.buffer).setUint32(0, pgno);
+  new DataView(p.buffer).setUint32(ps - 4, txid);
+  return p;
+}
+
+/**
+ * A database just past 1 GiB (the lock page and two pages beyond): a snapshot at TXID 1, then TXID
+ * 2 rewriting the pages on both sides of the lock page, page 1 and the last page. Pages are made as
+ * the encoder asks for them, so the image never exists at once. Returns the commit and the pages
+ * TXID 2 changed.
+ */
+export async function writeLockPageReplica(replica: Replica): Promise<{ commit: number; changed: number[] }> {
+  const commit = LOCK_PGNO + 2;
+  const header = (txid: number) => ({ flags: 2, pageSize: LOCK_PS, commit, minTXID: BigInt(txid), maxTXID: BigInt(txid), timestamp: 1_760_000_000_000 + txid, preApplyChecksum: 0n, walOffset: 32, walSize: 0, walSalt1: 0, walSalt2: 0, nodeID: 0n });
+  const snapshot = function* (): Generator<Page> {
+    for (let p = 1; p <= commit; p++) if (p !== LOCK_PGNO) yield { pgno: p, data: stampedPage(p, 1) };
+  };
+  await writeLtxFile(replica, 0, 1n, 1n, encodeLtxBytes(header(1), snapshot()), header(1).timestamp);
+  const changed = [1, LOCK_PGNO - 1, LOCK_PGNO + 1, LOCK_PGNO + 2];
+  await writeLtxFile(replica, 0, 2n, 2n, encodeLtxBytes(header(2), changed.map((p) => ({ pgno: p, data: stampedPage(p, 2) }))), header(2).timestamp);
+  return { commit, changed };
 }
