@@ -6,7 +6,8 @@ import { Encoder, LtxReader, verifyLtx, crc64, lockPgno, useWasmKernels } from "
 import { encodeLtx } from "../../dist/ltx/encoder.js";
 
 const [kernel, a1, a2] = process.argv.slice(2);
-// LTXKIT_BENCH_KERNELS=ts measures the pure-TypeScript LZ4 loops instead of the WebAssembly kernels.
+// LTXKIT_BENCH_KERNELS=ts measures the pure-TypeScript LZ4 and CRC-64 loops instead of the
+// WebAssembly kernels (reported as `lz4`: "wasm" or "ts").
 const lz4 = process.env.LTXKIT_BENCH_KERNELS === "ts" ? (useWasmKernels(false), "ts") : useWasmKernels(true) ? "wasm" : "ts";
 const rss = () => Math.round(process.resourceUsage().maxRSS);
 // cpu_seconds: CPU time of this process since it started the kernel (less disturbed by other load).

@@ -64,7 +64,7 @@ export function decompressBlock(src: Uint8Array, dst: Uint8Array, start = 0): nu
 
 /** decompressBlock of the block at src[from, to), without a subarray. */
 export function decompressBlockAt(src: Uint8Array, from: number, to: number, dst: Uint8Array, start: number): number {
-  if (from < 0 || to > src.length || from > to) throw new LtxError("INVALID_ARGUMENT", "decompress block: input range outside the buffer");
+  checkRanges(src, from, to, dst, start);
   const k = lz4Kernels();
   const n = to - from;
   if (k !== null && start === 0 && n > 0 && n <= WASM_CAPACITY && dst.length <= WASM_CAPACITY) {
@@ -77,7 +77,12 @@ export function decompressBlockAt(src: Uint8Array, from: number, to: number, dst
     }
     // Malformed: the loops below name the error.
   }
-  return decompressLoops(src, from, to, dst, start);
+  return loops(src, from, to, dst, start);
+}
+
+function checkRanges(src: Uint8Array, from: number, to: number, dst: Uint8Array, start: number): void {
+  if (!(from >= 0 && to <= src.length && from <= to)) throw new LtxError("INVALID_ARGUMENT", "decompress block: input range outside the buffer");
+  if (!(start >= 0 && start <= dst.length)) throw new LtxError("INVALID_ARGUMENT", "decompress block: output start outside the buffer");
 }
 
 // The kernel's output as a view, kept for the next page of the same length.
@@ -91,6 +96,11 @@ function outViewOf(mem: Uint8Array, n: number): Uint8Array {
 
 /** The TypeScript decompressor (every runtime; names every error). */
 export function decompressLoops(src: Uint8Array, from: number, to: number, dst: Uint8Array, start: number): number {
+  checkRanges(src, from, to, dst, start);
+  return loops(src, from, to, dst, start);
+}
+
+function loops(src: Uint8Array, from: number, to: number, dst: Uint8Array, start: number): number {
   const sn = to, dn = dst.length;
   const sv = viewOfSrc(src), dv = viewOfDst(dst);
   const so = src.byteOffset, dO = dst.byteOffset;

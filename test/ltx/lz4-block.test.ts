@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { compressBlock, compressBlockBound, decompressBlock } from "../../lib/ltx/lz4-block.ts";
+import { compressBlock, compressBlockBound, decompressBlock, decompressBlockAt, decompressLoops } from "../../lib/ltx/lz4-block.ts";
 import { isLtxError } from "../../lib/errors.ts";
 import { useWasmKernels } from "../../lib/ltx/wasm-kernels.ts";
 
@@ -98,6 +98,22 @@ describe(`LZ4 block (${wasm ? "WebAssembly kernels" : "TypeScript loops"})`, () 
     }
     // A match running past the output.
     expect(() => decompressBlock(new Uint8Array([0x1f, 0x41, 0x01, 0x00, 0xff, 0x00]), new Uint8Array(64))).toThrow(/overflows/);
+  });
+
+  it("rejects input and output ranges outside their buffers with INVALID_ARGUMENT", () => {
+    const block = new Uint8Array([0x10, 0x41]);
+    for (const fn of [decompressBlockAt, decompressLoops]) {
+      for (const [from, to, start] of [[0, 3, 0], [-1, 2, 0], [2, 1, 0], [0, 2, 65], [0, 2, -1]] as const) {
+        let e: unknown;
+        try {
+          fn(block, from, to, new Uint8Array(64), start);
+        } catch (err) {
+          e = err;
+        }
+        expect(isLtxError(e, "INVALID_ARGUMENT"), `${fn.name}(${from}, ${to}, ${start})`).toBe(true);
+      }
+      expect(fn(block, 0, 2, new Uint8Array(64), 0)).toBe(1);
+    }
   });
 
   it("never crashes on truncations and mutations (seeded fuzz)", () => {
