@@ -68,27 +68,42 @@ describe.skipIf(skip)("restore matches Go Litestream v0.5.16", () => {
         files = g.map((x) => ({ ...x, name: `${x.min_txid}-${x.max_txid}.ltx` }));
       });
 
-      it("plans like litestream restore -dry-run -json (latest, TXIDs, timestamps)", async () => {
+      it("plans like litestream restore -dry-run -json at 9 points (latest, 5 TXIDs, 3 timestamps); both refuse a TXID past the end", async () => {
         const maxes = [...new Set(files.map((f) => f.max_txid))].sort();
-        const picks = [maxes[0], maxes[Math.floor(maxes.length / 4)], maxes[Math.floor(maxes.length / 2)], maxes[maxes.length - 2], "0000000000000002", "00000000000fffff"].filter(Boolean) as string[];
-        const times = [run.workload[2]!.time_ms, run.workload[Math.floor(run.workload.length / 2)]!.time_ms, run.workload[run.workload.length - 1]!.time_ms + 5000].map((t) => new Date(t).toISOString().replace(/\.\d+Z$/, "Z"));
+        const picks = [...new Set([maxes[0]!, maxes[Math.floor(maxes.length / 4)]!, maxes[Math.floor(maxes.length / 2)]!, maxes[maxes.length - 2]!, "0000000000000002"])];
+        expect(picks.length, `five distinct file boundaries among ${maxes.join(",")}`).toBe(5);
+        // Times inside the replica's time bounds (the first L0 file predates the workload, the last
+        // L0 file follows the last step), to the millisecond.
+        const times = [run.workload[2]!.time_ms, run.workload[Math.floor(run.workload.length / 2)]!.time_ms, run.workload[run.workload.length - 1]!.time_ms].map((t) => new Date(t).toISOString());
+        expect(new Set(times).size).toBe(3);
         const targets: string[][] = [[], ...picks.map((t) => ["-txid", t]), ...times.map((t) => ["-timestamp", t])];
+        const out = join(dir, "plan.db");
+        let compared = 0;
         for (const t of targets) {
-          const out = join(dir, "plan.db");
           const go = goJSON(["restore", "-dry-run", "-json", "-o", out, ...t, r.url]);
+          expect(go.ok, `Go failed for ${t.join(" ") || "latest"}: ${go.ok ? "" : go.error}`).toBe(true);
           const mine = await ours(["restore", "-dry-run", "-json", "-o", out, ...t, r.url]);
-          if (!go.ok) {
-            expect(mine.code, `Go failed for ${t.join(" ")}: ${go.error}; ltxkit: ${mine.stdout}`).not.toBe(0);
-            continue;
-          }
           expect(mine.code, mine.stderr).toBe(0);
-          expect(JSON.parse(mine.stdout), `plan for ${t.join(" ") || "latest"}`).toEqual(go.value);
+          expect(JSON.parse(mine.stdout), `plan for ${t.join(" ") || "latest"}`).toEqual((go as { value: unknown }).value);
+          compared++;
         }
+        expect(compared).toBe(9);
+        // A TXID no file reaches: Go and ltxkit both refuse with the same message.
+        const absent = "00000000000fffff";
+        expect(BigInt(`0x${maxes[maxes.length - 1]!}`) < BigInt(`0x${absent}`)).toBe(true);
+        const go = goJSON(["restore", "-dry-run", "-json", "-o", out, "-txid", absent, r.url]);
+        expect(go.ok).toBe(false);
+        expect((go as { error: string }).error).toContain("no matching backup files available");
+        const mine = await ours(["restore", "-dry-run", "-json", "-o", out, "-txid", absent, r.url]);
+        expect(mine.code).toBe(1);
+        expect(mine.stderr).toContain("no matching backup files available");
       });
 
-      it("restores byte-for-byte what litestream restore restores", async () => {
+      it("restores byte-for-byte what litestream restore restores at 4 points (latest, 2 TXIDs, a timestamp)", async () => {
         const maxes = [...new Set(files.map((f) => f.max_txid))].sort();
         const targets: string[][] = [[], ["-txid", maxes[Math.floor(maxes.length / 3)]!], ["-txid", maxes[maxes.length - 2]!], ["-timestamp", new Date(run.workload[Math.floor(run.workload.length / 2)]!.time_ms).toISOString().replace(/\.\d+Z$/, "Z")]];
+        expect(new Set(targets.map((t) => t.join(" "))).size).toBe(4);
+        let compared = 0;
         for (const [i, t] of targets.entries()) {
           const goOut = join(dir, `${r.name}-go-${i}.db`), myOut = join(dir, `${r.name}-ours-${i}.db`);
           execFileSync(goTool("litestream-v0.5.16")!, ["restore", "-o", goOut, ...t, r.url], { stdio: "pipe", env: goEnv() });
@@ -97,7 +112,9 @@ describe.skipIf(skip)("restore matches Go Litestream v0.5.16", () => {
           const a = readFileSync(goOut), b = readFileSync(myOut);
           expect(b.length, `size for ${t.join(" ") || "latest"}`).toBe(a.length);
           expect(Buffer.compare(a, b), `bytes for ${t.join(" ") || "latest"}`).toBe(0);
+          compared++;
         }
+        expect(compared).toBe(4);
       });
     });
   }
