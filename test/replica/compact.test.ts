@@ -4,7 +4,9 @@ import { compactLevel, compactReplica, enforceL0Retention, enforceSnapshotRetent
 import { listLevel, writeLtxFile } from "../../lib/replica/list.ts";
 import { restore, BytesSink } from "../../lib/replica/restore.ts";
 import { calcRestorePlan } from "../../lib/replica/plan.ts";
-import { writeL0Chain } from "./fixtures.ts";
+import { writeL0Chain, writeStagedReplica } from "./fixtures.ts";
+import type { FileInfo } from "../../lib/replica/file-info.ts";
+import type { Replica } from "../../lib/replica/url.ts";
 
 const START = 1_760_000_000_000;
 
@@ -67,5 +69,62 @@ describe("retention", () => {
     expect(snaps.length).toBe(1);
     const kept = await enforceSnapshotRetention(r, { now: new Date(START + 400 * 86400_000) });
     expect(kept).toEqual([]); // the newest snapshot is always kept, so no floor
+  });
+});
+
+/** "level:min-max" of each file, in the order given. */
+function names(files: FileInfo[]): string[] {
+  return files.map((f) => `${f.level}:${f.minTXID}-${f.maxTXID}`);
+}
+
+async function listing(r: Replica): Promise<string[]> {
+  const out: string[] = [];
+  for (const level of [1, 2, 3, 9]) out.push(...names(await listLevel(r, level)));
+  return out;
+}
+
+describe("snapshot retention and the snapshot floor (staged replica: five snapshots, L1–L3)", () => {
+  const MIN = 60_000;
+  // TXID t is written at ts(t); snapshot 1-k is as old as TXID k (the timestamp of its last input).
+  const ts = (t: number) => START + t * MIN;
+  const build = async () => {
+    const r = memoryReplica();
+    const steps = await writeStagedReplica(r, { start: START, interval: MIN });
+    expect(await listing(r)).toEqual(["1:1-8", "1:9-15", "1:16-22", "1:23-30", "1:31-36", "1:37-40", "2:1-15", "2:16-30", "2:31-40", "3:1-15", "9:1-8", "9:1-22", "9:1-30", "9:1-36", "9:1-40"]);
+    return { r, steps };
+  };
+
+  it("retention cut between the 1-30 and 1-36 snapshots: floor 30 deletes three snapshots, L1 up to 16-22, L2 1-15; keeps 23-30 (MaxTXID = floor)", async () => {
+    const { r, steps } = await build();
+    const del = await enforceSnapshotRetention(r, { now: new Date(ts(40)), config: { snapshotRetention: 7 * MIN } });
+    expect(names(del)).toEqual(["9:1-8", "9:1-22", "9:1-30", "1:1-8", "1:9-15", "1:16-22", "2:1-15"]);
+    expect(await listing(r)).toEqual(["1:23-30", "1:31-36", "1:37-40", "2:16-30", "2:31-40", "3:1-15", "9:1-36", "9:1-40"]);
+    expect((await listLevel(r, 0)).length).toBe(40); // L0 is L0 retention's business
+    for (const txid of [15n, 30n, 36n, 40n]) {
+      const sink = new BytesSink();
+      await restore(r, { txid, sink });
+      expect(sink.bytes(), `TXID ${txid}`).toEqual(steps[Number(txid) - 1]!.db);
+    }
+  });
+
+  it("every snapshot past retention: the newest is kept, floor 36; L3's only file 1-15 is below the floor but kept as the level's last", async () => {
+    const { r } = await build();
+    const del = await enforceSnapshotRetention(r, { now: new Date(ts(40) + 400 * 86400_000) });
+    expect(names(del)).toEqual(["9:1-8", "9:1-22", "9:1-30", "9:1-36", "1:1-8", "1:9-15", "1:16-22", "1:23-30", "2:1-15", "2:16-30"]);
+    expect(await listing(r)).toEqual(["1:31-36", "1:37-40", "2:31-40", "3:1-15", "9:1-40"]);
+  });
+
+  it("only the oldest snapshot past retention: floor 8 deletes nothing below it (L1 1-8 has MaxTXID = floor)", async () => {
+    const { r } = await build();
+    const del = await enforceSnapshotRetention(r, { now: new Date(ts(40)), config: { snapshotRetention: ts(40) - ts(10) } });
+    expect(names(del)).toEqual(["9:1-8"]);
+    expect(await listing(r)).toEqual(["1:1-8", "1:9-15", "1:16-22", "1:23-30", "1:31-36", "1:37-40", "2:1-15", "2:16-30", "2:31-40", "3:1-15", "9:1-22", "9:1-30", "9:1-36", "9:1-40"]);
+  });
+
+  it("nothing past retention, or retention disabled: nothing is deleted", async () => {
+    const { r } = await build();
+    expect(await enforceSnapshotRetention(r, { now: new Date(ts(40)), config: { snapshotRetention: ts(40) - ts(7) } })).toEqual([]);
+    expect(await enforceSnapshotRetention(r, { now: new Date(ts(40) + 400 * 86400_000), config: { retention: false } })).toEqual([]);
+    expect((await listing(r)).length).toBe(15);
   });
 });

@@ -1,8 +1,10 @@
 /** Builds replicas with known content: a simulated database written through L0 files. */
 import { lockPgno } from "../../lib/ltx/checksum.ts";
-import { encodeLtxBytes, type Page } from "../../lib/ltx/encoder.ts";
+import { encodeLtxBytes, type Page, type PageEncoding } from "../../lib/ltx/encoder.ts";
+import { compactLevel, snapshotReplica } from "../../lib/replica/compact.ts";
+import { SNAPSHOT_LEVEL } from "../../lib/replica/file-info.ts";
 import { writeLtxFile } from "../../lib/replica/list.ts";
-import type { Replica } from "../../lib/replica/url.ts";
+import { memoryReplica, type Replica } from "../../lib/replica/url.ts";
 import { mixedPage, prng } from "../ltx/helpers.ts";
 
 export interface SimStep {
@@ -12,8 +14,18 @@ export interface SimStep {
   db: Uint8Array;
 }
 
+export interface L0ChainOptions {
+  pageSize?: number;
+  /** Timestamp of TXID 0 in ms; TXID t is written at start + t × interval. */
+  start?: number;
+  /** Milliseconds between two TXIDs (default 1000). */
+  interval?: number;
+  seed?: number;
+  pageEncoding?: PageEncoding;
+}
+
 /** Writes `n` L0 files (TXID 1 = full snapshot) and returns the image after each TXID. */
-export async function writeL0Chain(replica: Replica, n: number, opts: { pageSize?: number; start?: number; seed?: number } = {}): Promise<SimStep[]> {
+export async function writeL0Chain(replica: Replica, n: number, opts: L0ChainOptions = {}): Promise<SimStep[]> {
   const ps = opts.pageSize ?? 4096;
   const r = prng(opts.seed ?? 1);
   let db = new Uint8Array(0);
@@ -34,8 +46,8 @@ export async function writeL0Chain(replica: Replica, n: number, opts: { pageSize
     }
     if (pages.length === 0) pages.push({ pgno: 1, data: next.slice(0, ps) });
     db = next;
-    const timestamp = (opts.start ?? 1_760_000_000_000) + t * 1000;
-    const bytes = encodeLtxBytes({ flags: 2, pageSize: ps, commit, minTXID: BigInt(t), maxTXID: BigInt(t), timestamp, preApplyChecksum: 0n, walOffset: 32, walSize: 0, walSalt1: 0, walSalt2: 0, nodeID: 0n }, pages);
+    const timestamp = (opts.start ?? 1_760_000_000_000) + t * (opts.interval ?? 1000);
+    const bytes = encodeLtxBytes({ flags: 2, pageSize: ps, commit, minTXID: BigInt(t), maxTXID: BigInt(t), timestamp, preApplyChecksum: 0n, walOffset: 32, walSize: 0, walSalt1: 0, walSalt2: 0, nodeID: 0n }, pages, { pageEncoding: opts.pageEncoding ?? "block" });
     await writeLtxFile(replica, 0, BigInt(t), BigInt(t), bytes, timestamp);
     steps.push({ txid: BigInt(t), timestamp, db: db.slice() });
   }
@@ -70,4 +82,56 @@ export async function writeLockPageReplica(replica: Replica): Promise<{ commit: 
   const changed = [1, LOCK_PGNO - 1, LOCK_PGNO + 1, LOCK_PGNO + 2];
   await writeLtxFile(replica, 0, 2n, 2n, encodeLtxBytes(header(2), changed.map((p) => ({ pgno: p, data: stampedPage(p, 2) }))), header(2).timestamp);
   return { commit, changed };
+}
+
+/**
+ * The stages of writeStagedReplica: L0 files up to `upTo` arrive, then these levels are compacted
+ * (9 = a snapshot). The result, with a TXID per minute:
+ *
+ *   L9  1-8 (at t8)  1-22 (t22)  1-30 (t30)  1-36 (t36)  1-40 (t40)
+ *   L3  1-15
+ *   L2  1-15  16-30  31-40
+ *   L1  1-8  9-15  16-22  23-30  31-36  37-40
+ *   L0  1 … 40
+ */
+export const STAGES: readonly { upTo: number; levels: readonly number[] }[] = [
+  { upTo: 8, levels: [1, 9] },
+  { upTo: 15, levels: [1, 2, 3] },
+  { upTo: 22, levels: [1, 9] },
+  { upTo: 30, levels: [1, 2, 9] },
+  { upTo: 36, levels: [1, 9] },
+  { upTo: 40, levels: [1, 2, 9] },
+];
+
+/** Compacts one level of `replica` (1..3, or 9 for a snapshot), ignoring the windows. */
+export type CompactStep = (replica: Replica, level: number) => Promise<void>;
+
+/** ltxkit's compaction, forced, in the given page encoding. */
+export function libCompactStep(pageEncoding: PageEncoding = "block"): CompactStep {
+  return async (replica, level) => {
+    const o = { force: true, config: { pageEncoding } };
+    const f = level === SNAPSHOT_LEVEL ? await snapshotReplica(replica, o) : await compactLevel(replica, level, o);
+    if (!f) throw new Error(`staged replica: level ${level} compacted nothing`);
+  };
+}
+
+/**
+ * Builds the replica of STAGES: a simulated 40-TXID chain (TXID t written at start + t × interval)
+ * whose L0 files are copied in stage by stage, each stage followed by its compactions. Snapshots
+ * and compacted files carry the timestamp of their last input, so the snapshot of stage k is as
+ * old as TXID `upTo`. Returns the image after each TXID.
+ */
+export async function writeStagedReplica(replica: Replica, opts: { start: number; interval: number; pageEncoding?: PageEncoding; compact?: CompactStep }): Promise<SimStep[]> {
+  const scratch = memoryReplica();
+  const steps = await writeL0Chain(scratch, STAGES[STAGES.length - 1]!.upTo, { start: opts.start, interval: opts.interval, pageEncoding: opts.pageEncoding ?? "block" });
+  const compact = opts.compact ?? libCompactStep(opts.pageEncoding);
+  let t = 1;
+  for (const stage of STAGES) {
+    for (; t <= stage.upTo; t++) {
+      const bytes = (await scratch.store.get(scratch.layout.key(0, BigInt(t), BigInt(t))))!;
+      await writeLtxFile(replica, 0, BigInt(t), BigInt(t), bytes, steps[t - 1]!.timestamp);
+    }
+    for (const level of stage.levels) await compact(replica, level);
+  }
+  return steps;
 }
