@@ -49,7 +49,7 @@ export function betterSqlite3Unavailable(): string | null {
     new (sqlite())(":memory:").close();
     return null;
   } catch (e) {
-    return (e as Error).message.split("\n")[0]!;
+    return (e as Error).message.replace(/\s*\n\s*/g, " ").slice(0, 300);
   }
 }
 
