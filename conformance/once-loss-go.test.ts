@@ -6,6 +6,16 @@
  * same replica to the same bytes). With the application's auto-checkpoint off, where Litestream is
  * the only checkpointer as it requires, every point restores exactly, so the harness does not flag
  * a sound replica.
+ *
+ * What Go logs at the bad run (-log-level debug): `verify saltMatch=false prevWALOffset=620448`,
+ * `verify.2 lastPageMatch=true`, then `sync txid=2 offset=32` with "filling wal growth pages": it
+ * takes the new WAL for a continuation of its own checkpoint and reads it from offset 32, so the
+ * frames the application committed after Litestream's previous offset, and then checkpointed into
+ * the database, reach no LTX file (only pages past the previous commit are filled in from the
+ * database). The restarted WAL was shorter than that offset, so the stale frame there still
+ * matched. Other parameters tried: one row per transaction (2000 per step), or 1000-byte rows,
+ * restart the WAL several times per step and every point was sound (Go took a full snapshot);
+ * page size 4096 with 3000 rows per step loses from step 4, the first run after a restart.
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
