@@ -13,9 +13,11 @@
  * frames the application committed after Litestream's previous offset, and then checkpointed into
  * the database, reach no LTX file (only pages past the previous commit are filled in from the
  * database). The restarted WAL was shorter than that offset, so the stale frame there still
- * matched. Other parameters tried: one row per transaction (2000 per step), or 1000-byte rows,
- * restart the WAL several times per step and every point was sound (Go took a full snapshot);
- * page size 4096 with 3000 rows per step loses from step 4, the first run after a restart.
+ * matched. Other parameters tried: with one row per transaction (2000 per step) or 1000-byte rows
+ * (1000 per step) the WAL also restarts between runs, but the frame at Litestream's previous
+ * offset no longer matches its last LTX file, so Go takes a full snapshot ("last page does not
+ * exist in last ltx file, wal overwritten by another process") and every point is sound; page
+ * size 4096 with 3000 rows per step loses from step 4, the first run after a restart.
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
