@@ -19,25 +19,16 @@
  * exist in last ltx file, wal overwritten by another process") and every point is sound; page
  * size 4096 with 3000 rows per step loses from step 4, the first run after a restart.
  */
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { describe, it, expect } from "vitest";
-import { formatTXID } from "../lib/ltx/txid.ts";
 import { goTool, requireGo, skipWithoutGo } from "./go-tools.ts";
-import { goEnv } from "./litestream/replicate.ts";
-import { betterSqlite3Unavailable, ltxkitRestoreAt, runOnceScenario, type OnceScenarioResult, type RestoreAt, type ReplicateOnce } from "./once-loss.ts";
+import { goReplicateOnce, goRestoreAt } from "./litestream/replicate.ts";
+import { betterSqlite3Unavailable, ltxkitRestoreAt, runOnceScenario, type OnceScenarioResult } from "./once-loss.ts";
 
-const run = promisify(execFile);
 const sqliteProblem = betterSqlite3Unavailable();
 if (sqliteProblem && !requireGo) console.warn(`SKIP: better-sqlite3 cannot be loaded in this runtime (${sqliteProblem})`);
 const skip = skipWithoutGo("litestream-v0.5.16") || (sqliteProblem !== null && !requireGo);
-
-const goReplicateOnce: ReplicateOnce = async (db, replicaDir) => {
-  await run(goTool("litestream-v0.5.16")!, ["replicate", "-once", db, `file://${replicaDir}`], { env: goEnv() });
-};
-const goRestoreAt: RestoreAt = async (replicaDir, txid, out) => {
-  await run(goTool("litestream-v0.5.16")!, ["restore", "-o", out, "-txid", formatTXID(txid), `file://${replicaDir}`], { env: goEnv() });
-};
+const goReplicate = () => goReplicateOnce(goTool("litestream-v0.5.16")!);
+const goRestore = () => goRestoreAt(goTool("litestream-v0.5.16")!);
 
 function table(r: OnceScenarioResult): string {
   return r.steps
@@ -47,7 +38,7 @@ function table(r: OnceScenarioResult): string {
 
 describe.skipIf(skip)("litestream replicate -once (v0.5.16) and the application's auto-checkpoint", () => {
   it("loses frames: the first point after the application restarted the WAL restores corrupt, with Go's restore and ltxkit's", async () => {
-    const r = await runOnceScenario(goReplicateOnce, { steps: 6, insertsPerStep: 3000, rowSize: 100, pageSize: 1024, restorers: { litestream: goRestoreAt, ltxkit: ltxkitRestoreAt } });
+    const r = await runOnceScenario(goReplicate(), { steps: 6, insertsPerStep: 3000, rowSize: 100, pageSize: 1024, restorers: { litestream: goRestore(), ltxkit: ltxkitRestoreAt } });
     const report = table(r);
     console.log(`litestream replicate -once, wal_autocheckpoint 1000:\n${report}`);
     // Step 1 (589 WAL frames, no checkpoint yet) is sound.
@@ -71,7 +62,7 @@ describe.skipIf(skip)("litestream replicate -once (v0.5.16) and the application'
   }, 300_000);
 
   it("keeps every point when Litestream is the only checkpointer (application wal_autocheckpoint 0)", async () => {
-    const r = await runOnceScenario(goReplicateOnce, { steps: 6, insertsPerStep: 3000, rowSize: 100, pageSize: 1024, walAutocheckpoint: 0, restorers: { litestream: goRestoreAt } });
+    const r = await runOnceScenario(goReplicate(), { steps: 6, insertsPerStep: 3000, rowSize: 100, pageSize: 1024, walAutocheckpoint: 0, restorers: { litestream: goRestore() } });
     const report = table(r);
     expect(r.steps.some((s) => s.walRestarted), report).toBe(false);
     expect(r.bad.map((s) => s.step), report).toEqual([]);

@@ -2,10 +2,11 @@
  * Runs real Go `litestream replicate` (v0.5.16) on SQLite databases under a write workload, with
  * short compaction intervals so L0, L1, L2, L3 and L9 files all exist, then stops it cleanly.
  */
-import { spawn, execFileSync } from "node:child_process";
+import { spawn, execFile, execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -73,4 +74,20 @@ export async function runLitestreamReplicate(o: ReplicateOptions): Promise<Repli
     throw new Error(`litestream did not stop within 30 s\n${log}`);
   }
   return { workload: out.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)), log };
+}
+
+const execFileP = promisify(execFile);
+
+/** `litestream replicate -once DB file://DIR` (one sync, then exit), for conformance/once-loss.ts. */
+export function goReplicateOnce(litestream: string): (dbPath: string, replicaDir: string) => Promise<void> {
+  return async (dbPath, replicaDir) => {
+    await execFileP(litestream, ["replicate", "-once", dbPath, `file://${replicaDir}`], { env: goEnv() });
+  };
+}
+
+/** `litestream restore -o OUT -txid TXID file://DIR`, for conformance/once-loss.ts. */
+export function goRestoreAt(litestream: string): (replicaDir: string, txid: bigint, outPath: string) => Promise<void> {
+  return async (replicaDir, txid, outPath) => {
+    await execFileP(litestream, ["restore", "-o", outPath, "-txid", txid.toString(16).padStart(16, "0"), `file://${replicaDir}`], { env: goEnv() });
+  };
 }
