@@ -28,7 +28,8 @@ export type LtxFormat = "v3" | "v2" | "v1";
 
 export interface DecoderOptions {
   /** Also reject what Go accepts: unsorted/duplicate pages, pgno > commit, the lock page, a short
-   *  decompress, an incomplete snapshot, a wrong index, bytes after the trailer. */
+   *  decompress of an LZ4 block (a short LZ4 frame is rejected in both modes, as Go does), an
+   *  incomplete snapshot, a wrong index, bytes after the trailer. */
   strict?: boolean;
   /** Default "v3". There is no version field on disk. */
   format?: LtxFormat;
@@ -198,7 +199,9 @@ export class LtxReader {
       this.#crc.updateRange(v, p, p + ph);
     }
     if (got !== h.pageSize) {
-      if (this.#opts.strict) throw new LtxError("CORRUPT_LZ4", `short decompress: ${got} of ${h.pageSize} bytes`);
+      // Go ignores the decoded length of an LZ4 block (spec §5.2), not of an LZ4 frame: its frame
+      // reader needs the whole page. Only the block short decode is accepted, and only leniently.
+      if (this.#opts.strict || !(flags & PAGE_HEADER_FLAG_SIZE)) throw new LtxError("CORRUPT_LZ4", `short decompress: ${got} of ${h.pageSize} bytes`);
       page.fill(0, got);
     }
     this.#crc.update(page);
