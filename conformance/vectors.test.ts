@@ -1,7 +1,7 @@
 /**
  * Every LTX vector written by the Go library (and the independent Python writer) decodes to the
  * values of its manifest; every truncation of every vector yields a typed error. The edge cases
- * (exact codes, Go's verdicts) are in edge-vectors.test.ts and edge-go.test.ts.
+ * (exact codes, Go's verdicts) are in test/ltx/edge-vectors.test.ts and edge-go.test.ts.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
