@@ -22,6 +22,7 @@ import {
 import { compressBlockBound, decompressBlockAt } from "./lz4-block.ts";
 import { decodeFrame, decodeFrameToEnd, frameLength } from "./lz4-frame.ts";
 import { decodePageIndexEntries, type PageIndexEntry } from "./page-index.ts";
+import { pageOrderError, snapshotEndError } from "./page-rules.ts";
 import type { Page } from "./encoder.ts";
 
 export type LtxFormat = "v3" | "v2" | "v1";
@@ -221,22 +222,14 @@ export class LtxReader {
   }
 
   #checkStrictPage(pgno: number): void {
-    const h = this.#header!;
-    const prev = this.#prev;
-    const bad = (m: string) => new LtxError("INVALID_PAGE", m);
-    if (pgno > h.commit) throw bad(`page number ${pgno} out-of-bounds for commit size ${h.commit}`);
-    if (pgno === this.#lock) throw bad(`lock page present: pgno=${pgno}`);
-    if (isSnapshot(h)) {
-      const want = prev === 0 ? 1 : prev === this.#lock - 1 ? prev + 2 : prev + 1;
-      if (pgno !== want) throw bad(`nonsequential page numbers in snapshot transaction: ${prev},${pgno}`);
-    } else if (pgno <= prev) throw bad(`out-of-order page numbers: ${prev},${pgno}`);
+    const bad = pageOrderError(this.#header!, this.#lock, this.#prev, pgno);
+    if (bad) throw bad;
   }
 
   #checkSnapshotComplete(): void {
-    const h = this.#header!;
-    if (!this.#opts.strict || !isSnapshot(h) || h.commit === 0) return;
-    const last = h.commit === this.#lock ? h.commit - 1 : h.commit;
-    if (this.#prev !== last) throw new LtxError("INVALID_PAGE", `snapshot incomplete: last page ${this.#prev}, commit ${h.commit}`);
+    if (!this.#opts.strict) return;
+    const bad = snapshotEndError(this.#header!, this.#lock, this.#prev);
+    if (bad) throw bad;
   }
 
   /** Reads the index and trailer and verifies the file checksum (and post-apply for tracked snapshots). */

@@ -7,7 +7,8 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, it, expect } from "vitest";
-import { verifyLtx } from "../../lib/ltx/decoder.ts";
+import { decodeLtx, verifyLtx } from "../../lib/ltx/decoder.ts";
+import { encodeLtxBytes } from "../../lib/ltx/encoder.ts";
 import { LtxError } from "../../lib/errors.ts";
 import { edgeVectors } from "../../conformance/edge-vectors.ts";
 
@@ -63,4 +64,23 @@ describe("the rule-by-rule edge vectors cover every strict rule in both page enc
     // A short frame is not a Go leniency: only the block encoding's short decode is.
     expect([...names("frame")].sort()).toEqual([...names("block")].filter((n) => n !== "short-page").sort());
   });
+});
+
+describe("the encoder and the strict decoder share one page-order rule set", () => {
+  for (const v of edgeVectors().filter((e) => e.strict === "INVALID_PAGE" && e.lenient === "ok")) {
+    it(`${v.name}: the encoder refuses the same pages with the same message`, async () => {
+      const bytes = new Uint8Array(readFileSync(v.path));
+      const strict = (await verdict(bytes, true)) as LtxError;
+      const d = await decodeLtx(bytes);
+      let enc: unknown;
+      try {
+        encodeLtxBytes(d.header, d.pages, { postApplyChecksum: d.trailer.postApplyChecksum });
+      } catch (e) {
+        enc = e;
+      }
+      expect(enc).toBeInstanceOf(LtxError);
+      expect((enc as LtxError).code).toBe("INVALID_PAGE");
+      expect(strict.message).toContain((enc as LtxError).message.replace("cannot encode lock page", "lock page present"));
+    });
+  }
 });
