@@ -1,5 +1,5 @@
 /** Shared test helpers for the LTX codec. */
-import type { Header } from "../../lib/ltx/header.ts";
+import { newHeader, type Header } from "../../lib/ltx/header.ts";
 import type { Page } from "../../lib/ltx/encoder.ts";
 import { lockPgno } from "../../lib/ltx/checksum.ts";
 
@@ -22,8 +22,9 @@ export function mixedPage(size: number, seed: number): Uint8Array {
   return p;
 }
 
+/** newHeader with a snapshot's TXIDs (1-1) and a fixed timestamp unless given. */
 export function header(h: Partial<Header> & { pageSize: number; commit: number }): Header {
-  return { flags: 0, minTXID: 1n, maxTXID: 1n, timestamp: 1_700_000_000_000, preApplyChecksum: 0n, walOffset: 0, walSize: 0, walSalt1: 0, walSalt2: 0, nodeID: 0n, ...h };
+  return newHeader({ minTXID: 1n, maxTXID: 1n, timestamp: 1_700_000_000_000, ...h });
 }
 
 /** A full snapshot of `commit` pages (lock page skipped). */
