@@ -2,7 +2,7 @@
 // {"kernel", "bytes", "seconds", "maxrss_kb"}. Imports the built package (npm run build).
 //   node kernel.mjs encode DB OUT | decode FILE | crc64 FILE | stream-decode FILE | make-big OUT MIB
 import { readFileSync, openSync, readSync, writeSync, closeSync, createWriteStream, createReadStream } from "node:fs";
-import { Encoder, LtxReader, verifyLtx, crc64, lockPgno, newHeader, useWasmKernels } from "../../dist/mod.js";
+import { Encoder, LtxReader, verifyLtx, crc64, lockPgno, newHeader, sqlitePageSize, useWasmKernels } from "../../dist/mod.js";
 import { encodeLtx } from "../../dist/ltx/encoder.js";
 
 const [kernel, a1, a2] = process.argv.slice(2);
@@ -25,8 +25,7 @@ if (kernel === "encode") {
   const fd = openSync(a1, "r");
   const hdr = Buffer.alloc(100);
   readSync(fd, hdr, 0, 100, 0);
-  const raw = hdr.readUInt16BE(16);
-  const ps = raw === 1 ? 65536 : raw;
+  const ps = sqlitePageSize(hdr);
   const size = (await import("node:fs")).fstatSync(fd).size;
   const commit = size / ps;
   const lock = lockPgno(ps);
