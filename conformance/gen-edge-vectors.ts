@@ -43,6 +43,8 @@ interface VectorSpec {
   index?: (e: { pgno: number; offset: number; size: number }[]) => { pgno: number; offset: number; size: number }[];
   /** Rewrites the index size field. */
   sizeField?: (n: number) => number;
+  /** Hash a short page with a zero tail instead of the previous page's bytes Go's buffer keeps. */
+  zeroTail?: boolean;
   /** Appends 16 bytes after the trailer, forged so that Go's checksum (which hashes up to the last
    *  8 bytes of the file) still matches. */
   trailing?: boolean;
@@ -110,11 +112,16 @@ function payloadOf(p: PageSpec): Uint8Array {
   return b;
 }
 
-/** What a decoder's page buffer holds after the page: the payload, zeros after a short one. */
-function decodedOf(p: PageSpec): Uint8Array {
-  const d = new Uint8Array(PS);
-  d.set(payloadOf(p).subarray(0, PS));
-  return d;
+/**
+ * What Go's decoder hashes for a page: its one page buffer after decoding the payload into it. A
+ * short payload leaves the tail as the previous page left it (zeros before the first page), or
+ * zeros when `zeroTail` asks for the file Go rejects.
+ */
+function decodedOf(p: PageSpec, buf: Uint8Array, zeroTail: boolean): Uint8Array {
+  const payload = payloadOf(p).subarray(0, PS);
+  if (zeroTail) buf.fill(0);
+  buf.set(payload);
+  return buf.slice();
 }
 
 /** Builds the file; the file checksum follows spec §7.2 over what the decoders hash. */
@@ -127,7 +134,9 @@ function build(s: VectorSpec, enc: Encoding): Uint8Array {
   let off = hdr.length;
   const entries: { pgno: number; offset: number; size: number }[] = [];
   const db = new DatabaseChecksum(PS);
+  const buf = new Uint8Array(PS);
   for (const p of s.pages) {
+    const decoded = decodedOf(p, buf, s.zeroTail ?? false);
     const payload = payloadOf(p);
     let head: Uint8Array, body: Uint8Array;
     if (enc === "block") {
@@ -138,10 +147,10 @@ function build(s: VectorSpec, enc: Encoding): Uint8Array {
       head = cat(be32(p.pgno), new Uint8Array([0, 0]));
     }
     file.push(head, body);
-    hashed.push(head, decodedOf(p));
+    hashed.push(head, decoded);
     entries.push({ pgno: p.pgno, offset: off, size: head.length + body.length });
     off += head.length + body.length;
-    db.add(p.pgno, decodedOf(p));
+    db.add(p.pgno, decoded);
   }
   const end = new Uint8Array(6);
   const sorted = [...entries].sort((a, b) => a.pgno - b.pgno);
@@ -199,6 +208,8 @@ const specs: VectorSpec[] = [
   { name: "control-snapshot", rule: "none: a valid snapshot built the same way", header: snap(3), pages: [pg(1), pg(2), pg(3)], post: "db", lenient: "ok", strict: "ok" },
   { name: "control-incremental", rule: "none: a valid NoChecksum incremental built the same way", header: nc({ commit: 4 }), pages: [pg(2), pg(4)], post: 0n, lenient: "ok", strict: "ok" },
   { name: "short-page", rule: "the page's LZ4 payload decodes to 100 of 512 bytes (Go ignores the length of a block, not of a frame)", header: snap(1), pages: [pg(1, 100)], post: "db", lenient: { block: "ok", frame: "CORRUPT_LZ4" }, strict: "CORRUPT_LZ4" },
+  { name: "short-page-after-page", rule: "page 3's LZ4 payload decodes to 100 of 512 bytes; the checksum covers page 2's bytes in the rest of the page, as Go's reused page buffer has them", header: nc({ commit: 4 }), pages: [pg(2), pg(3, 100)], post: 0n, lenient: { block: "ok", frame: "CORRUPT_LZ4" }, strict: "CORRUPT_LZ4" },
+  { name: "short-page-zero-tail", rule: "page 3's LZ4 payload decodes to 100 of 512 bytes; the checksum covers zeros in the rest of the page, which is not what Go's buffer holds", header: nc({ commit: 4 }), pages: [pg(2), pg(3, 100)], post: 0n, zeroTail: true, lenient: { block: "CHECKSUM_MISMATCH", frame: "CORRUPT_LZ4" }, strict: "CORRUPT_LZ4" },
   { name: "long-page", rule: "the page's LZ4 payload decodes to 513 bytes, more than the page", header: snap(1), pages: [pg(1, 513)], post: "db", lenient: "CORRUPT_LZ4", strict: "CORRUPT_LZ4" },
   { name: "out-of-order", rule: "pages 3 then 2 in an incremental", header: nc({ commit: 4 }), pages: [pg(3), pg(2)], post: 0n, lenient: "ok", strict: "INVALID_PAGE" },
   { name: "duplicate-page", rule: "page 2 twice in an incremental", header: nc({ commit: 4 }), pages: [pg(2), { pgno: 2, data: page(2, 1) }], post: 0n, lenient: "ok", strict: "INVALID_PAGE" },

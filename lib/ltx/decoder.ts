@@ -199,11 +199,13 @@ export class LtxReader {
       got = decodeFrame(rest.subarray(ph, size), page);
       this.#crc.updateRange(v, p, p + ph);
     }
-    if (got !== h.pageSize) {
-      // Go ignores the decoded length of an LZ4 block (spec §5.2), not of an LZ4 frame: its frame
-      // reader needs the whole page. Only the block short decode is accepted, and only leniently.
-      if (this.#opts.strict || !(flags & PAGE_HEADER_FLAG_SIZE)) throw new LtxError("CORRUPT_LZ4", `short decompress: ${got} of ${h.pageSize} bytes`);
-      page.fill(0, got);
+    // Go ignores the decoded length of an LZ4 block (spec §5.2), not of an LZ4 frame: its frame
+    // reader needs the whole page. Only the block short decode is accepted, and only leniently;
+    // then the rest of the page is what Go's reused page buffer holds there: the previous page's
+    // bytes (zeros before the first page), which is what Go hashes and returns. This reader's page
+    // buffer is reused the same way.
+    if (got !== h.pageSize && (this.#opts.strict || !(flags & PAGE_HEADER_FLAG_SIZE))) {
+      throw new LtxError("CORRUPT_LZ4", `short decompress: ${got} of ${h.pageSize} bytes`);
     }
     this.#crc.update(page);
     const frameOffset = src.offset;
