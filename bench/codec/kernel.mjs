@@ -2,7 +2,7 @@
 // {"kernel", "bytes", "seconds", "maxrss_kb"}. Imports the built package (npm run build).
 //   node kernel.mjs encode DB OUT | decode FILE | crc64 FILE | stream-decode FILE | make-big OUT MIB
 import { readFileSync, openSync, readSync, writeSync, closeSync, createWriteStream, createReadStream } from "node:fs";
-import { Encoder, LtxReader, verifyLtx, crc64, lockPgno, useWasmKernels } from "../../dist/mod.js";
+import { Encoder, LtxReader, verifyLtx, crc64, lockPgno, newHeader, sqlitePageSize, useWasmKernels } from "../../dist/mod.js";
 import { encodeLtx } from "../../dist/ltx/encoder.js";
 
 const [kernel, a1, a2] = process.argv.slice(2);
@@ -25,8 +25,7 @@ if (kernel === "encode") {
   const fd = openSync(a1, "r");
   const hdr = Buffer.alloc(100);
   readSync(fd, hdr, 0, 100, 0);
-  const raw = hdr.readUInt16BE(16);
-  const ps = raw === 1 ? 65536 : raw;
+  const ps = sqlitePageSize(hdr);
   const size = (await import("node:fs")).fstatSync(fd).size;
   const commit = size / ps;
   const lock = lockPgno(ps);
@@ -41,7 +40,7 @@ if (kernel === "encode") {
       for (let i = 0; i < n; i++) if (p + i !== lock) yield { pgno: p + i, data: buf.subarray(i * ps, (i + 1) * ps) };
     }
   })();
-  const header = { flags: 2, pageSize: ps, commit, minTXID: 1n, maxTXID: 1n, timestamp: Date.now(), preApplyChecksum: 0n, walOffset: 0, walSize: 0, walSalt1: 0, walSalt2: 0, nodeID: 0n };
+  const header = newHeader({ flags: 2, pageSize: ps, commit, minTXID: 1n, maxTXID: 1n, timestamp: Date.now() });
   // The Encoder with buffered synchronous writes, as Go's benchmark uses its encoder over bufio.
   const out = openSync(a2, "w");
   const buf = new Uint8Array(1 << 20);
@@ -97,7 +96,7 @@ if (kernel === "encode") {
       yield { pgno: p, data: page };
     }
   })();
-  await writeAll(encodeLtx({ flags: 2, pageSize: ps, commit, minTXID: 1n, maxTXID: 1n, timestamp: 0, preApplyChecksum: 0n, walOffset: 0, walSize: 0, walSalt1: 0, walSalt2: 0, nodeID: 0n }, pages), a1);
+  await writeAll(encodeLtx(newHeader({ flags: 2, pageSize: ps, commit, minTXID: 1n, maxTXID: 1n }), pages), a1);
   report(commit * ps, 0);
 } else {
   console.error("unknown kernel");

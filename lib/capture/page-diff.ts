@@ -7,7 +7,7 @@
 import { LtxError } from "../errors.ts";
 import { lockPgno } from "../ltx/checksum.ts";
 import { encodeLtxBytes, type Page, type PageEncoding } from "../ltx/encoder.ts";
-import { HEADER_FLAG_NO_CHECKSUM, isValidPageSize } from "../ltx/header.ts";
+import { HEADER_FLAG_NO_CHECKSUM, isValidPageSize, newHeader } from "../ltx/header.ts";
 
 /** Page size from a SQLite header (bytes 16-17; 1 means 65536). */
 export function sqlitePageSize(image: Uint8Array): number {
@@ -47,7 +47,7 @@ export function captureL0(prev: Uint8Array | null, cur: Uint8Array, o: CaptureOp
   if (!snapshot && pages.length === 0 && prev!.length === cur.length) return null;
   if (pages.length === 0) pages.push({ pgno: 1, data: cur.subarray(0, ps) }); // a shrink with no page change still needs a frame
   return encodeLtxBytes(
-    { flags: HEADER_FLAG_NO_CHECKSUM, pageSize: ps, commit, minTXID: o.txid, maxTXID: o.txid, timestamp: o.timestamp, preApplyChecksum: 0n, walOffset: 32, walSize: 0, walSalt1: 0, walSalt2: 0, nodeID: 0n },
+    newHeader({ flags: HEADER_FLAG_NO_CHECKSUM, pageSize: ps, commit, minTXID: o.txid, maxTXID: o.txid, timestamp: o.timestamp, walOffset: 32 }),
     pages,
     { pageEncoding: o.pageEncoding ?? "block" },
   );

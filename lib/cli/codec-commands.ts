@@ -1,5 +1,6 @@
 /** Shared pieces of the codec commands (dump, verify, encode-db, checksum). */
 import { promises as fsp } from "node:fs";
+import { sqlitePageSize } from "../capture/page-diff.ts";
 import { LtxError } from "../errors.ts";
 
 /** SHA-256 of bytes as lowercase hex (WebCrypto). */
@@ -23,9 +24,12 @@ export async function sqliteGeometry(path: string): Promise<{ pageSize: number; 
     if (bytesRead < 100 || new TextDecoder().decode(b.subarray(0, 16)) !== "SQLite format 3\0") {
       throw new LtxError("INVALID_ARGUMENT", `${path}: not a SQLite database`);
     }
-    const raw = (b[16]! << 8) | b[17]!;
-    const pageSize = raw === 1 ? 65536 : raw;
-    if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) throw new LtxError("INVALID_ARGUMENT", `${path}: invalid page size ${raw}`);
+    let pageSize: number;
+    try {
+      pageSize = sqlitePageSize(b);
+    } catch (e) {
+      throw (e as LtxError).wrap(path);
+    }
     const commit = ((b[28]! << 24) | (b[29]! << 16) | (b[30]! << 8) | b[31]!) >>> 0;
     return { pageSize, commit: commit || Math.floor(st.size / pageSize), fileSize: st.size };
   } finally {

@@ -3,6 +3,7 @@ import { writeFileAtomic } from "../adapters/fs-file.ts";
 import { LtxError } from "../errors.ts";
 import { lockPgno } from "../ltx/checksum.ts";
 import { encodeLtx, type PageEncoding } from "../ltx/encoder.ts";
+import { newHeader } from "../ltx/header.ts";
 import { parseArgs, str } from "./args.ts";
 import { readPages, sqliteGeometry } from "./codec-commands.ts";
 import type { Command } from "./run.ts";
@@ -25,7 +26,7 @@ export const command: Command = {
     const pages = (async function* () {
       for await (const p of readPages(db, pageSize, commit)) if (p.pgno !== lock) yield p;
     })();
-    const header = { flags: 0, pageSize, commit, minTXID: 1n, maxTXID: 1n, timestamp: Date.now(), preApplyChecksum: 0n, walOffset: 0, walSize: 0, walSalt1: 0, walSalt2: 0, nodeID: 0n };
+    const header = newHeader({ pageSize, commit, minTXID: 1n, maxTXID: 1n, timestamp: Date.now() });
     const n = await writeFileAtomic(out, encodeLtx(header, pages, { pageEncoding: enc }));
     io.err(`wrote ${out}: ${commit} pages of ${pageSize} bytes, ${n} bytes`);
     return 0;

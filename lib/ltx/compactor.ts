@@ -6,7 +6,7 @@
  */
 import { LtxError, wrapError } from "../errors.ts";
 import { Encoder, type EncoderOptions, type Page } from "./encoder.ts";
-import { validateHeader, type Header } from "./header.ts";
+import { newHeader, validateHeader, type Header } from "./header.ts";
 import type { LtxReader } from "./decoder.ts";
 import { formatTXID } from "./txid.ts";
 
@@ -69,7 +69,7 @@ export class Compactor {
       }
     }
     const first = hs[0]!, last = hs[hs.length - 1]!;
-    const out: Header = {
+    const out = newHeader({
       flags: this.#opts.headerFlags ?? 0,
       pageSize: first.pageSize,
       commit: last.commit,
@@ -77,12 +77,7 @@ export class Compactor {
       maxTXID: last.maxTXID,
       timestamp: last.timestamp,
       preApplyChecksum: first.preApplyChecksum,
-      walOffset: 0,
-      walSize: 0,
-      walSalt1: 0,
-      walSalt2: 0,
-      nodeID: 0n,
-    };
+    });
     validateHeader(out);
     this.#out = out;
     return out;

@@ -22,13 +22,15 @@ import {
 import { compressBlockBound, decompressBlockAt } from "./lz4-block.ts";
 import { decodeFrame, decodeFrameToEnd, frameLength } from "./lz4-frame.ts";
 import { decodePageIndexEntries, type PageIndexEntry } from "./page-index.ts";
+import { pageOrderError, snapshotEndError } from "./page-rules.ts";
 import type { Page } from "./encoder.ts";
 
 export type LtxFormat = "v3" | "v2" | "v1";
 
 export interface DecoderOptions {
   /** Also reject what Go accepts: unsorted/duplicate pages, pgno > commit, the lock page, a short
-   *  decompress, an incomplete snapshot, a wrong index, bytes after the trailer. */
+   *  decompress of an LZ4 block (a short LZ4 frame is rejected in both modes, as Go does), an
+   *  incomplete snapshot, a wrong index, bytes after the trailer. */
   strict?: boolean;
   /** Default "v3". There is no version field on disk. */
   format?: LtxFormat;
@@ -197,9 +199,13 @@ export class LtxReader {
       got = decodeFrame(rest.subarray(ph, size), page);
       this.#crc.updateRange(v, p, p + ph);
     }
-    if (got !== h.pageSize) {
-      if (this.#opts.strict) throw new LtxError("CORRUPT_LZ4", `short decompress: ${got} of ${h.pageSize} bytes`);
-      page.fill(0, got);
+    // Go ignores the decoded length of an LZ4 block (spec §5.2), not of an LZ4 frame: its frame
+    // reader needs the whole page. Only the block short decode is accepted, and only leniently;
+    // then the rest of the page is what Go's reused page buffer holds there: the previous page's
+    // bytes (zeros before the first page), which is what Go hashes and returns. This reader's page
+    // buffer is reused the same way.
+    if (got !== h.pageSize && (this.#opts.strict || !(flags & PAGE_HEADER_FLAG_SIZE))) {
+      throw new LtxError("CORRUPT_LZ4", `short decompress: ${got} of ${h.pageSize} bytes`);
     }
     this.#crc.update(page);
     const frameOffset = src.offset;
@@ -218,22 +224,14 @@ export class LtxReader {
   }
 
   #checkStrictPage(pgno: number): void {
-    const h = this.#header!;
-    const prev = this.#prev;
-    const bad = (m: string) => new LtxError("INVALID_PAGE", m);
-    if (pgno > h.commit) throw bad(`page number ${pgno} out-of-bounds for commit size ${h.commit}`);
-    if (pgno === this.#lock) throw bad(`lock page present: pgno=${pgno}`);
-    if (isSnapshot(h)) {
-      const want = prev === 0 ? 1 : prev === this.#lock - 1 ? prev + 2 : prev + 1;
-      if (pgno !== want) throw bad(`nonsequential page numbers in snapshot transaction: ${prev},${pgno}`);
-    } else if (pgno <= prev) throw bad(`out-of-order page numbers: ${prev},${pgno}`);
+    const bad = pageOrderError(this.#header!, this.#lock, this.#prev, pgno);
+    if (bad) throw bad;
   }
 
   #checkSnapshotComplete(): void {
-    const h = this.#header!;
-    if (!this.#opts.strict || !isSnapshot(h) || h.commit === 0) return;
-    const last = h.commit === this.#lock ? h.commit - 1 : h.commit;
-    if (this.#prev !== last) throw new LtxError("INVALID_PAGE", `snapshot incomplete: last page ${this.#prev}, commit ${h.commit}`);
+    if (!this.#opts.strict) return;
+    const bad = snapshotEndError(this.#header!, this.#lock, this.#prev);
+    if (bad) throw bad;
   }
 
   /** Reads the index and trailer and verifies the file checksum (and post-apply for tracked snapshots). */

@@ -20,6 +20,7 @@ import {
 import { compressBlock, compressBlockBound } from "./lz4-block.ts";
 import { encodeFrame } from "./lz4-frame.ts";
 import { encodePageIndex, type PageIndexEntry } from "./page-index.ts";
+import { pageOrderError, snapshotEndError } from "./page-rules.ts";
 
 export type PageEncoding = "block" | "frame";
 
@@ -88,18 +89,9 @@ export class Encoder {
     if (this.#state !== "page") throw new LtxError("INVALID_STATE", `cannot encode page: ${this.#state === "header" ? "header not written" : "encoder closed"}`);
     const h = this.#header!;
     if (!Number.isInteger(pgno) || pgno < 1 || pgno > 0xffffffff) throw new LtxError("INVALID_PAGE_HEADER", "page number required");
-    if (pgno > h.commit) throw invalidPage(`page number ${pgno} out-of-bounds for commit size ${h.commit}`);
     if (data.length !== h.pageSize) throw invalidPage(`invalid page buffer size: ${data.length}, expecting ${h.pageSize}`);
-    if (pgno === this.#lock) throw invalidPage(`cannot encode lock page: pgno=${pgno}`);
-    const prev = this.#prev;
-    if (isSnapshot(h)) {
-      if (prev === 0 && pgno !== 1) throw invalidPage("snapshot transaction file must start with page number 1");
-      if (prev !== 0) {
-        if (prev === this.#lock - 1) {
-          if (pgno !== prev + 2) throw invalidPage(`nonsequential page numbers in snapshot transaction (skip lock page): ${prev},${pgno}`);
-        } else if (pgno !== prev + 1) throw invalidPage(`nonsequential page numbers in snapshot transaction: ${prev},${pgno}`);
-      }
-    } else if (pgno <= prev) throw invalidPage(`out-of-order page numbers: ${prev},${pgno}`);
+    const bad = pageOrderError(h, this.#lock, this.#prev, pgno, "cannot encode lock page");
+    if (bad) throw bad;
 
     let frame: Uint8Array;
     if (this.#encoding === "block") {
@@ -135,10 +127,8 @@ export class Encoder {
   close(postApplyChecksum?: bigint): Uint8Array {
     if (this.#state !== "page") throw new LtxError("INVALID_STATE", `cannot close: ${this.#state === "header" ? "header not written" : "already closed"}`);
     const h = this.#header!;
-    if (isSnapshot(h) && h.commit > 0) {
-      const last = h.commit === this.#lock ? h.commit - 1 : h.commit;
-      if (this.#prev !== last) throw invalidPage(`snapshot incomplete: last page ${this.#prev}, commit ${h.commit}`);
-    }
+    const incomplete = snapshotEndError(h, this.#lock, this.#prev);
+    if (incomplete) throw incomplete;
     const post = postApplyChecksum ?? (isNoChecksum(h) ? 0n : this.#db ? this.#db.value() : 0n);
     if (h.commit === 0 && post !== CHECKSUM_FLAG) {
       throw new LtxError("INVALID_TRAILER", "post-apply checksum must be empty for zero-length database");

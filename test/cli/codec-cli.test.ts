@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { describe, it, expect } from "vitest";
 import { main } from "../../lib/cli/run.ts";
 import { decodeLtx } from "../../lib/ltx/decoder.ts";
+import { sqlitePageSize } from "../../lib/capture/page-diff.ts";
 import { captureIO } from "./capture-io.ts";
 
 const V = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "conformance", "vectors", "ltx-vectors");
@@ -60,5 +61,14 @@ describe("codec CLI", () => {
     const bad = captureIO();
     expect(await main(["checksum", join(dir, "not.db")], bad)).toBe(2);
     expect(bad.stderr).toMatch(/not a SQLite database/);
+    // The page size comes from header bytes 16-17 (1 means 65536) through the one parser, sqlitePageSize.
+    const hdr = new Uint8Array(readFileSync(join(V, "sqlite/10-source.db")).subarray(0, 100));
+    hdr[16] = 0, hdr[17] = 1;
+    expect(sqlitePageSize(hdr)).toBe(65536);
+    hdr[16] = 1000 >> 8, hdr[17] = 1000 & 0xff;
+    writeFileSync(join(dir, "ps-1000.db"), hdr);
+    const o = captureIO();
+    expect(await main(["checksum", join(dir, "ps-1000.db")], o)).toBe(2);
+    expect(o.stderr).toContain(`${join(dir, "ps-1000.db")}: not a SQLite database image (page size 1000)`);
   });
 });

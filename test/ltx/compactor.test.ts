@@ -5,7 +5,8 @@ import { describe, it, expect } from "vitest";
 import { Compactor, compactLtx, isContiguous } from "../../lib/ltx/compactor.ts";
 import { LtxReader, decodeLtx } from "../../lib/ltx/decoder.ts";
 import { encodeLtxBytes } from "../../lib/ltx/encoder.ts";
-import { header, mixedPage } from "./helpers.ts";
+import { expectedCompaction, header, manyCompactionInputs, mixedPage } from "./helpers.ts";
+import { newHeader } from "../../lib/ltx/header.ts";
 
 const V = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "conformance", "vectors", "ltx-vectors");
 const vec = (p: string) => new Uint8Array(readFileSync(join(V, p)));
@@ -75,26 +76,19 @@ describe("Compactor (Go semantics)", () => {
     expect(err.message).toMatch(/close reader 1/);
   });
 
-  it("merges many inputs with one page buffer each (newest wins, truncation drops pages)", async () => {
-    const files: Uint8Array[] = [];
-    const truth = new Map<number, Uint8Array>();
-    let commit = 50;
-    files.push(encodeLtxBytes(header({ pageSize: 1024, commit, flags: 2 }), Array.from({ length: commit }, (_, i) => {
-      const d = mixedPage(1024, i);
-      truth.set(i + 1, d);
-      return { pgno: i + 1, data: d };
-    })));
-    for (let t = 2; t <= 40; t++) {
-      commit = t === 30 ? 20 : t > 30 ? 20 + (t - 30) : commit;
-      const pages = [];
-      for (let p = 1; p <= commit; p += 1 + (t % 5)) pages.push({ pgno: p, data: mixedPage(1024, t * 100 + p) });
-      for (const p of pages) truth.set(p.pgno, p.data);
-      for (const k of [...truth.keys()]) if (k > commit) truth.delete(k);
-      files.push(encodeLtxBytes(header({ pageSize: 1024, commit, minTXID: BigInt(t), maxTXID: BigInt(t), flags: 2 }), pages));
-    }
+  it("merges 40 sparse, overlapping inputs: the newest copy of each page wins, from whichever input holds it", async () => {
+    const inputs = manyCompactionInputs();
+    const want = expectedCompaction(inputs);
+    // The inputs are built so that the newest copies come from many inputs, the snapshot included.
+    const sources = new Set([...want.values()].map((w) => w.input));
+    expect(sources.size).toBeGreaterThanOrEqual(15);
+    expect(sources.has(0) && sources.has(39)).toBe(true);
+    expect(want.get(47)!.input, "page 47 keeps its pre-shrink copy").toBe(0);
+    const files = inputs.map((f, i) => encodeLtxBytes(f.header, f.pages, { pageEncoding: i % 2 ? "frame" : "block" }));
     const out = await decodeLtx(await collect(compactLtx(files.map(reader), { headerFlags: 2 })), { strict: true });
-    expect(out.header.commit).toBe(commit);
-    expect(out.pages.length).toBe(commit);
-    for (const p of out.pages) expect(p.data, `page ${p.pgno}`).toEqual(truth.get(p.pgno));
+    expect(out.header).toEqual(newHeader({ flags: 2, pageSize: 1024, commit: 50, minTXID: 1n, maxTXID: inputs[39]!.header.maxTXID, timestamp: inputs[39]!.header.timestamp }));
+    // Each page names the input it came from in its first four bytes.
+    expect(out.pages.map((p) => [p.pgno, new DataView(p.data.buffer, p.data.byteOffset).getUint32(0)])).toEqual([...want].sort((a, b) => a[0] - b[0]).map(([pgno, w]) => [pgno, w.input]));
+    for (const p of out.pages) expect(p.data, `page ${p.pgno}`).toEqual(want.get(p.pgno)!.data);
   });
 });

@@ -1,6 +1,7 @@
 /** Builds replicas with known content: a simulated database written through L0 files. */
 import { lockPgno } from "../../lib/ltx/checksum.ts";
 import { encodeLtxBytes, type Page, type PageEncoding } from "../../lib/ltx/encoder.ts";
+import { newHeader } from "../../lib/ltx/header.ts";
 import { compactLevel, snapshotReplica } from "../../lib/replica/compact.ts";
 import { SNAPSHOT_LEVEL } from "../../lib/replica/file-info.ts";
 import { writeLtxFile } from "../../lib/replica/list.ts";
@@ -47,7 +48,7 @@ export async function writeL0Chain(replica: Replica, n: number, opts: L0ChainOpt
     if (pages.length === 0) pages.push({ pgno: 1, data: next.slice(0, ps) });
     db = next;
     const timestamp = (opts.start ?? 1_760_000_000_000) + t * (opts.interval ?? 1000);
-    const bytes = encodeLtxBytes({ flags: 2, pageSize: ps, commit, minTXID: BigInt(t), maxTXID: BigInt(t), timestamp, preApplyChecksum: 0n, walOffset: 32, walSize: 0, walSalt1: 0, walSalt2: 0, nodeID: 0n }, pages, { pageEncoding: opts.pageEncoding ?? "block" });
+    const bytes = encodeLtxBytes(newHeader({ flags: 2, pageSize: ps, commit, minTXID: BigInt(t), maxTXID: BigInt(t), timestamp, walOffset: 32 }), pages, { pageEncoding: opts.pageEncoding ?? "block" });
     await writeLtxFile(replica, 0, BigInt(t), BigInt(t), bytes, timestamp);
     steps.push({ txid: BigInt(t), timestamp, db: db.slice() });
   }
@@ -74,7 +75,7 @@ export function stampedPage(pgno: number, txid: number, ps = LOCK_PS): Uint8Arra
  */
 export async function writeLockPageReplica(replica: Replica): Promise<{ commit: number; changed: number[] }> {
   const commit = LOCK_PGNO + 2;
-  const header = (txid: number) => ({ flags: 2, pageSize: LOCK_PS, commit, minTXID: BigInt(txid), maxTXID: BigInt(txid), timestamp: 1_760_000_000_000 + txid, preApplyChecksum: 0n, walOffset: 32, walSize: 0, walSalt1: 0, walSalt2: 0, nodeID: 0n });
+  const header = (txid: number) => newHeader({ flags: 2, pageSize: LOCK_PS, commit, minTXID: BigInt(txid), maxTXID: BigInt(txid), timestamp: 1_760_000_000_000 + txid, walOffset: 32 });
   const snapshot = function* (): Generator<Page> {
     for (let p = 1; p <= commit; p++) if (p !== LOCK_PGNO) yield { pgno: p, data: stampedPage(p, 1) };
   };

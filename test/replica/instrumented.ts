@@ -1,6 +1,7 @@
 /** Test helpers for streamed restores: random replicas and a store that instruments its streams. */
 import type { BlobStore, ByteRange, GetOptions } from "../../lib/store/blob-store.ts";
 import { encodeLtxBytes, type Page } from "../../lib/ltx/encoder.ts";
+import { newHeader } from "../../lib/ltx/header.ts";
 import { writeLtxFile } from "../../lib/replica/list.ts";
 import type { Replica } from "../../lib/replica/url.ts";
 import { prng } from "../ltx/helpers.ts";
@@ -44,7 +45,7 @@ export async function writeBigChain(r: Replica, files: number, pages: number): P
       list.push({ pgno: p, data });
     }
     const ts = 1_760_000_000_000 + t * 1000;
-    const bytes = encodeLtxBytes({ flags: 2, pageSize: ps, commit: pages, minTXID: BigInt(t), maxTXID: BigInt(t), timestamp: ts, preApplyChecksum: 0n, walOffset: 32, walSize: 0, walSalt1: 0, walSalt2: 0, nodeID: 0n }, list);
+    const bytes = encodeLtxBytes(newHeader({ flags: 2, pageSize: ps, commit: pages, minTXID: BigInt(t), maxTXID: BigInt(t), timestamp: ts, walOffset: 32 }), list);
     await writeLtxFile(r, 0, BigInt(t), BigInt(t), bytes, ts);
   }
   return db;
