@@ -7,8 +7,9 @@
 // and again for --seconds (default 3) of kernel time, so start-up and JIT warm-up do not weigh in.
 // A round runs Go and every ltxkit variant once each, in alternating order; --runs rounds (default
 // 5). Each round gives one time ratio per variant (ltxkit seconds per byte / Go seconds per byte of
-// the same round); printed are the median ratio with the min–max of the rounds, medians of MB/s,
-// and peak RSS. --baseline DIST adds the pure-TypeScript loops of another build (a dist/ directory,
+// the same round), by wall time and by CPU time of the process (all threads: steadier when other
+// work shares the machine); printed are the median ratio with the min–max of the rounds, medians
+// of MB/s (wall) and peak RSS. --baseline DIST adds the pure-TypeScript loops of another build (a dist/ directory,
 // e.g. of an older commit) to every row, measured in the same rounds. --only REGEX runs the rows
 // whose label matches.
 //   npm run build && node bench/codec/run.mjs [--runs 5] [--seconds 3] [--baseline DIR] [--only decode]
@@ -46,11 +47,16 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const perByte = (r) => r.seconds / r.bytes;
+const cpuPerByte = (r) => r.cpu_seconds / r.bytes;
+const spread = (xs) => {
+  const s = sorted(xs);
+  return `${median(xs).toFixed(2)} [${s[0].toFixed(2)}–${s[s.length - 1].toFixed(2)}]`;
+};
 const mbs = (r) => r.bytes / 1e6 / r.seconds;
 
 const variants = [["ltxkit", ts], ["pure TS", pureTs], ...(baseline ? [["base TS", tsWith("ts", baseline)]] : [])];
 console.log(`${runs} rounds, ${seconds} s of kernel time per process after one warm-up run${baseline ? `; base TS = pure TS of ${baseline}` : ""}`);
-console.log("ratio = ltxkit time / Go time per byte: median of the rounds [min–max]");
+console.log("TS/Go = ltxkit time / Go time per byte: median of the rounds [min–max]; wall time, and CPU time of the process (all threads; steadier on a loaded machine)");
 
 function measure(label, tsArgs, goArgs, which = variants) {
   if (!only.test(label)) return;
@@ -63,9 +69,9 @@ function measure(label, tsArgs, goArgs, which = variants) {
   const goMBs = median(g.map(mbs)), goRSS = Math.max(...g.map((r) => r.maxrss_kb));
   which.forEach(([name], k) => {
     const ratios = t[k].map((r, i) => perByte(r) / perByte(g[i]));
-    const s = sorted(ratios);
+    const cpuRatios = t[k].map((r, i) => cpuPerByte(r) / cpuPerByte(g[i]));
     const tsRSS = Math.max(...t[k].map((r) => r.maxrss_kb));
-    console.log(`${label.padEnd(34)} ${name.padEnd(7)} ${median(t[k].map(mbs)).toFixed(0).padStart(5)} MB/s   Go ${goMBs.toFixed(0).padStart(5)} MB/s   TS/Go ${median(ratios).toFixed(2)} [${s[0].toFixed(2)}–${s[s.length - 1].toFixed(2)}]   peak RSS ${(tsRSS / 1024).toFixed(0)} / ${(goRSS / 1024).toFixed(0)} MiB   (${t[k][0].lz4}, ${t[k][0].runs} runs/process)`);
+    console.log(`${label.padEnd(34)} ${name.padEnd(7)} ${median(t[k].map(mbs)).toFixed(0).padStart(5)} MB/s   Go ${goMBs.toFixed(0).padStart(5)} MB/s   TS/Go ${spread(ratios)}  cpu ${spread(cpuRatios)}   peak RSS ${(tsRSS / 1024).toFixed(0)} / ${(goRSS / 1024).toFixed(0)} MiB   (${t[k][0].lz4}, ${t[k][0].runs} runs/process)`);
   });
 }
 

@@ -1,8 +1,9 @@
 // Command ltxbench times the Go LTX library (superfly/ltx v0.5.2, what Litestream v0.5.16 links)
 // on the same inputs ltxkit's benchmark uses. Each call runs one kernel once to warm up, then
 // again and again until LTXKIT_BENCH_SECONDS (default 0: no further runs) have passed, and prints
-// JSON: {"kernel", "bytes", "seconds", "runs", "cold_seconds", "maxrss_kb"}, where bytes and
-// seconds sum the runs after the first (the first run's alone when there are none).
+// JSON: {"kernel", "bytes", "seconds", "runs", "cold_seconds", "cpu_seconds", "maxrss_kb"}, where
+// bytes, seconds and cpu_seconds (user + system, all threads) sum the runs after the first (the first run's alone
+// when there are none).
 //
 //	ltxbench encode DB OUT     snapshot of a SQLite file (NoChecksum, block pages)
 //	ltxbench decode FILE       decode + verify of a file held in memory
@@ -25,6 +26,13 @@ import (
 	"github.com/superfly/ltx"
 )
 
+// cpuSeconds is the user and system CPU time of this process so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
 func maxRSS() int64 {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
@@ -34,26 +42,31 @@ func maxRSS() int64 {
 // repeat runs one kernel (returning its bytes and time) as the header says and prints the result.
 func repeat(kernel string, run func() (int64, time.Duration, error)) error {
 	minSeconds, _ := strconv.ParseFloat(os.Getenv("LTXKIT_BENCH_SECONDS"), 64)
+	c0 := cpuSeconds()
 	n, cold, err := run()
 	if err != nil {
 		return err
 	}
+	coldCPU := cpuSeconds() - c0
 	var bytes int64
 	var d time.Duration
+	cpu := 0.0
 	runs := 0
 	for d.Seconds() < minSeconds {
+		c0 := cpuSeconds()
 		m, t, err := run()
 		if err != nil {
 			return err
 		}
+		cpu += cpuSeconds() - c0
 		bytes += m
 		d += t
 		runs++
 	}
 	if runs == 0 {
-		bytes, d = n, cold
+		bytes, d, cpu = n, cold, coldCPU
 	}
-	return json.NewEncoder(os.Stdout).Encode(map[string]any{"kernel": kernel, "bytes": bytes, "seconds": d.Seconds(), "runs": runs, "cold_seconds": cold.Seconds(), "maxrss_kb": maxRSS()})
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{"kernel": kernel, "bytes": bytes, "seconds": d.Seconds(), "runs": runs, "cold_seconds": cold.Seconds(), "cpu_seconds": cpu, "maxrss_kb": maxRSS()})
 }
 
 func encode(dbPath, outPath string) (int64, time.Duration, error) {
