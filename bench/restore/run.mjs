@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // bench/restore: a database of ≥ 256 MiB replicated by Go Litestream v0.5.16 (file replica and S3 on
 // Ceph RGW), restored by `litestream restore` and by ltxkit in the same run. Prints the time ratio
-// TS/Go and peak RSS of each (GNU time). Needs the Go tools (conformance/install-go-tools.sh), and
+// TS/Go and peak RSS of each (GNU time); every restored database must have the same SHA-256 as
+// litestream's, or the run fails. Needs the Go tools (conformance/install-go-tools.sh), and
 // for S3 the env of `bash conformance/s3/ceph-rgw.sh start`.
 //   npm run build && node bench/restore/run.mjs [--mib 256] [--runs 3]
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -50,7 +52,17 @@ function measure(cmd, args) {
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
   const rss = Number(/MAXRSS=(\d+)/.exec(r.stderr)?.[1] ?? 0) / 1024;
-  return { seconds, rss, size: statSync(out).size };
+  return { seconds, rss, size: statSync(out).size, sha256: sha256(out) };
+}
+/** SHA-256 of a file, read in 1 MiB pieces (after the timed restore). */
+function sha256(path) {
+  const h = createHash("sha256"), buf = new Uint8Array(1 << 20), fd = openSync(path, "r");
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest("hex");
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ltxkit = join(root, "dist", "cli", "main.js");
@@ -60,7 +72,15 @@ for (const [name, url] of [["file", fileURL], ...(s3 ? [["s3", s3]] : [])]) {
     go.push(measure(ls, (o) => ["restore", "-o", o, url]));
     ts.push(measure(process.execPath, (o) => [ltxkit, "restore", "-o", o, url]));
   }
-  if (go[0].size !== ts[0].size) throw new Error(`restored sizes differ: ${go[0].size} vs ${ts[0].size}`);
+  // Every restore of every run must give the same bytes as the first litestream restore: a fast
+  // wrong restore reports no ratio.
+  for (const [who, xs] of [["litestream", go], ["ltxkit", ts]]) {
+    xs.forEach((x, i) => {
+      if (x.size !== go[0].size || x.sha256 !== go[0].sha256) {
+        throw new Error(`${name} replica: ${who} restore (run ${i + 1}) differs from litestream's: ${x.size} bytes, sha256 ${x.sha256}; litestream ${go[0].size} bytes, sha256 ${go[0].sha256}`);
+      }
+    });
+  }
   const g = median(go.map((x) => x.seconds)), t = median(ts.map((x) => x.seconds));
-  console.log(`${name.padEnd(5)} replica, ${(go[0].size / 1048576).toFixed(0)} MiB database: litestream ${g.toFixed(2)} s, ltxkit ${t.toFixed(2)} s, TS/Go ${(t / g).toFixed(2)}; peak RSS litestream ${Math.max(...go.map((x) => x.rss)).toFixed(0)} MiB, ltxkit ${Math.max(...ts.map((x) => x.rss)).toFixed(0)} MiB`);
+  console.log(`${name.padEnd(5)} replica, ${(go[0].size / 1048576).toFixed(0)} MiB database: litestream ${g.toFixed(2)} s, ltxkit ${t.toFixed(2)} s, TS/Go ${(t / g).toFixed(2)} [${Math.min(...ts.map((x, i) => x.seconds / go[i].seconds)).toFixed(2)}–${Math.max(...ts.map((x, i) => x.seconds / go[i].seconds)).toFixed(2)} per run]; sha256 ${go[0].sha256.slice(0, 16)}… equal; peak RSS litestream ${Math.max(...go.map((x) => x.rss)).toFixed(0)} MiB, ltxkit ${Math.max(...ts.map((x) => x.rss)).toFixed(0)} MiB`);
 }

@@ -99,12 +99,19 @@ export class Encoder {
       if (this.#scratch.length < bound) this.#scratch = new Uint8Array(bound);
       const n = compressBlock(data, this.#scratch);
       frame = new Uint8Array(10 + n);
-      const v = new DataView(frame.buffer);
-      v.setUint32(0, pgno);
-      v.setUint16(4, PAGE_HEADER_FLAG_SIZE);
-      v.setUint32(6, n);
+      // Page header: be32 pgno, be16 flags, be32 compressed size (no DataView per page).
+      frame[0] = pgno >>> 24;
+      frame[1] = pgno >>> 16;
+      frame[2] = pgno >>> 8;
+      frame[3] = pgno;
+      frame[4] = PAGE_HEADER_FLAG_SIZE >>> 8;
+      frame[5] = PAGE_HEADER_FLAG_SIZE;
+      frame[6] = n >>> 24;
+      frame[7] = n >>> 16;
+      frame[8] = n >>> 8;
+      frame[9] = n;
       frame.set(this.#scratch.subarray(0, n), 10);
-      this.#crc.update(frame.subarray(0, 10));
+      this.#crc.updateRange(frame, 0, 10);
     } else {
       const f = encodeFrame(data);
       frame = new Uint8Array(6 + f.length);
