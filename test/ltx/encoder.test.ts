@@ -9,18 +9,11 @@ import { decodeLtx, verifyLtx } from "../../lib/ltx/decoder.ts";
 import { DatabaseChecksum, CHECKSUM_FLAG } from "../../lib/ltx/checksum.ts";
 import { HEADER_FLAG_NO_CHECKSUM } from "../../lib/ltx/header.ts";
 import { isLtxError } from "../../lib/errors.ts";
+import { mustHaveTool, skipWithout } from "../tools.ts";
 import { header, mixedPage, snapshotPages, sparsePages } from "./helpers.ts";
 
 const PYLTX = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "conformance", "vectors", "ltx-vectors", "tools");
-const hasPython = (() => {
-  try {
-    execFileSync("python3", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!hasPython) console.warn("SKIP: python3 absent; encoder output not cross-checked with the independent Python reader");
+const skipPython = skipWithout("python3", "encoder output against the independent Python reader");
 
 const SIZES = [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536];
 
@@ -75,7 +68,8 @@ describe("encoder round trips", () => {
     expect(v.pageCount).toBe(20);
   });
 
-  it.skipIf(!hasPython)("is read by the independent Python reader (all sizes, both encodings)", () => {
+  it.skipIf(skipPython)("is read by the independent Python reader (all sizes, both encodings)", () => {
+    mustHaveTool("python3");
     const dir = mkdtempSync(join(tmpdir(), "ltxkit-pyltx-"));
     const paths: string[] = [];
     for (const encoding of ["block", "frame"] as PageEncoding[]) for (const ps of SIZES) for (const nc of [false, true]) {
