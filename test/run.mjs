@@ -15,7 +15,7 @@
 //
 // Environment:
 //   LTXKIT_RUNTIMES=node,node22,node26,bun,deno   (default: all five)
-//   LTXKIT_RUNTIME_TIMEOUT=SECONDS                (limit per runtime; default 1500 for node, 900 for the others)
+//   LTXKIT_RUNTIME_TIMEOUT=SECONDS                (limit per runtime; default 1200 for node, 720 for the others)
 // Extra args are passed to vitest (e.g. `npm test -- test/ltx/`).
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, existsSync, rmSync } from "node:fs";
@@ -43,17 +43,20 @@ const work = mkdtempSync(join(tmpdir(), "ltxkit-test-"));
 const portable = extra.length ? extra : ["test/", "conformance/vectors.test.ts", "conformance/go-fixtures.test.ts", "conformance/litestream-fixture.test.ts"];
 const all = extra;
 const nodeBin = (dir) => join(root, "node_modules", dir, "bin", "node");
+// "node" is the Node that runs npm (the machine's), not whichever `node` npm puts first on PATH:
+// the node22/node26 dev dependencies each link a `node` into node_modules/.bin.
+const mainNode = process.env.npm_node_execpath || process.env.NODE || process.execPath;
 const firstLine = (cmd) => {
   const r = spawnSync(cmd, ["--version"], { encoding: "utf8" });
   return r.status === 0 ? r.stdout.trim().split("\n")[0] : null;
 };
 // expect(): the version the binary reports of itself, which each test file's probe must match.
 const plans = {
-  node: { kind: "node", cmd: process.execPath, args: [vitest, "run", ...all], set: all, limit: 1500, expect: () => process.versions.node },
-  node22: { kind: "node", major: 22, cmd: nodeBin("node22"), args: [vitest, "run", ...portable], set: portable, limit: 900, expect: (c) => firstLine(c)?.replace(/^v/, "") },
-  node26: { kind: "node", major: 26, cmd: nodeBin("node26"), args: [vitest, "run", ...portable], set: portable, limit: 900, expect: (c) => firstLine(c)?.replace(/^v/, "") },
-  bun: { kind: "bun", cmd: bin("bun"), args: ["--bun", vitest, "run", "--pool=threads", ...portable], set: portable, limit: 900, expect: (c) => firstLine(c) },
-  deno: { kind: "deno", cmd: bin("deno"), args: ["run", "-A", vitest, "run", "--pool=forks", ...portable], set: portable, limit: 900, expect: (c) => firstLine(c)?.match(/^deno (\S+)/)?.[1] },
+  node: { kind: "node", cmd: mainNode, args: [vitest, "run", ...all], set: all, limit: 1200, expect: (c) => firstLine(c)?.replace(/^v/, "") },
+  node22: { kind: "node", major: 22, cmd: nodeBin("node22"), args: [vitest, "run", ...portable], set: portable, limit: 720, expect: (c) => firstLine(c)?.replace(/^v/, "") },
+  node26: { kind: "node", major: 26, cmd: nodeBin("node26"), args: [vitest, "run", ...portable], set: portable, limit: 720, expect: (c) => firstLine(c)?.replace(/^v/, "") },
+  bun: { kind: "bun", cmd: bin("bun"), args: ["--bun", vitest, "run", "--pool=threads", ...portable], set: portable, limit: 720, expect: (c) => firstLine(c) },
+  deno: { kind: "deno", cmd: bin("deno"), args: ["run", "-A", vitest, "run", "--pool=forks", ...portable], set: portable, limit: 720, expect: (c) => firstLine(c)?.match(/^deno (\S+)/)?.[1] },
 };
 
 let passed = 0, failed = 0, skipped = 0;
