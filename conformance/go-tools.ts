@@ -1,6 +1,7 @@
 /**
  * Locates the Go reference tools (installed by conformance/install-go-tools.sh). Tests that need a
- * tool skip visibly when it is absent, unless LTXKIT_REQUIRE_GO=1 (CI), where absence fails.
+ * tool skip visibly when it is absent, unless LTXKIT_REQUIRE_GO=1 or LTXKIT_REQUIRE_ALL=1 (CI), where
+ * absence fails.
  */
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
@@ -8,7 +9,7 @@ import { join } from "node:path";
 
 export type GoToolName = "litestream-v0.5.16" | "litestream-v0.5.15" | "ltx-v0.5.2" | "ltx-v0.5.1" | "ltxoracle";
 
-export const requireGo = process.env.LTXKIT_REQUIRE_GO === "1";
+export const requireGo = process.env.LTXKIT_REQUIRE_GO === "1" || process.env.LTXKIT_REQUIRE_ALL === "1";
 
 function dirs(): string[] {
   const d: string[] = [];

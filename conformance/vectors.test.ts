@@ -90,7 +90,7 @@ describe("Go-written vectors decode to their manifest values", () => {
   });
 });
 
-describe("every truncation of every vector is a typed error", () => {
+describe("truncations of every vector are typed errors (at every length; every 97th length in files above 20 kB)", () => {
   for (const f of [...valid, ...edge.filter((e) => e.go_verify["ltx@HEAD-8cb8f8e"] === "ok")]) {
     it(f.path, async () => {
       const bytes = read(f.path);

@@ -2,7 +2,7 @@
 import { openReplicaFromEnv } from "../adapters/replica-node.ts";
 import { LtxError } from "../errors.ts";
 import { formatTXID } from "../ltx/txid.ts";
-import { compactReplica } from "../replica/compact.ts";
+import { compactReplica, DEFAULT_COMPACTION_CONFIG } from "../replica/compact.ts";
 import { parseArgs, bool, str } from "./args.ts";
 import { printJSON } from "./io.ts";
 import type { Command } from "./run.ts";
@@ -47,6 +47,9 @@ export const command: Command = {
     if (enc) config.pageEncoding = enc;
     const levelStr = str(a, "level");
     if (levelStr !== undefined && !/^[1-9]$/.test(levelStr)) throw new LtxError("INVALID_ARGUMENT", `invalid level: ${levelStr}`);
+    // A level past the configured ones would silently do nothing.
+    const nLevels = (config.levels as number[] | undefined)?.length ?? DEFAULT_COMPACTION_CONFIG.levels.length;
+    if (levelStr !== undefined && levelStr !== "9" && Number(levelStr) > nLevels) throw new LtxError("INVALID_ARGUMENT", `invalid level: ${levelStr} (1..${nLevels} or 9)`);
     const replica = openReplicaFromEnv(a.positionals[0]!);
     const opts: Parameters<typeof compactReplica>[1] = { force: bool(a, "force"), retention: !bool(a, "no-retention"), config };
     if (levelStr) opts.level = Number(levelStr);

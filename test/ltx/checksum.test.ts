@@ -20,20 +20,20 @@ describe("CRC-64/ISO", () => {
     expect(crc64(enc.encode("123456789"))).toBe(0xb90956c775a41001n);
     expect(crc64(new Uint8Array(0))).toBe(0n);
   });
-  it("matches the bitwise definition at every length and alignment", () => {
+  it("matches the bitwise definition at every length 0..255 and every alignment 0..7", () => {
     let seed = 7;
     const buf = new Uint8Array(300);
     for (let i = 0; i < buf.length; i++) buf[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
-    for (let off = 0; off < 5; off++) for (const n of [0, 1, 2, 3, 4, 5, 7, 8, 9, 31, 64, 100, 255]) {
+    for (let off = 0; off < 8; off++) for (let n = 0; n <= 255; n++) {
       const d = buf.subarray(off, off + n);
       expect(crc64(d)).toBe(refCrc(d));
     }
   });
-  it("matches the definition on the two-lane path (1 KiB and up), at every alignment", () => {
+  it("matches the definition on the two-lane path (1 KiB and up) at eight lengths, at every alignment 0..7", () => {
     let seed = 11;
     const buf = new Uint8Array(70000);
     for (let i = 0; i < buf.length; i++) buf[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
-    for (let off = 0; off < 4; off++) for (const n of [1020, 1024, 1027, 2051, 4096, 4106, 8192 + 5, 65536 + 7]) {
+    for (let off = 0; off < 8; off++) for (const n of [1020, 1024, 1027, 2051, 4096, 4106, 8192 + 5, 65536 + 7]) {
       const d = buf.subarray(off, off + n);
       expect(crc64(d)).toBe(refCrc(d));
       // Streaming across a lane-sized cut equals the one-shot value.

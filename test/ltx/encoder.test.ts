@@ -9,18 +9,11 @@ import { decodeLtx, verifyLtx } from "../../lib/ltx/decoder.ts";
 import { DatabaseChecksum, CHECKSUM_FLAG } from "../../lib/ltx/checksum.ts";
 import { HEADER_FLAG_NO_CHECKSUM } from "../../lib/ltx/header.ts";
 import { isLtxError } from "../../lib/errors.ts";
+import { mustHaveTool, skipWithout } from "../tools.ts";
 import { header, mixedPage, snapshotPages, sparsePages } from "./helpers.ts";
 
 const PYLTX = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "conformance", "vectors", "ltx-vectors", "tools");
-const hasPython = (() => {
-  try {
-    execFileSync("python3", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!hasPython) console.warn("SKIP: python3 absent; encoder output not cross-checked with the independent Python reader");
+const skipPython = skipWithout("python3", "encoder output against the independent Python reader");
 
 const SIZES = [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536];
 
@@ -75,16 +68,32 @@ describe("encoder round trips", () => {
     expect(v.pageCount).toBe(20);
   });
 
-  it.skipIf(!hasPython)("is read by the independent Python reader (all sizes, both encodings)", () => {
+  it.skipIf(skipPython)("is read by the independent Python reader (all sizes, both encodings): its pages, encodings and trailer, with its own file and post-apply checksums", () => {
+    mustHaveTool("python3");
     const dir = mkdtempSync(join(tmpdir(), "ltxkit-pyltx-"));
-    const paths: string[] = [];
+    const made: { path: string; encoding: PageEncoding; nc: boolean; pgnos: number[]; trailer: string[] }[] = [];
     for (const encoding of ["block", "frame"] as PageEncoding[]) for (const ps of SIZES) for (const nc of [false, true]) {
       const p = join(dir, `${encoding}-${ps}-${nc}.ltx`);
-      writeFileSync(p, encodeLtxBytes(header({ pageSize: ps, commit: 4, flags: nc ? 2 : 0 }), snapshotPages(ps, 4, ps + 9), { pageEncoding: encoding }));
-      paths.push(p);
+      const pages = snapshotPages(ps, 4, ps + 9);
+      const bytes = encodeLtxBytes(header({ pageSize: ps, commit: 4, flags: nc ? 2 : 0 }), pages, { pageEncoding: encoding });
+      writeFileSync(p, bytes);
+      const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+      made.push({ path: p, encoding, nc, pgnos: pages.map((x) => x.pgno), trailer: [v.getBigUint64(bytes.length - 16), v.getBigUint64(bytes.length - 8)].map((x) => x.toString(16)) });
     }
-    const out = execFileSync("python3", [join(PYLTX, "pyltx.py"), ...paths], { cwd: PYLTX, encoding: "utf8" });
-    expect(out.trim().split("\n")).toHaveLength(paths.length);
+    // pyltx fails (non-zero exit) on a bad file checksum, index or, for checksum-tracking snapshots,
+    // a post-apply checksum that differs from the one it computes from the pages it decoded.
+    const out = execFileSync("python3", [join(PYLTX, "pyltx.py"), ...made.map((m) => m.path)], { cwd: PYLTX, encoding: "utf8" });
+    const lines = out.trim().split("\n");
+    expect(lines).toHaveLength(made.length);
+    lines.forEach((line, i) => {
+      const m = made[i]!;
+      expect(line.startsWith(`${m.path} `), line).toBe(true);
+      const pages = [...line.matchAll(/\((\d+), '([a-z0-9-]+)', \d+, \d+\)/g)].map((x) => [Number(x[1]), x[2]]);
+      expect(pages, m.path).toEqual(m.pgnos.map((n) => [n, `lz4-${m.encoding}`]));
+      const t = /'post_apply': '0x([0-9a-f]+)', 'file_checksum': '0x([0-9a-f]+)'/.exec(line);
+      expect(t?.slice(1), m.path).toEqual(m.trailer);
+      if (m.nc) expect(t?.[1]).toBe("0");
+    });
   });
 });
 

@@ -5,16 +5,9 @@ import { join } from "node:path";
 import { describe, it, expect } from "vitest";
 import { decodeFrame, decodeFrameToEnd, encodeFrame, frameLength } from "../../lib/ltx/lz4-frame.ts";
 import { isLtxError } from "../../lib/errors.ts";
+import { mustHaveTool, skipWithout } from "../tools.ts";
 
-const hasLz4 = (() => {
-  try {
-    execFileSync("lz4", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!hasLz4) console.warn("SKIP: lz4 CLI not installed; frame interop with the reference CLI not checked (apt-get install lz4)");
+const skipLz4 = skipWithout("lz4", "LZ4 frame interop with the reference CLI");
 
 function page(size: number, seed: number): Uint8Array {
   const p = new Uint8Array(size);
@@ -77,7 +70,8 @@ describe("LZ4 frame", () => {
     }
   });
 
-  it.skipIf(!hasLz4)("interoperates with the lz4 CLI in both directions", () => {
+  it.skipIf(skipLz4)("interoperates with the lz4 CLI in both directions", () => {
+    mustHaveTool("lz4");
     const dir = mkdtempSync(join(tmpdir(), "ltxkit-lz4-"));
     const data = new Uint8Array(300_000);
     for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 9)) & 0xff;

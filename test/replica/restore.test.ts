@@ -9,18 +9,22 @@ import { FileSink } from "../../lib/adapters/fs-sink.ts";
 import { writeL0Chain } from "./fixtures.ts";
 
 describe("restore", () => {
-  it("restores latest and every TXID of an L0 chain byte for byte", async () => {
+  it("restores latest, every TXID and the state at every file's timestamp of a 25-file L0 chain byte for byte", async () => {
     const r = memoryReplica();
-    const steps = await writeL0Chain(r, 25);
-    for (const s of [steps[24]!, steps[0]!, steps[6]!, steps[13]!]) {
+    const steps = await writeL0Chain(r, 25, { pageSize: 512 });
+    const latest = new BytesSink();
+    expect((await restore(r, { sink: latest, parallelism: 3 })).txid).toBe(25n);
+    expect(latest.bytes()).toEqual(steps[24]!.db);
+    for (const s of steps) {
       const sink = new BytesSink();
-      const res = await restore(r, { txid: s === steps[24] ? undefined : s.txid, sink, parallelism: 3 });
-      expect(res.txid).toBe(s.txid);
-      expect(sink.bytes()).toEqual(s.db);
+      const res = await restore(r, { txid: s.txid, sink, parallelism: 3 });
+      expect(res.txid, `TXID ${s.txid}`).toBe(s.txid);
+      expect(sink.bytes(), `TXID ${s.txid}`).toEqual(s.db);
+      // Files created strictly before the timestamp: 1 ms after this file's time gives this state.
+      const at = new BytesSink();
+      expect((await restore(r, { timestamp: new Date(s.timestamp + 1), sink: at })).txid, `timestamp of TXID ${s.txid}`).toBe(s.txid);
+      expect(at.bytes(), `timestamp of TXID ${s.txid}`).toEqual(s.db);
     }
-    const sink = new BytesSink();
-    await restore(r, { timestamp: new Date(steps[9]!.timestamp + 1), sink });
-    expect(sink.bytes()).toEqual(steps[9]!.db);
   });
 
   it("writes a file atomically and leaves nothing behind on failure", async () => {
@@ -44,15 +48,40 @@ describe("restore", () => {
 });
 
 describe("restore to a stream", () => {
-  it("streams the database with backpressure", async () => {
+  it("streams the database with backpressure: a consumer that stops reading stops the restore within the high-water mark", async () => {
     const { StreamSink } = await import("../../lib/replica/restore.ts");
     const r = memoryReplica();
-    const steps = await writeL0Chain(r, 6);
-    const sink = new StreamSink(4);
-    const done = restore(r, { sink });
+    const steps = await writeL0Chain(r, 6, { pageSize: 512 });
+    const total = steps[5]!.db.length / 512;
+    const HWM = 3;
+    expect(total, "the database is well above the high-water mark").toBeGreaterThan(HWM * 3);
+    const sink = new StreamSink(HWM);
+    let written = 0;
+    const write = sink.write.bind(sink);
+    sink.write = (pgno, data) => ((written += 1), write(pgno, data));
+    let finished = false;
+    const done = restore(r, { sink }).finally(() => (finished = true));
+    // Let the restore run as far as it can while nobody reads: it stops once the queue is full.
+    const settle = async () => {
+      for (let i = 0, last = -1, still = 0; i < 2000 && still < 50; i++, still = written === last ? still + 1 : 0, last = written) await new Promise((res) => setTimeout(res, 0));
+    };
+    await settle();
+    expect(written, "pages produced with no reader").toBeLessThanOrEqual(HWM);
+    expect(written).toBeGreaterThan(0);
+    expect(finished).toBe(false);
+    // Each page read lets at most one more page be produced.
+    const reader = sink.readable.getReader();
     const parts: Uint8Array[] = [];
-    for await (const c of sink.readable as unknown as AsyncIterable<Uint8Array>) parts.push(c);
+    for (let read = 1; read <= 4; read++) {
+      const c = await reader.read();
+      parts.push(c.value!);
+      await settle();
+      expect(written - read, `pages queued ahead after ${read} reads`).toBeLessThanOrEqual(HWM);
+      expect(finished).toBe(false);
+    }
+    for (let c = await reader.read(); !c.done; c = await reader.read()) parts.push(c.value);
     await done;
+    expect(written).toBe(total);
     const db = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
     let o = 0;
     for (const p of parts) (db.set(p, o), (o += p.length));

@@ -92,7 +92,8 @@ describe.skipIf(skipS3)("S3 store on a real server (Ceph RGW)", () => {
   });
 });
 
-if (!skipS3) storeSuite("s3 (Ceph RGW)", make, { partSize: PART, metadata: true });
+const suiteStats: Record<string, number> = {};
+storeSuite("s3 (Ceph RGW)", () => new S3Store({ ...s3env, partSize: PART, stats: suiteStats }), { partSize: PART, metadata: true, skip: skipS3, stats: suiteStats });
 
 describe("S3 store deadlines (local stalling server)", () => {
   it("times out a request that gets no answer, and a body that stalls, as TIMEOUT after bounded retries", async () => {
@@ -122,4 +123,5 @@ describe("S3 store deadlines (local stalling server)", () => {
 });
 
 // The same conformance suite with requests sent over node:http, as the Node CLI sends them.
-if (!skipS3) storeSuite("s3 (Ceph RGW) over node:http", () => new S3Store({ ...s3env, partSize: PART, fetch: httpFetch }), { partSize: PART, metadata: true });
+const httpStats: Record<string, number> = {};
+storeSuite("s3 (Ceph RGW) over node:http", () => new S3Store({ ...s3env, partSize: PART, fetch: httpFetch, stats: httpStats }), { partSize: PART, metadata: true, skip: skipS3, stats: httpStats });
