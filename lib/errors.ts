@@ -24,6 +24,8 @@ export const ERROR_CODES = [
   "LIMIT_EXCEEDED", // an untrusted length exceeds a bound
   "PAGE_SIZE_MISMATCH", // inputs of a compaction or restore disagree on page size
   "NON_CONTIGUOUS", // TXID ranges have a gap
+  // SQLite WAL
+  "INVALID_WAL", // a SQLite WAL header or frame is malformed (magic, version, page size, checksum, salts)
   // replica
   "TX_NOT_AVAILABLE", // no backup files reach the requested point
   "NO_BACKUPS", // the replica holds no LTX files
