@@ -1,0 +1,52 @@
+/**
+ * The pages of one L0 file, read lazily: the newest committed WAL copy of a page when the page map
+ * has one, else the database file (zeros past its end). The lock page is never produced.
+ */
+import { lockPgno } from "../ltx/checksum.ts";
+import type { Page } from "../ltx/encoder.ts";
+import { readFully, type RandomAccessReader } from "./sqlite.ts";
+import { readFramePage } from "./wal-reader.ts";
+import type { WalHeader } from "./wal.ts";
+
+export interface PageSource {
+  db: RandomAccessReader | null;
+  wal: RandomAccessReader;
+  header: WalHeader;
+  pageSize: number;
+  /** pgno → frame offset. */
+  map: Map<number, number>;
+}
+
+/** Page numbers of an incremental file: the changed pages plus growth (prevCommit+1..commit), ascending. */
+export function incrementalPgnos(map: Map<number, number>, prevCommit: number, commit: number, pageSize: number): number[] {
+  const set = new Set<number>();
+  for (const p of map.keys()) if (p <= commit) set.add(p);
+  for (let p = prevCommit + 1; p <= commit; p++) set.add(p);
+  set.delete(lockPgno(pageSize));
+  return [...set].sort((a, b) => a - b);
+}
+
+/** Page numbers 1..commit without the lock page. */
+export function* allPgnos(commit: number, pageSize: number): Generator<number> {
+  const lock = lockPgno(pageSize);
+  for (let p = 1; p <= commit; p++) if (p !== lock) yield p;
+}
+
+/** Reads one page from the database file; zeros past its end. */
+export async function readDbPage(db: RandomAccessReader | null, pgno: number, pageSize: number): Promise<Uint8Array> {
+  if (!db) return new Uint8Array(pageSize);
+  const b = await readFully(db, (pgno - 1) * pageSize, pageSize);
+  if (b.length === pageSize) return b;
+  const out = new Uint8Array(pageSize);
+  out.set(b);
+  return out;
+}
+
+/** The pages, in the order given. */
+export async function* readPages(src: PageSource, pgnos: Iterable<number>): AsyncGenerator<Page> {
+  for (const pgno of pgnos) {
+    const at = src.map.get(pgno);
+    const data = at !== undefined ? await readFramePage(src.wal, src.header, at, pgno) : await readDbPage(src.db, pgno, src.pageSize);
+    yield { pgno, data };
+  }
+}

@@ -1,0 +1,41 @@
+/** Test helpers: an application's content as a comparable value, and restores of the local replica. */
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FileSink } from "../../lib/adapters/fs-sink.ts";
+import type { SqliteConnection } from "../../lib/capture/sqlite.ts";
+import { restore } from "../../lib/replica/restore.ts";
+import type { Replica } from "../../lib/replica/url.ts";
+import { open } from "./driver.ts";
+
+function norm(v: unknown): unknown {
+  if (v instanceof Uint8Array) return "x:" + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("hex");
+  if (typeof v === "bigint") return v.toString();
+  return v;
+}
+
+/** A hash of the schema and every row of every table (the Litestream tables excluded), in rowid order. */
+export function contentHash(c: SqliteConnection): string {
+  const h = createHash("sha256");
+  const tables = c.query("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_litestream_%' AND name NOT LIKE 'sqlite_%' ORDER BY name");
+  for (const t of tables) {
+    h.update(`${String(t.name)}\n${String(t.sql)}\n`);
+    for (const r of c.query(`SELECT * FROM "${String(t.name)}" ORDER BY rowid`)) h.update(JSON.stringify(Object.values(r).map(norm)) + "\n");
+  }
+  return h.digest("hex");
+}
+
+/** Restores `replica` (at `txid`, default latest) to a fresh file; returns its path, content hash and integrity result. */
+export async function restoreAndCheck(replica: Replica, txid?: bigint): Promise<{ path: string; hash: string; integrity: string; bytes: Uint8Array }> {
+  const out = join(mkdtempSync(join(tmpdir(), "ltxkit-restored-")), "db");
+  await restore(replica, txid === undefined ? { sink: new FileSink(out) } : { sink: new FileSink(out), txid });
+  const bytes = new Uint8Array(readFileSync(out));
+  const c = open(out);
+  try {
+    const integrity = c.query("PRAGMA integrity_check").map((r) => String(Object.values(r)[0])).join("; ");
+    return { path: out, hash: contentHash(c), integrity, bytes };
+  } finally {
+    c.close();
+  }
+}
