@@ -3,7 +3,8 @@
  * has one, else the database file (zeros past its end). The lock page is never produced.
  */
 import { lockPgno } from "../ltx/checksum.ts";
-import type { Page } from "../ltx/encoder.ts";
+import { encodeLtx, type Page, type PageEncoding } from "../ltx/encoder.ts";
+import type { Header } from "../ltx/header.ts";
 import { readFully, type RandomAccessReader } from "./sqlite.ts";
 import { readFramePage } from "./wal-reader.ts";
 import type { WalHeader } from "./wal.ts";
@@ -49,4 +50,36 @@ export async function* readPages(src: PageSource, pgnos: Iterable<number>): Asyn
     const data = at !== undefined ? await readFramePage(src.wal, src.header, at, pgno) : await readDbPage(src.db, pgno, src.pageSize);
     yield { pgno, data };
   }
+}
+
+/**
+ * An encoded LTX body over lazily read pages; `release` runs once, when the body ends, fails or
+ * is cancelled (it closes the files and lets checkpoints run again).
+ */
+export function streamPages(header: Header, pages: AsyncIterable<Page>, encoding: PageEncoding, release: () => Promise<void>): ReadableStream<Uint8Array> {
+  let released = false;
+  const once = async () => {
+    if (released) return;
+    released = true;
+    await release();
+  };
+  const reader = encodeLtx(header, pages, { pageEncoding: encoding }).getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      try {
+        const r = await reader.read();
+        if (r.done) {
+          await once();
+          c.close();
+        } else c.enqueue(r.value);
+      } catch (e) {
+        await once();
+        c.error(e);
+      }
+    },
+    async cancel(reason) {
+      await reader.cancel(reason).catch(() => {});
+      await once();
+    },
+  });
 }

@@ -11,8 +11,9 @@ import { decodeHeader, HEADER_FLAG_NO_CHECKSUM, HEADER_SIZE, type Header } from 
 import { encodeLtx, type PageEncoding } from "../ltx/encoder.ts";
 import { listLevel, writeLtxFile } from "../replica/list.ts";
 import type { Replica } from "../replica/url.ts";
-import { allPgnos, incrementalPgnos, readPages } from "./l0-pages.ts";
-import type { FileAccess, RandomAccessReader, SqliteConnection, SqliteOpener } from "./sqlite.ts";
+import { allPgnos, incrementalPgnos, readPages, streamPages } from "./l0-pages.ts";
+import { isBusyError, LitestreamConnections } from "./litestream-conn.ts";
+import type { FileAccess, RandomAccessReader, SqliteOpener } from "./sqlite.ts";
 import { DEFAULT_MAX_SYNC_WAL_BYTES, frameSize, planSync, readWalHeader, scanWal, type SyncPlan, type WalPosition } from "./wal-reader.ts";
 import { WAL_HEADER_SIZE, type WalHeader } from "./wal.ts";
 import { checkpointPolicy, DEFAULT_CHECKPOINT, type CheckpointConfig } from "./checkpoint-policy.ts";
@@ -50,23 +51,10 @@ interface Position {
   header: Header;
 }
 
-const SEQ_BUMP = "INSERT INTO _litestream_seq (id, seq) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET seq = seq + 1";
-const BARRIER = "INSERT INTO _litestream_lock (id) VALUES (1)";
 
 function walPosition(p: Position): WalPosition {
   const h = p.header;
   return { offset: h.walOffset + h.walSize, salt1: h.walSalt1, salt2: h.walSalt2, commit: h.commit };
-}
-
-function firstValue(rows: Record<string, unknown>[]): unknown {
-  const r = rows[0];
-  return r ? Object.values(r)[0] : undefined;
-}
-
-/** True for SQLite's "database is locked" / SQLITE_BUSY from any driver. */
-export function isBusyError(e: unknown): boolean {
-  const m = e instanceof Error ? `${e.message} ${(e as { code?: unknown }).code ?? ""}` : String(e);
-  return /SQLITE_BUSY|database is locked/i.test(m);
 }
 
 /** The capture side of replication over a live database: an `L0Source` for the replicator. */
@@ -76,8 +64,7 @@ export class WalSource {
   readonly local: Replica;
   #o: WalSourceOptions;
   #cfg: CheckpointConfig;
-  #w: SqliteConnection | null = null; // writes: schema, seq bumps, barriers
-  #r: SqliteConnection | null = null; // the long-lived read transaction and checkpoints
+  #c: LitestreamConnections | null = null;
   #pageSize = 0;
   #pos: Position | null = null;
   #sealed: { salt1: number; salt2: number } | null = null;
@@ -117,43 +104,16 @@ export class WalSource {
 
   async #init(): Promise<void> {
     if (!(await this.#o.files.stat(this.path))) throw new LtxError("NOT_FOUND", `database does not exist: ${this.path}`);
-    this.#w = this.#connect();
-    const mode = firstValue(this.#w.query("PRAGMA journal_mode = wal"));
-    if (String(mode).toLowerCase() !== "wal") throw new LtxError("UNSUPPORTED", `enable wal failed, mode=${String(mode)}`);
-    this.#w.exec("CREATE TABLE IF NOT EXISTS _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER)");
-    this.#w.exec("CREATE TABLE IF NOT EXISTS _litestream_lock (id INTEGER)");
-    this.#pageSize = Number(firstValue(this.#w.query("PRAGMA page_size")));
-    if (!(this.#pageSize > 0)) throw new LtxError("INVALID_STATE", `invalid db page size: ${this.#pageSize}`);
+    const c = (this.#c = new LitestreamConnections(this.#o.open, this.path, this.#o.busyTimeout ?? 1000));
+    this.#pageSize = c.pageSize;
     const wal = await this.#o.files.stat(this.walPath);
-    if (!wal || wal.size < WAL_HEADER_SIZE) this.#bump();
-    this.#r = this.#connect();
-    this.#beginRead();
+    if (!wal || wal.size < WAL_HEADER_SIZE) c.bump();
+    c.beginRead();
     this.#pos = await this.#loadPosition();
   }
 
-  #connect(): SqliteConnection {
-    const c = this.#o.open(this.path);
-    try {
-      c.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(this.#o.busyTimeout ?? 1000))}`);
-      c.query("PRAGMA wal_autocheckpoint = 0");
-    } catch (e) {
-      c.close();
-      throw e;
-    }
-    return c;
-  }
-
-  #beginRead(): void {
-    this.#r!.exec("BEGIN");
-    this.#r!.query("SELECT COUNT(1) AS n FROM _litestream_seq");
-  }
-
-  #endRead(): void {
-    this.#r!.exec("ROLLBACK");
-  }
-
   #bump(): void {
-    this.#w!.query(SEQ_BUMP);
+    this.#c!.bump();
   }
 
   async #loadPosition(): Promise<Position | null> {
@@ -292,13 +252,10 @@ export class WalSource {
     if (this.#hold > 0) return false; // a snapshot reads the WAL: no checkpoint until it is done
     const before = await this.#walHeaderBytes();
     await this.#syncAll();
-    const w = this.#w!;
-    let barrier = false;
+    const c = this.#c!;
     try {
       if (mode === "PASSIVE") {
-        w.exec("BEGIN");
-        barrier = true;
-        w.query(BARRIER);
+        c.beginBarrier();
         // Under the barrier nobody commits: after this sync every commit of the current WAL
         // generation is in an L0 file, so the one restart that may follow loses nothing.
         await this.#syncAll();
@@ -308,25 +265,17 @@ export class WalSource {
         if (p.header.walSalt1 !== h.salt1 || p.header.walSalt2 !== h.salt2) await this.#syncAll("align the position with the wal generation before a checkpoint");
         this.#sealed = { salt1: h.salt1, salt2: h.salt2 };
       } else this.#sealed = null;
-      this.#endRead();
+      c.checkpoint(mode);
+      c.endBarrier();
+      c.bump();
+    } catch (e) {
+      this.#sealed = null; // the checkpoint did not run as sealed
       try {
-        this.#r!.query(`PRAGMA wal_checkpoint(${mode})`);
-      } finally {
-        this.#beginRead();
+        c.endBarrier();
+      } catch {
+        // the barrier transaction is already gone
       }
-      if (barrier) {
-        barrier = false;
-        w.exec("ROLLBACK");
-      }
-      this.#bump();
-    } finally {
-      if (barrier) {
-        try {
-          w.exec("ROLLBACK");
-        } catch {
-          // the barrier transaction is already gone
-        }
-      }
+      throw e;
     }
     this.#syncedSinceCheckpoint = false;
     if ((await this.#walHeaderBytes()) === before) {
@@ -340,12 +289,11 @@ export class WalSource {
     // TRUNCATE took the writer lock itself: commits between the last sync and the checkpoint may
     // have been copied into the database unseen, so a full "checkpoint boundary snapshot" follows,
     // taken under a write lock.
-    w.exec("BEGIN");
+    c.beginBarrier();
     try {
-      w.query(BARRIER);
       await this.#syncAll("checkpoint boundary snapshot");
     } finally {
-      w.exec("ROLLBACK");
+      c.endBarrier();
     }
     this.#syncedSinceCheckpoint = false;
     return true;
@@ -416,33 +364,11 @@ export class WalSource {
       };
       const db = await this.#o.files.open(this.path);
       this.#hold++;
-      let released = false;
-      const release = async () => {
-        if (released) return;
-        released = true;
+      const src = { db, wal: f, header: h, pageSize: this.#pageSize, map: scan.pages };
+      const body = streamPages(header, readPages(src, allPgnos(header.commit, this.#pageSize)), this.#o.pageEncoding ?? "block", async () => {
         this.#hold--;
         await f.close();
         await db?.close();
-      };
-      const inner = encodeLtx(header, readPages({ db, wal: f, header: h, pageSize: this.#pageSize, map: scan.pages }, allPgnos(header.commit, this.#pageSize)), { pageEncoding: this.#o.pageEncoding ?? "block" });
-      const reader = inner.getReader();
-      const body = new ReadableStream<Uint8Array>({
-        async pull(c) {
-          try {
-            const r = await reader.read();
-            if (r.done) {
-              await release();
-              c.close();
-            } else c.enqueue(r.value);
-          } catch (e) {
-            await release();
-            c.error(e);
-          }
-        },
-        async cancel(reason) {
-          await reader.cancel(reason).catch(() => {});
-          await release();
-        },
       });
       return { txid: pos.txid, timestamp, body };
     });
@@ -474,20 +400,8 @@ export class WalSource {
   }
 
   #closeConnections(): void {
-    for (const c of [this.#r, this.#w]) {
-      if (!c) continue;
-      try {
-        if (c === this.#r) c.exec("ROLLBACK");
-      } catch {
-        // no transaction open
-      }
-      try {
-        c.close();
-      } catch {
-        // already closed
-      }
-    }
-    this.#r = this.#w = null;
+    this.#c?.close();
+    this.#c = null;
   }
 }
 
