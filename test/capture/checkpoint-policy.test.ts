@@ -8,7 +8,6 @@ function host(o: Partial<Omit<CheckpointHost, "checkpoint">> & { restarts?: bool
   const h: CheckpointHost = {
     pageSize: 4096,
     hasPosition: () => true,
-    syncedEnd: () => end,
     syncedSinceCheckpoint: () => true,
     walFileSize: async () => 32,
     dbMtime: async () => 0,
