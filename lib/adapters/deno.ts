@@ -10,3 +10,6 @@ export { FsStore } from "./fs-store.ts";
 export { FileSink } from "./fs-sink.ts";
 export { AtomicFile, writeFileAtomic, readFileChunks } from "./fs-file.ts";
 export { openReplicaFromEnv } from "./replica-node.ts";
+export { openSqlite, loadSqliteDriver, type SqliteDriverName } from "./sqlite-open.ts";
+export { openWalSource, defaultMetaPath, localReplica, type OpenWalSourceOptions } from "./wal-node.ts";
+export { nodeFileAccess } from "./fs-random.ts";
