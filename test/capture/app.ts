@@ -39,3 +39,21 @@ export async function restoreAndCheck(replica: Replica, txid?: bigint): Promise<
     c.close();
   }
 }
+
+/**
+ * One step of the one-shot-runs workload: a few hundred single-row transactions (inserts, some
+ * updates, deletes and overflow blobs), about one frame each at page size 1024, so the default
+ * 1000-page auto-checkpoint fires every few steps and the runs between stop short of the old WAL
+ * end (a frame of the previous generation still sits before the last position after a restart).
+ */
+export function onceWorkloadStep(app: SqliteConnection, step: number, state: { n: number }): void {
+  for (let i = 0; i < 350; i++, state.n++) {
+    const n = state.n;
+    app.query("INSERT INTO t (v, b) VALUES (?, ?)", [`step ${step} row ${n}`, n % 97 === 0 ? new Uint8Array(3000).fill(n & 0xff) : null]);
+    if (n % 11 === 0) app.query("UPDATE t SET v = v || '!' WHERE id = ?", [Math.floor(n / 2) + 1]);
+    if (n % 29 === 0) app.query("DELETE FROM t WHERE id = ?", [n - 5]);
+  }
+}
+
+/** Steps of the one-shot-runs workload. */
+export const ONCE_STEPS = 12;
