@@ -1,5 +1,6 @@
 /** `FileAccess` over node:fs/promises (Node, Bun and Deno). */
-import { promises as fsp } from "node:fs";
+import { promises as fsp, watch as fsWatch } from "node:fs";
+import { basename, dirname } from "node:path";
 import { LtxError } from "../errors.ts";
 import type { FileAccess, RandomAccessReader } from "../capture/sqlite.ts";
 
@@ -52,5 +53,14 @@ export const nodeFileAccess: FileAccess = {
       if ((e as { code?: string }).code === "ENOENT") return null;
       throw ioError("stat", path, e);
     }
+  },
+  watch(path, onChange) {
+    // The directory is watched, not the file: a WAL is deleted and created again by SQLite.
+    const name = basename(path);
+    const w = fsWatch(dirname(path), { persistent: false }, (_event, file) => {
+      if (file === null || String(file) === name) onChange();
+    });
+    w.on("error", () => {});
+    return () => w.close();
   },
 };

@@ -31,6 +31,8 @@ export interface FileAccess {
   open(path: string): Promise<RandomAccessReader | null>;
   /** Size and modification time (ms); null when the file does not exist. */
   stat(path: string): Promise<{ size: number; mtimeMs: number } | null>;
+  /** Optional: calls `onChange` soon after the file changes (or appears); returns a stop function. */
+  watch?(path: string, onChange: () => void): () => void;
 }
 
 /** Reads exactly `length` bytes at `offset` (fewer only when the file ends first). */

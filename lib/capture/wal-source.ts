@@ -391,6 +391,16 @@ export class WalSource {
     });
   }
 
+  /**
+   * Calls `onCommit` soon after the WAL changes (where the file access can watch files), so a
+   * replicator can capture a commit at once; returns a stop function.
+   */
+  watch(onCommit: () => void): () => void {
+    const w = this.#o.files.watch;
+    if (!w) throw new LtxError("UNSUPPORTED", "this file access cannot watch files");
+    return w.call(this.#o.files, this.walPath, onCommit);
+  }
+
   /** Ends the read transaction and closes the connections. */
   close(): Promise<void> {
     return this.#exclusive(async () => {

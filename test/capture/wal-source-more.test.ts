@@ -168,6 +168,26 @@ describe(`WalSource checkpoints, snapshots and positions (${driver.name})`, () =
     app.close();
   });
 
+  it("watch() reports a commit to the WAL", async () => {
+    const { path, app, write } = setup();
+    const s = await openWalSource(path);
+    await s.sync();
+    let seen = 0;
+    const fired = new Promise<void>((resolve) => {
+      const stop = s.watch(() => {
+        seen++;
+        stop();
+        resolve();
+      });
+    });
+    write(1);
+    await fired;
+    expect(seen).toBe(1);
+    expect(await s.sync()).toBe(2n);
+    await s.close();
+    app.close();
+  });
+
   it("typed errors: a missing database, a corrupt local L0 header", async () => {
     const dir = tmp();
     await expect(openWalSource(join(dir, "none.db"))).rejects.toMatchObject({ code: "NOT_FOUND" });
