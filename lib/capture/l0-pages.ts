@@ -83,3 +83,55 @@ export function streamPages(header: Header, pages: AsyncIterable<Page>, encoding
     },
   });
 }
+
+const WINDOW = 1 << 20;
+
+/**
+ * A reader that serves small reads from one cached window of `size` bytes, so page-sized reads
+ * in ascending order cost one file read per window. Reads never see bytes older than the window
+ * they come from; the capture re-validates WAL frames it reads (salts and pgno).
+ */
+export function windowed(f: RandomAccessReader, size = WINDOW): RandomAccessReader {
+  let start = 0;
+  let buf: Uint8Array = new Uint8Array(0);
+  return {
+    size: () => f.size(),
+    async read(offset, length) {
+      if (length > size) return f.read(offset, length);
+      if (offset < start || offset + length > start + buf.length) {
+        start = offset;
+        buf = await readFully(f, offset, size);
+      }
+      const o = offset - start;
+      return buf.subarray(o, Math.min(o + length, buf.length));
+    },
+    close: () => f.close(),
+  };
+}
+
+/** Regroups a stream of small chunks into chunks of about `size` bytes (fewer writes). */
+export async function* rechunk(body: AsyncIterable<Uint8Array>, size = WINDOW): AsyncGenerator<Uint8Array> {
+  let parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of body) {
+    parts.push(c);
+    n += c.length;
+    if (n >= size) {
+      yield concat(parts, n);
+      parts = [];
+      n = 0;
+    }
+  }
+  if (n > 0) yield concat(parts, n);
+}
+
+function concat(parts: Uint8Array[], n: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

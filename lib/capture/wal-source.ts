@@ -11,7 +11,7 @@ import { decodeHeader, HEADER_FLAG_NO_CHECKSUM, HEADER_SIZE, type Header } from 
 import { encodeLtx, type PageEncoding } from "../ltx/encoder.ts";
 import { listLevel, writeLtxFile } from "../replica/list.ts";
 import type { Replica } from "../replica/url.ts";
-import { allPgnos, incrementalPgnos, readPages, streamPages } from "./l0-pages.ts";
+import { allPgnos, incrementalPgnos, readPages, rechunk, streamPages, windowed } from "./l0-pages.ts";
 import { isBusyError, LitestreamConnections } from "./litestream-conn.ts";
 import type { FileAccess, RandomAccessReader, SqliteOpener } from "./sqlite.ts";
 import { DEFAULT_MAX_SYNC_WAL_BYTES, frameSize, planSync, readWalHeader, scanWal, type SyncPlan, type WalPosition } from "./wal-reader.ts";
@@ -210,12 +210,13 @@ export class WalSource {
           nodeID: 0n,
         };
         const pgnos = inc ? incrementalPgnos(scan.pages, plan.prevCommit, scan.commit, this.#pageSize) : [...allPgnos(scan.commit, this.#pageSize)];
-        const db = await this.#o.files.open(this.path);
+        const dbFile = await this.#o.files.open(this.path);
         try {
-          const body = encodeLtx(header, readPages({ db, wal: f, header: h, pageSize: this.#pageSize, map: scan.pages }, pgnos), { pageEncoding: this.#o.pageEncoding ?? "block" });
-          await writeLtxFile(this.local, 0, txid, txid, body, header.timestamp);
+          const src = { db: dbFile && windowed(dbFile), wal: windowed(f), header: h, pageSize: this.#pageSize, map: scan.pages };
+          const body = encodeLtx(header, readPages(src, pgnos), { pageEncoding: this.#o.pageEncoding ?? "block" });
+          await writeLtxFile(this.local, 0, txid, txid, rechunk(body as unknown as AsyncIterable<Uint8Array>), header.timestamp);
         } finally {
-          await db?.close();
+          await dbFile?.close();
         }
         this.#pos = { txid, header };
         // A sealed generation is consumed by the first file of the next one and stale once more
@@ -364,7 +365,7 @@ export class WalSource {
       };
       const db = await this.#o.files.open(this.path);
       this.#hold++;
-      const src = { db, wal: f, header: h, pageSize: this.#pageSize, map: scan.pages };
+      const src = { db: db && windowed(db), wal: windowed(f), header: h, pageSize: this.#pageSize, map: scan.pages };
       const body = streamPages(header, readPages(src, allPgnos(header.commit, this.#pageSize)), this.#o.pageEncoding ?? "block", async () => {
         this.#hold--;
         await f.close();
