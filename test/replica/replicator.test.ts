@@ -1,0 +1,173 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it, expect } from "vitest";
+import { ManualClock } from "../../lib/replica/clock.ts";
+import { Replicator, type ReplicatorEvent } from "../../lib/replica/replicator.ts";
+import { memoryReplica, type Replica } from "../../lib/replica/url.ts";
+import { listLevel } from "../../lib/replica/list.ts";
+import { restore, BytesSink } from "../../lib/replica/restore.ts";
+import { MemoryStore } from "../../lib/store/memory.ts";
+import { FsStore } from "../../lib/adapters/fs-store.ts";
+import { fileLayout } from "../../lib/replica/layout.ts";
+import { CountingStore, FakeSource, http503, netError } from "./fake-source.ts";
+
+const T0 = Date.UTC(2026, 0, 1, 0, 0, 7); // 7 s into a UTC day
+
+function counted(): { store: CountingStore; replica: Replica } {
+  const store = new CountingStore(new MemoryStore());
+  return { store, replica: memoryReplica(store) };
+}
+
+function fileReplica(name: string): Replica {
+  const dir = mkdtempSync(join(tmpdir(), `ltxkit-repl-${name}-`));
+  return { url: `file://${dir}`, kind: "file", store: new FsStore(dir), layout: fileLayout, timestampFromMetadata: false };
+}
+
+async function restoredAt(r: Replica, txid?: bigint): Promise<Uint8Array> {
+  const sink = new BytesSink();
+  await restore(r, { sink, ...(txid === undefined ? {} : { txid }) });
+  return sink.bytes();
+}
+
+/** No compaction levels and no L0 retention: a test sees uploads (and the startup snapshot) alone. */
+const NO_LADDER = { levels: [], l0Retention: 0 };
+
+describe("Replicator: upload", () => {
+  for (const kind of ["memory", "file"] as const) {
+    it(`ships every TXID in order to a ${kind} replica; restore at each synced TXID equals the expected image`, async () => {
+      const clock = new ManualClock(T0);
+      const remote = kind === "memory" ? memoryReplica() : fileReplica("up");
+      const local = kind === "memory" ? memoryReplica() : fileReplica("local");
+      const src = new FakeSource(local, clock);
+      const rep = new Replicator(src, [remote], { clock, compaction: NO_LADDER });
+      const synced: bigint[] = [];
+      for (let i = 0; i < 12; i++) {
+        for (let k = 0; k <= i % 3; k++) src.commit(i % 4 === 0 ? 1 : 0);
+        synced.push(await rep.sync());
+        clock.skip(1000);
+      }
+      expect(synced).toEqual(Array.from({ length: 12 }, (_, i) => BigInt(i + 1)));
+      expect((await listLevel(remote, 0)).map((f) => f.maxTXID)).toEqual(synced);
+      for (const t of synced) expect(await restoredAt(remote, t)).toEqual(src.images.get(t));
+      expect(rep.status()).toMatchObject({ localTXID: 12n, lagMs: 0, replicas: [{ url: remote.url, remoteTXID: 12n, failures: 0, stopped: false }] });
+      // Local L0 files: only the newest stays once every replica holds them.
+      expect((await listLevel(local, 0)).map((f) => f.maxTXID)).toEqual([12n]);
+      await rep.close();
+      expect(src.closed).toBe(true);
+    });
+  }
+
+  it("lists level 0 once at start and never per sync", async () => {
+    const clock = new ManualClock(T0);
+    const { store, replica } = counted();
+    const src = new FakeSource(memoryReplica(), clock);
+    const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER });
+    for (let i = 0; i < 20; i++) {
+      src.commit();
+      await rep.sync();
+    }
+    expect(store.lists).toEqual(["ltx/0/"]);
+    expect(store.puts).toEqual(Array.from({ length: 20 }, (_, i) => `ltx/0/${(i + 1).toString(16).padStart(16, "0")}-${(i + 1).toString(16).padStart(16, "0")}.ltx`));
+    expect(store.counts).toMatchObject({ list: 1, get: 0, head: 0, getStream: 0 });
+    await rep.close();
+  });
+
+  it("an idle database over two hours of ticks: no PUT, no snapshot, no LIST once the ladder has caught up", async () => {
+    const clock = new ManualClock(T0);
+    const { store, replica } = counted();
+    const src = new FakeSource(memoryReplica(), clock);
+    const rep = new Replicator(src, [replica], { clock });
+    for (let i = 0; i < 20; i++) {
+      src.commit();
+      await rep.tick();
+      clock.skip(1000);
+    }
+    // Let the ladder catch up: L1 at the next :30, L2 at the next 5 min, L3 at the next hour.
+    for (let i = 0; i < 3600 / 5 + 10; i++) {
+      await rep.tick();
+      clock.skip(5000);
+    }
+    const snapshotsBefore = src.snapshots;
+    store.reset();
+    for (let i = 0; i < 7200 / 5; i++) {
+      await rep.tick();
+      clock.skip(5000);
+    }
+    expect(store.counts).toEqual({ get: 0, getStream: 0, put: 0, list: 0, delete: 0, head: 0 });
+    expect(src.snapshots).toBe(snapshotsBefore);
+    expect(await rep.sync()).toBe(20n);
+    expect(await restoredAt(replica)).toEqual(src.images.get(20n));
+    await rep.close();
+  });
+
+  it("a store failing with 503s and network errors: sync rejects after syncTimeout, the queue drains after with no gap", async () => {
+    const clock = new ManualClock(T0);
+    const { store, replica } = counted();
+    const src = new FakeSource(memoryReplica(), clock);
+    const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER, syncTimeout: 10_000, retries: { initialDelay: 1000, maxDelay: 4000 } });
+    const errors: ReplicatorEvent<"error">[] = [];
+    rep.addEventListener("error", (e) => errors.push(e));
+    src.commit();
+    expect(await rep.sync()).toBe(1n);
+    let n = 0;
+    store.fault = (op, key) => (op === "put" && key.startsWith("ltx/0/") ? (n++ % 2 ? http503() : netError()) : null);
+    for (let i = 0; i < 5; i++) {
+      src.commit();
+      await rep.tick();
+    }
+    expect(rep.status().replicas[0]).toMatchObject({ remoteTXID: 1n, failures: 1 });
+    expect(rep.status().lastError?.code).toBe("STORE_ERROR");
+    // Attempts at +0 (tick), +1 s, +3 s, +7 s; the next (+11 s) is past the 10 s bound.
+    const p = rep.sync().then(() => "resolved", (e) => e);
+    await clock.advance(20_000);
+    const err = await p;
+    expect(err).toMatchObject({ code: "STORE_ERROR" });
+    expect(String(err.message)).toMatch(/still failing after 4 attempts/);
+    expect(errors.map((e) => e.detail.error.code)).toEqual(["STORE_ERROR", "STORE_ERROR", "STORE_ERROR", "STORE_ERROR"]);
+    const l0puts = () => store.puts.filter((k) => k.startsWith("ltx/0/"));
+    expect(l0puts()).toEqual(["ltx/0/0000000000000001-0000000000000001.ltx"]);
+    // Recovery: the next attempt uploads 2..6 in order.
+    store.fault = () => null;
+    const ok = rep.sync();
+    await clock.advance(5000);
+    expect(await ok).toBe(6n);
+    expect(l0puts().slice(1)).toEqual([2, 3, 4, 5, 6].map((t) => `ltx/0/${t.toString(16).padStart(16, "0")}-${t.toString(16).padStart(16, "0")}.ltx`));
+    expect(rep.status().replicas[0]).toMatchObject({ remoteTXID: 6n, failures: 0 });
+    expect(rep.status().replicas[0]!.lastError).toBeUndefined();
+    expect(rep.status().lastError).toBeUndefined();
+    for (let t = 1n; t <= 6n; t++) expect(await restoredAt(replica, t)).toEqual(src.images.get(t));
+    await rep.close();
+  });
+
+  it("two replicas, one failing: the other keeps up; the failing one catches up without a gap", async () => {
+    const clock = new ManualClock(T0);
+    const a = counted();
+    const b = counted();
+    const local = memoryReplica();
+    const src = new FakeSource(local, clock);
+    const rep = new Replicator(src, [a.replica, { ...b.replica, url: "memory://b" }], { clock, compaction: NO_LADDER, syncTimeout: 1 });
+    b.store.fault = (op) => (op === "put" ? http503() : null);
+    for (let i = 0; i < 8; i++) {
+      src.commit();
+      await rep.tick();
+      clock.skip(1000);
+    }
+    const st = rep.status();
+    expect(st.replicas.map((r) => r.remoteTXID)).toEqual([8n, 0n]);
+    expect(st.replicas[1]!.lastError?.code).toBe("STORE_ERROR");
+    expect(st.lagMs).toBe(8000); // TXID 1 was captured 8 s ago and b holds nothing
+    await expect(rep.sync()).rejects.toMatchObject({ code: "STORE_ERROR" });
+    // Local files stay while b still needs them.
+    expect((await listLevel(local, 0)).length).toBe(8);
+    b.store.fault = () => null;
+    const done = rep.sync({ timeout: 600_000 });
+    await clock.advance(60_000);
+    await done;
+    expect((await listLevel(b.replica, 0)).map((f) => f.maxTXID)).toEqual([1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n]);
+    expect(await restoredAt(b.replica)).toEqual(src.images.get(8n));
+    expect((await listLevel(local, 0)).map((f) => f.maxTXID)).toEqual([8n]);
+    expect(rep.status().lagMs).toBe(0);
+    await rep.close();
+  });
+});
