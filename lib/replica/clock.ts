@@ -108,7 +108,8 @@ export class ManualClock implements Clock {
 
   /** Sets the time (forward only) without waking anyone in between; sleepers due by then wake in order. */
   async set(t: number): Promise<void> {
-    await this.advance(Math.max(0, t - this.#now));
+    if (t < this.#now) throw new Error("ManualClock.set: time only moves forward");
+    await this.advance(t - this.#now);
   }
 }
 
