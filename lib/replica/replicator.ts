@@ -56,6 +56,8 @@ export interface ReplicatorOptions {
   syncTimeout?: number;
   /** How long `close()` tries to upload what is left (default 30000, shutdown-sync-timeout). */
   shutdownTimeout?: number;
+  /** How often `close()` retries meanwhile, whatever the backoff (default 500, shutdown-sync-interval). */
+  shutdownSyncInterval?: number;
   /** Capture as soon as a commit lands (source.watch) as well as every monitorInterval. */
   eventDriven?: boolean;
   /** Files per upload batch before other work gets a turn (default 256, max-sync-ltx-files). */
@@ -136,7 +138,7 @@ const MAX_ADOPT_BYTES = 1 << 30;
 export class Replicator extends EventTarget {
   readonly source: L0Source;
   #clock: Clock;
-  #o: { monitorInterval: number; syncInterval: number; initialDelay: number; maxDelay: number; syncTimeout: number; shutdownTimeout: number; eventDriven: boolean; batchSize: number };
+  #o: { monitorInterval: number; syncInterval: number; initialDelay: number; maxDelay: number; syncTimeout: number; shutdownTimeout: number; shutdownSyncInterval: number; eventDriven: boolean; batchSize: number };
   #rs: RState[];
   #localPos = 0n;
   #localLow = 1n;
@@ -150,8 +152,8 @@ export class Replicator extends EventTarget {
   #closed = false;
   #stop = new AbortController();
   #kill = new AbortController();
-  #wakeUpload: (() => void) | null = null;
-  #wakeCapture: (() => void) | null = null;
+  #wakeUpload = new Waker();
+  #wakeCapture = new Waker();
   #loops: Promise<void>[] = [];
   #unwatch: (() => void) | undefined;
 
@@ -171,6 +173,7 @@ export class Replicator extends EventTarget {
       maxDelay: positive(options.retries?.maxDelay, 300_000, "retries.maxDelay"),
       syncTimeout: positive(options.syncTimeout, 30_000, "syncTimeout"),
       shutdownTimeout: positive(options.shutdownTimeout, 30_000, "shutdownTimeout"),
+      shutdownSyncInterval: positive(options.shutdownSyncInterval, 500, "shutdownSyncInterval"),
       eventDriven: options.eventDriven ?? false,
       batchSize: Math.floor(positive(options.batchSize, 256, "batchSize")),
     };
@@ -189,7 +192,7 @@ export class Replicator extends EventTarget {
     if (this.#closed) throw new LtxError("INVALID_STATE", "replicator is closed");
     if (this.#started) return;
     this.#started = true;
-    if (this.#o.eventDriven && this.source.watch) this.#unwatch = this.source.watch(() => this.#wakeCapture?.());
+    if (this.#o.eventDriven && this.source.watch) this.#unwatch = this.source.watch(() => this.#wakeCapture.notify());
     this.#loops.push(this.#captureLoop(), this.#uploadLoop(), ...this.#rs.map((rs) => this.#ladderLoop(rs)));
   }
 
@@ -252,8 +255,8 @@ export class Replicator extends EventTarget {
     this.#closed = true;
     this.#stop.abort();
     this.#unwatch?.();
-    this.#wakeCapture?.();
-    this.#wakeUpload?.();
+    this.#wakeCapture.notify();
+    this.#wakeUpload.notify();
     let error: unknown;
     const timer = new AbortController();
     const deadline = this.#clock.sleep(this.#o.shutdownTimeout, timer.signal).then(
@@ -261,7 +264,7 @@ export class Replicator extends EventTarget {
       () => {},
     );
     try {
-      await this.#flush(this.#o.shutdownTimeout);
+      await this.#flush(this.#o.shutdownTimeout, this.#o.shutdownSyncInterval);
     } catch (e) {
       error = e;
     }
@@ -291,23 +294,43 @@ export class Replicator extends EventTarget {
     return Math.min(this.#o.maxDelay, this.#o.initialDelay * 2 ** Math.min(failures - 1, 52));
   }
 
-  async #flush(timeout: number): Promise<bigint> {
+  /** Captures, then uploads until every replica holds the position; `interval`: retry at this fixed pace instead of the backoff. */
+  async #flush(timeout: number, interval?: number): Promise<bigint> {
     await this.#ensureStartup();
     const target = await this.#capture(true);
     const deadline = this.#clock.now() + timeout;
-    await Promise.all(this.#rs.map((rs) => this.#drain(rs, target, deadline)));
+    await Promise.all(this.#rs.map((rs) => this.#drain(rs, target, deadline, interval)));
     await this.#pruneLocal();
     return target;
   }
 
   /** Uploads to one replica until it holds `target`, sleeping out backoffs until `deadline`. */
-  async #drain(rs: RState, target: bigint, deadline: number): Promise<void> {
-    for (;;) {
+  async #drain(rs: RState, target: bigint, deadline: number, interval?: number): Promise<void> {
+    const giveUp = () => (rs.lastError ?? new LtxError("TIMEOUT", "replica not reachable")).wrap(`sync: ${rs.replica.url} still failing after ${rs.failures} attempts`);
+    try {
+      await this.#drainLoop(rs, target, deadline, giveUp, interval);
+    } catch (e) {
+      // Stopped by close()'s deadline: report why the replica could not be reached.
+      if (isLtxError(e, "ABORTED") && this.#kill.signal.aborted && rs.lastError) throw giveUp();
+      throw e;
+    }
+  }
+
+  async #drainLoop(rs: RState, target: bigint, deadline: number, giveUp: () => LtxError, interval?: number): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
       if (rs.fatal) throw rs.fatal;
       if (rs.pos !== undefined && rs.pos >= target) return;
       const now = this.#clock.now();
+      if (interval !== undefined) {
+        if (attempt > 0) {
+          if (now >= deadline) throw giveUp();
+          await this.#clock.sleep(Math.min(interval, deadline - now), this.#kill.signal);
+        }
+        await this.#pump(rs, false, true);
+        continue;
+      }
       if (rs.retryAt > now) {
-        if (rs.retryAt > deadline) throw (rs.lastError ?? new LtxError("TIMEOUT", "replica not reachable")).wrap(`sync: ${rs.replica.url} still failing after ${rs.failures} attempts`);
+        if (rs.retryAt > deadline) throw giveUp();
         await this.#clock.sleep(rs.retryAt - now, this.#kill.signal);
       }
       await this.#pump(rs);
@@ -402,7 +425,7 @@ export class Replicator extends EventTarget {
         this.#localPos = pos;
         this.#captures.push({ txid: pos, at: this.#clock.now() });
         this.#emit("sync", { minTXID: prev + 1n, maxTXID: pos });
-        this.#wakeUpload?.();
+        this.#wakeUpload.notify();
       }
       return this.#localPos;
     })();
@@ -420,15 +443,15 @@ export class Replicator extends EventTarget {
   // ---- upload
 
   /** Runs one upload pass on a replica, serialized with other passes on it. */
-  #pump(rs: RState, atStartup = false): Promise<void> {
-    const run = rs.lane.then(() => this.#pumpNow(rs, atStartup));
+  #pump(rs: RState, atStartup = false, force = false): Promise<void> {
+    const run = rs.lane.then(() => this.#pumpNow(rs, atStartup, force));
     rs.lane = run.catch(() => {});
     return rs.lane;
   }
 
-  async #pumpNow(rs: RState, atStartup: boolean): Promise<void> {
+  async #pumpNow(rs: RState, atStartup: boolean, force: boolean): Promise<void> {
     if (rs.fatal || this.#kill.signal.aborted) return;
-    if (this.#clock.now() < rs.retryAt) return;
+    if (!force && this.#clock.now() < rs.retryAt) return;
     try {
       if (rs.pos === undefined) await this.#initReplica(rs, atStartup);
       while (rs.pos! < this.#localPos && !this.#kill.signal.aborted) {
@@ -540,19 +563,20 @@ export class Replicator extends EventTarget {
 
   // ---- loops (start())
 
-  /** Sleeps `ms` on the clock, or less when woken through `set`; false once stopped. */
-  async #wait(ms: number, set: (wake: (() => void) | null) => void): Promise<boolean> {
+  /** Sleeps `ms` on the clock, or less when `waker` is notified (also before the call); false once stopped. */
+  async #wait(ms: number, waker?: Waker): Promise<boolean> {
     if (this.#stop.signal.aborted) return false;
+    if (waker?.take()) return true;
     const ctl = new AbortController();
     const onStop = () => ctl.abort();
     this.#stop.signal.addEventListener("abort", onStop, { once: true });
-    set(() => ctl.abort());
+    waker?.arm(ctl);
     try {
       await this.#clock.sleep(Math.max(0, ms), ctl.signal);
     } catch {
       // woken or stopped
     } finally {
-      set(null);
+      waker?.disarm();
       this.#stop.signal.removeEventListener("abort", onStop);
     }
     return !this.#stop.signal.aborted;
@@ -568,7 +592,7 @@ export class Replicator extends EventTarget {
     while (!this.#stop.signal.aborted) {
       if (this.#clock.now() >= this.#sourceRetryAt) await this.#capture(false);
       const wait = this.#sourceRetryAt > 0 ? this.#sourceRetryAt - this.#clock.now() : this.#o.monitorInterval;
-      if (!(await this.#wait(wait, (w) => (this.#wakeCapture = w)))) return;
+      if (!(await this.#wait(wait, this.#wakeCapture))) return;
     }
   }
 
@@ -584,7 +608,7 @@ export class Replicator extends EventTarget {
       const now = this.#clock.now();
       let wait = this.#o.syncInterval;
       for (const rs of this.#rs) if (!rs.fatal && rs.retryAt > now) wait = Math.min(wait, rs.retryAt - now);
-      if (!(await this.#wait(wait, (w) => (this.#wakeUpload = w)))) return;
+      if (!(await this.#wait(wait, this.#wakeUpload))) return;
     }
   }
 
@@ -600,8 +624,29 @@ export class Replicator extends EventTarget {
       let next = rs.ladder.nextDue(now);
       if (rs.pos === undefined) next = now + this.#o.syncInterval;
       if (rs.ladderRetryAt > now) next = Math.max(next, rs.ladderRetryAt);
-      if (!(await this.#wait(next - now, () => {}))) return;
+      if (!(await this.#wait(next - now))) return;
     }
+  }
+}
+
+/** Wakes one sleeping loop; a notification while it is busy makes its next wait return at once. */
+class Waker {
+  #ctl: AbortController | null = null;
+  #pending = false;
+  notify(): void {
+    if (this.#ctl) this.#ctl.abort();
+    else this.#pending = true;
+  }
+  take(): boolean {
+    const p = this.#pending;
+    this.#pending = false;
+    return p;
+  }
+  arm(ctl: AbortController): void {
+    this.#ctl = ctl;
+  }
+  disarm(): void {
+    this.#ctl = null;
   }
 }
 

@@ -171,3 +171,109 @@ describe("Replicator: upload", () => {
     await rep.close();
   });
 });
+
+describe("Replicator: background loops (start) and close", () => {
+  it("polls the source every monitorInterval and uploads what it captured", async () => {
+    const clock = new ManualClock(T0);
+    const { store, replica } = counted();
+    const src = new FakeSource(memoryReplica(), clock);
+    const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER });
+    rep.start();
+    await clock.advance(0);
+    expect(rep.status().replicas[0]!.remoteTXID).toBe(1n);
+    src.commit();
+    await clock.advance(999);
+    expect(rep.status()).toMatchObject({ localTXID: 1n });
+    await clock.advance(1);
+    expect(rep.status()).toMatchObject({ localTXID: 2n, lagMs: 0 });
+    expect(rep.status().replicas[0]!.remoteTXID).toBe(2n);
+    expect(store.lists).toEqual(["ltx/0/", "ltx/9/"]);
+    await rep.close();
+    expect(clock.pending).toBe(0);
+  });
+
+  it("eventDriven: a commit is captured and uploaded at once through source.watch", async () => {
+    const clock = new ManualClock(T0);
+    const { replica } = counted();
+    const src = new FakeSource(memoryReplica(), clock);
+    const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER, eventDriven: true, monitorInterval: 60_000 });
+    const uploads: bigint[] = [];
+    rep.addEventListener("upload", (e) => uploads.push(e.detail.maxTXID));
+    rep.start();
+    await clock.advance(0);
+    for (let i = 0; i < 3; i++) {
+      src.commit();
+      await clock.advance(0);
+    }
+    expect(uploads).toEqual([1n, 2n, 3n, 4n]);
+    await rep.close();
+    expect(clock.pending).toBe(0);
+  });
+
+  it("in the background, a store down for 20 s: every TXID arrives in order once it is back", async () => {
+    const clock = new ManualClock(T0);
+    const { store, replica } = counted();
+    const src = new FakeSource(memoryReplica(), clock);
+    const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER, retries: { initialDelay: 500, maxDelay: 8000 } });
+    const errors: number[] = [];
+    rep.addEventListener("error", () => errors.push(clock.now() - T0));
+    rep.start();
+    await clock.advance(0);
+    store.fault = (op) => (op === "put" ? (clock.now() % 2 ? http503() : netError()) : null);
+    for (let i = 0; i < 20; i++) {
+      src.commit();
+      await clock.advance(1000);
+    }
+    expect(rep.status().replicas[0]!.remoteTXID).toBe(1n);
+    expect(rep.status().replicas[0]!.lastError?.code).toBe("STORE_ERROR");
+    // Backoff: 0.5, 1, 2, 4, 8, 8 s between attempts (the first right after TXID 2 was captured).
+    const gaps = errors.slice(1).map((t, i) => t - errors[i]!);
+    expect(gaps).toEqual([500, 1000, 2000, 4000, 8000]);
+    store.fault = () => null;
+    await clock.advance(8000);
+    expect(rep.status().replicas[0]!.remoteTXID).toBe(21n);
+    expect(store.puts.filter((k) => k.startsWith("ltx/0/"))).toEqual(Array.from({ length: 21 }, (_, i) => `ltx/0/${(i + 1).toString(16).padStart(16, "0")}-${(i + 1).toString(16).padStart(16, "0")}.ltx`));
+    for (const t of [1n, 2n, 11n, 20n, 21n]) expect(await restoredAt(replica, t)).toEqual(src.images.get(t));
+    await rep.close();
+  });
+
+  it("close() uploads a pending commit, stops every loop and closes the source", async () => {
+    const clock = new ManualClock(T0);
+    const { replica } = counted();
+    const src = new FakeSource(memoryReplica(), clock);
+    const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER, monitorInterval: 60_000, syncInterval: 60_000 });
+    rep.start();
+    await clock.advance(0);
+    src.commit();
+    src.commit();
+    await rep.close();
+    expect((await listLevel(replica, 0)).map((f) => f.maxTXID)).toEqual([1n, 2n]);
+    expect(await restoredAt(replica)).toEqual(src.db);
+    expect(clock.pending).toBe(0);
+    expect(src.closed).toBe(true);
+    await expect(rep.sync()).rejects.toMatchObject({ code: "INVALID_STATE" });
+  });
+
+  it("close() against a store that stays down gives up after shutdownTimeout, rejects, and leaves nothing running", async () => {
+    const clock = new ManualClock(T0);
+    const { store, replica } = counted();
+    const src = new FakeSource(memoryReplica(), clock);
+    const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER, shutdownTimeout: 30_000 });
+    rep.start();
+    await clock.advance(0);
+    store.fault = (op) => (op === "put" ? http503() : null);
+    src.commit();
+    let settled = false;
+    const closing = rep.close().finally(() => (settled = true));
+    closing.catch(() => {});
+    await clock.advance(29_000);
+    expect(settled).toBe(false);
+    await clock.advance(2_000);
+    await expect(closing).rejects.toMatchObject({ code: "STORE_ERROR" });
+    expect(clock.pending).toBe(0);
+    const before = { ...store.counts };
+    await clock.advance(600_000);
+    expect(store.counts).toEqual(before);
+    expect(src.closed).toBe(true);
+  });
+});
