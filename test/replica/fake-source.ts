@@ -1,7 +1,6 @@
 /**
  * Test doubles for the replicator: an L0Source over a page model (real L0 LTX files from the
- * encoder, the expected database image of every TXID known), and a store wrapper that counts
- * requests and fails them on demand.
+ * encoder, the expected database image of every TXID known).
  */
 import { encodeLtx, encodeLtxBytes, type Page } from "../../lib/ltx/encoder.ts";
 import { decodeLtx } from "../../lib/ltx/decoder.ts";
@@ -10,7 +9,6 @@ import type { Clock } from "../../lib/replica/clock.ts";
 import type { L0Source } from "../../lib/replica/replicator.ts";
 import { writeLtxFile } from "../../lib/replica/list.ts";
 import type { Replica } from "../../lib/replica/url.ts";
-import type { BlobStore } from "../../lib/store/blob-store.ts";
 import { mixedPage, prng } from "../ltx/helpers.ts";
 
 export const PS = 1024;
@@ -116,57 +114,4 @@ export class FakeSource implements L0Source {
   }
 }
 
-/** How a request should fail, or null to pass it through. */
-export type Fault = (op: "get" | "getStream" | "put" | "list" | "delete" | "head", key: string) => Error | null;
-
-/** An S3-like 5xx error and a network error, as the stores report them. */
-export const http503 = () => new LtxError("STORE_ERROR", "PUT failed: HTTP 503 Slow Down", { details: { status: 503 } });
-export const netError = () => new TypeError("fetch failed: connection reset");
-
-/** Counts every request per operation (`puts` also by key) and fails the ones `fault` picks. */
-export class CountingStore implements BlobStore {
-  readonly kind: string;
-  readonly inner: BlobStore;
-  counts = { get: 0, getStream: 0, put: 0, list: 0, delete: 0, head: 0 };
-  puts: string[] = [];
-  deletes: string[] = [];
-  lists: string[] = [];
-  fault: Fault = () => null;
-  constructor(inner: BlobStore) {
-    this.inner = inner;
-    this.kind = inner.kind;
-  }
-  #check(op: keyof CountingStore["counts"], key: string): void {
-    this.counts[op]++;
-    const e = this.fault(op, key);
-    if (e) throw e;
-  }
-  reset(): void {
-    this.counts = { get: 0, getStream: 0, put: 0, list: 0, delete: 0, head: 0 };
-    this.puts = [];
-    this.deletes = [];
-    this.lists = [];
-  }
-  get: BlobStore["get"] = async (key, ...a) => (this.#check("get", key), this.inner.get(key, ...a));
-  getStream: BlobStore["getStream"] = async (key, ...a) => (this.#check("getStream", key), this.inner.getStream(key, ...a));
-  put: BlobStore["put"] = async (key, ...a) => {
-    this.#check("put", key);
-    const r = await this.inner.put(key, ...a);
-    this.puts.push(key);
-    return r;
-  };
-  list: BlobStore["list"] = (prefix, opts) => {
-    const self = this;
-    return (async function* () {
-      self.lists.push(prefix);
-      self.#check("list", prefix);
-      yield* self.inner.list(prefix, opts);
-    })();
-  };
-  delete: BlobStore["delete"] = async (keys, opts) => {
-    this.#check("delete", keys[0] ?? "");
-    await this.inner.delete(keys, opts);
-    this.deletes.push(...keys);
-  };
-  head: BlobStore["head"] = async (key, ...a) => (this.#check("head", key), this.inner.head(key, ...a));
-}
+export { CountingStore, http503, netError, type Fault } from "./instrumented.ts";

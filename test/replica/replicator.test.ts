@@ -73,7 +73,7 @@ describe("Replicator: upload", () => {
     await rep.close();
   });
 
-  it("an idle database over two hours of ticks: no PUT, no snapshot, no LIST once the ladder has caught up", async () => {
+  it("an idle database through a snapshot window: no PUT, no new snapshot, no LIST once the ladder has caught up", async () => {
     const clock = new ManualClock(T0);
     const { store, replica } = counted();
     const src = new FakeSource(memoryReplica(), clock);
@@ -83,16 +83,19 @@ describe("Replicator: upload", () => {
       await rep.tick();
       clock.skip(1000);
     }
-    // Let the ladder catch up: L1 at the next :30, L2 at the next 5 min, L3 at the next hour.
-    for (let i = 0; i < 3600 / 5 + 10; i++) {
+    // Let the ladder catch up: L1, L2, L3, then the snapshot of TXID 20 at midnight.
+    while (clock.now() < Date.UTC(2026, 0, 2, 1)) {
       await rep.tick();
-      clock.skip(5000);
+      clock.skip(60_000);
     }
+    // (the startup snapshot of TXID 1 expired at the same tick: 24 h old)
+    expect((await listLevel(replica, 9)).map((f) => f.maxTXID)).toEqual([20n]);
     const snapshotsBefore = src.snapshots;
     store.reset();
-    for (let i = 0; i < 7200 / 5; i++) {
+    // A whole day more, through the next midnight, at a tick every 30 s.
+    while (clock.now() < Date.UTC(2026, 0, 3, 1)) {
       await rep.tick();
-      clock.skip(5000);
+      clock.skip(30_000);
     }
     expect(store.counts).toEqual({ get: 0, getStream: 0, put: 0, list: 0, delete: 0, head: 0 });
     expect(src.snapshots).toBe(snapshotsBefore);
@@ -146,16 +149,20 @@ describe("Replicator: upload", () => {
     const b = counted();
     const local = memoryReplica();
     const src = new FakeSource(local, clock);
-    const rep = new Replicator(src, [a.replica, { ...b.replica, url: "memory://b" }], { clock, compaction: NO_LADDER, syncTimeout: 1 });
+    // b (failing) comes first, so nothing a does can hide behind b's turn.
+    const rep = new Replicator(src, [{ ...b.replica, url: "memory://b" }, a.replica], { clock, compaction: NO_LADDER, syncTimeout: 1 });
     b.store.fault = (op) => (op === "put" ? http503() : null);
+    b.store.slowFaults = true; // b fails after a's uploads finished, each time
     for (let i = 0; i < 8; i++) {
       src.commit();
       await rep.tick();
+      expect(rep.status().replicas[1]!.remoteTXID).toBe(BigInt(i + 1)); // a is never held back by b
       clock.skip(1000);
     }
     const st = rep.status();
-    expect(st.replicas.map((r) => r.remoteTXID)).toEqual([8n, 0n]);
-    expect(st.replicas[1]!.lastError?.code).toBe("STORE_ERROR");
+    expect(st.replicas.map((r) => r.remoteTXID)).toEqual([0n, 8n]);
+    expect(st.replicas[0]!.lastError?.code).toBe("STORE_ERROR");
+    expect(st.replicas[1]!.lastError).toBeUndefined();
     expect(st.lagMs).toBe(8000); // TXID 1 was captured 8 s ago and b holds nothing
     await expect(rep.sync()).rejects.toMatchObject({ code: "STORE_ERROR" });
     // Local files stay while b still needs them.
