@@ -32,6 +32,7 @@ export const ERROR_CODES = [
   "OUTPUT_EXISTS", // a restore target already exists
   "INTEGRITY_CHECK_FAILED", // PRAGMA quick_check / integrity_check did not return ok
   "INVALID_URL", // a replica URL cannot be parsed
+  "REPLICA_MISMATCH", // a replica's TXIDs do not continue the local chain (a replica of another database)
   // stores
   "NOT_FOUND", // a key that must exist does not
   "PRECONDITION_FAILED", // a conditional write lost (If-None-Match / If-Match)
