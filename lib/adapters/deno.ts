@@ -1,6 +1,6 @@
 /**
- * ltxkit for Deno: the core plus the file-system store, atomic file output and replica URLs with
- * file paths. Built on node:fs, which Deno provides; the same code runs in Node, Bun and Deno and
+ * ltxkit for Deno: the core plus the file-system store, atomic file output, replica URLs with
+ * file paths, SQLite drivers and `replicate()` for live databases. Built on node:fs, which Deno provides; the same code runs in Node, Bun and Deno and
  * the test suite runs in all three.
  *
  * @module
@@ -13,3 +13,4 @@ export { openReplicaFromEnv } from "./replica-node.ts";
 export { openSqlite, loadSqliteDriver, type SqliteDriverName } from "./sqlite-open.ts";
 export { openWalSource, defaultMetaPath, localReplica, type OpenWalSourceOptions } from "./wal-node.ts";
 export { nodeFileAccess } from "./fs-random.ts";
+export { replicate, type ReplicateOptions, type ReplicationHandle } from "./replicate.ts";

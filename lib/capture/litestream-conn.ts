@@ -94,11 +94,16 @@ export class LitestreamConnections {
     this.#conn(this.#w).exec("ROLLBACK");
   }
 
-  /** `PRAGMA wal_checkpoint(mode)` outside the read transaction, which is taken again afterwards. */
-  checkpoint(mode: "PASSIVE" | "TRUNCATE"): void {
+  /**
+   * `PRAGMA wal_checkpoint(mode)` outside the read transaction, which is taken again afterwards.
+   * Returns SQLite's result: `busy` 1 when it could not finish, `log` the frames in the WAL.
+   */
+  checkpoint(mode: "PASSIVE" | "TRUNCATE"): { busy: number; log: number; checkpointed: number } {
     this.endRead();
     try {
-      this.#conn(this.#r).query(`PRAGMA wal_checkpoint(${mode})`);
+      const row = this.#conn(this.#r).query(`PRAGMA wal_checkpoint(${mode})`)[0] ?? {};
+      const v = Object.values(row).map(Number);
+      return { busy: v[0] ?? 1, log: v[1] ?? -1, checkpointed: v[2] ?? -1 };
     } finally {
       this.beginRead();
     }

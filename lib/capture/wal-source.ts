@@ -251,35 +251,35 @@ export class WalSource {
   /** The checkpoint procedure: returns true when the WAL restarted. */
   async #checkpoint(mode: "PASSIVE" | "TRUNCATE"): Promise<boolean> {
     if (this.#hold > 0) return false; // a snapshot reads the WAL: no checkpoint until it is done
-    const before = await this.#walHeaderBytes();
     await this.#syncAll();
+    const { f, h } = await this.#openWal();
+    await f.close();
+    const before = `${h.salt1}:${h.salt2}`;
+    const p = this.#pos!;
+    const aligned = p.header.walSalt1 === h.salt1 && p.header.walSalt2 === h.salt2;
+    const frames = (walPosition(p).offset - WAL_HEADER_SIZE) / frameSize(this.#pageSize);
+    // One synchronous step, so an application in this thread cannot commit in between (and the
+    // barrier keeps other processes out): the write barrier (PASSIVE), the checkpoint, the
+    // rollback, the seq bump that restarts the WAL. The WAL generation is sealed when the
+    // checkpoint saw exactly the frames already captured: the one restart that follows then
+    // loses nothing. No lock is ever held across an await.
+    this.#sealed = null;
     const c = this.#c!;
-    try {
-      if (mode === "PASSIVE") {
-        c.beginBarrier();
-        // Under the barrier nobody commits: after this sync every commit of the current WAL
-        // generation is in an L0 file, so the one restart that may follow loses nothing.
-        await this.#syncAll();
-        const { f, h } = await this.#openWal();
-        await f.close();
-        const p = this.#pos!;
-        if (p.header.walSalt1 !== h.salt1 || p.header.walSalt2 !== h.salt2) await this.#syncAll("align the position with the wal generation before a checkpoint");
-        this.#sealed = { salt1: h.salt1, salt2: h.salt2 };
-      } else this.#sealed = null;
-      c.checkpoint(mode);
-      c.endBarrier();
-      c.bump();
-    } catch (e) {
-      this.#sealed = null; // the checkpoint did not run as sealed
+    let r: { busy: number; log: number };
+    if (mode === "PASSIVE") {
+      c.beginBarrier();
       try {
+        r = c.checkpoint(mode);
+      } finally {
         c.endBarrier();
-      } catch {
-        // the barrier transaction is already gone
       }
-      throw e;
-    }
+    } else r = c.checkpoint(mode);
+    if (mode === "PASSIVE" && aligned && r.busy === 0 && r.log === frames) this.#sealed = { salt1: h.salt1, salt2: h.salt2 };
+    c.bump();
     this.#syncedSinceCheckpoint = false;
-    if ((await this.#walHeaderBytes()) === before) {
+    const after = await this.#openWal();
+    await after.f.close();
+    if (`${after.h.salt1}:${after.h.salt2}` === before) {
       this.#sealed = null; // no restart: the seal proves nothing about frames written after it
       return false;
     }
@@ -288,14 +288,9 @@ export class WalSource {
       return true;
     }
     // TRUNCATE took the writer lock itself: commits between the last sync and the checkpoint may
-    // have been copied into the database unseen, so a full "checkpoint boundary snapshot" follows,
-    // taken under a write lock.
-    c.beginBarrier();
-    try {
-      await this.#syncAll("checkpoint boundary snapshot");
-    } finally {
-      c.endBarrier();
-    }
+    // have been copied into the database unseen, so a full "checkpoint boundary snapshot" follows.
+    // The read transaction keeps the database file and the new WAL generation stable meanwhile.
+    await this.#syncAll("checkpoint boundary snapshot");
     this.#syncedSinceCheckpoint = false;
     return true;
   }

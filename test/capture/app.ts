@@ -57,3 +57,24 @@ export function onceWorkloadStep(app: SqliteConnection, step: number, state: { n
 
 /** Steps of the one-shot-runs workload. */
 export const ONCE_STEPS = 12;
+
+/** The steps of a mixed application workload: inserts with overflow blobs, updates, deletes, VACUUM, a checkpoint of its own. */
+export function mixedWorkload(app: SqliteConnection): Array<{ name: string; run: () => void }> {
+  let n = 0;
+  const insert = (k: number) => {
+    for (let i = 0; i < k; i++, n++) app.query("INSERT INTO t (v, b) VALUES (?, ?)", [`v${n} `.repeat(1 + (n % 30)), n % 7 === 0 ? new Uint8Array(9000 + (n % 5) * 3000).fill(n & 0xff) : null]);
+  };
+  return [
+    { name: "create", run: () => app.exec("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT, b BLOB); CREATE INDEX IF NOT EXISTS tv ON t (v)") },
+    { name: "inserts with overflow blobs", run: () => insert(300) },
+    { name: "updates", run: () => void app.query("UPDATE t SET v = v || '+', b = CASE WHEN id % 5 = 0 THEN randomblob(4000) ELSE b END WHERE id % 3 = 0") },
+    { name: "deletes", run: () => void app.query("DELETE FROM t WHERE id % 4 = 1") },
+    { name: "more inserts in one transaction", run: () => { app.exec("BEGIN"); insert(400); app.exec("COMMIT"); } },
+    { name: "VACUUM", run: () => app.exec("VACUUM") },
+    { name: "application checkpoint", run: () => { insert(20); app.query("PRAGMA wal_checkpoint(PASSIVE)"); } },
+    { name: "inserts after the checkpoint", run: () => insert(50) },
+    { name: "drop most rows", run: () => void app.query("DELETE FROM t WHERE id > 100") },
+    { name: "VACUUM after the shrink", run: () => app.exec("VACUUM") },
+    { name: "last inserts", run: () => insert(10) },
+  ];
+}
