@@ -1,7 +1,7 @@
 /**
  * ltxkit for Bun: the core plus the file-system store, atomic file output, replica URLs with
- * file paths, SQLite drivers and `replicate()` for live databases. Built on node:fs, which Bun provides; the same code runs in Node, Bun and Deno and
- * the test suite runs in all three.
+ * file paths, the SQLite drivers and `replicate()` for live databases. Built on node:fs, which
+ * Bun provides; the same code runs in Node, Bun and Deno and the test suite runs in all three.
  *
  * @module
  */
