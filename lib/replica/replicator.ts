@@ -503,7 +503,12 @@ export class Replicator extends EventTarget {
     if ((h.flags & HEADER_FLAG_NO_CHECKSUM) === 0) throw new LtxError("INVALID_HEADER", `L0 file ${key} is not NoChecksum (Go Litestream could not restore it)`);
     const body = await from.store.getStream(key, undefined, { signal });
     if (!body) throw new LtxError("NOT_FOUND", `L0 file ${key} disappeared`);
-    return writeLtxFile(rs.replica, 0, t, t, body, h.timestamp, signal);
+    try {
+      return await writeLtxFile(rs.replica, 0, t, t, body, h.timestamp, signal);
+    } catch (e) {
+      await body.cancel().catch(() => {}); // a store that failed before reading it leaves the file open
+      throw e;
+    }
   }
 
   /** The lowest replica position (undefined positions count as 0); stopped replicas count only with `all`. */
