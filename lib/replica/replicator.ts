@@ -85,7 +85,9 @@ export class Replicator extends EventTarget {
     if (this.#started) return;
     this.#started = true;
     if (this.#o.eventDriven && this.source.watch) this.#unwatch = this.source.watch(() => this.#wakeCapture.notify());
-    this.#loops.push(this.#captureLoop(), this.#uploadLoop(), ...this.#rs.map((rs) => this.#ladderLoop(rs)));
+    // One driver retries a failed startup; every loop starts once it succeeded.
+    const ready = this.#startupDone();
+    this.#loops.push(ready.then(() => {}), this.#captureLoop(ready), this.#uploadLoop(ready), ...this.#rs.map((rs) => this.#ladderLoop(rs, ready)));
   }
 
   /**
@@ -124,9 +126,9 @@ export class Replicator extends EventTarget {
       if (rs.lastUploadAt !== undefined) s.lastUploadAt = rs.lastUploadAt;
       return s;
     });
-    const min = this.#minRemote(true);
-    const oldest = this.#captures.find((c) => c.txid > min);
-    const out: ReplicatorStatus = { localTXID: this.#localPos, replicas, lagMs: oldest && min < this.#localPos ? Math.max(0, now - oldest.at) : 0 };
+    const min = this.#minRemote();
+    const oldest = min === undefined ? undefined : this.#captures.find((c) => c.txid > min);
+    const out: ReplicatorStatus = { localTXID: this.#localPos, replicas, lagMs: oldest ? Math.max(0, now - oldest.at) : 0 };
     const err = this.#sourceError ?? replicas.find((r) => r.lastError)?.lastError;
     if (err) out.lastError = err;
     return out;
@@ -340,23 +342,23 @@ export class Replicator extends EventTarget {
     }
   }
 
-  /** The lowest replica position (undefined positions count as 0); stopped replicas count only with `all`. */
-  #minRemote(all: boolean): bigint {
+  /** The lowest position of the replicas not stopped (unknown positions count as 0); undefined when none is left. */
+  #minRemote(): bigint | undefined {
     let min: bigint | undefined;
     for (const rs of this.#rs) {
-      if (rs.fatal && !all) continue;
+      if (rs.fatal) continue;
       const p = rs.pos ?? 0n;
       if (min === undefined || p < min) min = p;
     }
-    return min ?? 0n;
+    return min;
   }
 
   /** Deletes local L0 files every live replica holds, keeping the newest one and the lowest replica position. */
   async #pruneLocal(): Promise<void> {
-    if (!this.#rs.some((rs) => !rs.fatal)) return;
-    const min = this.#minRemote(false);
+    const min = this.#minRemote();
+    this.#captures = min === undefined ? [] : this.#captures.filter((c) => c.txid > min);
+    if (min === undefined) return; // every replica stopped: keep the local chain as it is
     const upto = min < this.#localPos ? min : this.#localPos; // keep `upto` itself
-    this.#captures = this.#captures.filter((c) => c.txid > this.#minRemote(true));
     if (this.#localLow >= upto) return;
     const keys: string[] = [];
     for (let t = this.#localLow; t < upto; t++) keys.push(this.source.local.layout.key(0, t, t));
@@ -416,13 +418,21 @@ export class Replicator extends EventTarget {
     return !this.#stop.signal.aborted;
   }
 
-  async #captureLoop(): Promise<void> {
-    try {
-      await this.#ensureStartup();
-    } catch (e) {
-      this.#emit("error", { error: isLtxError(e) ? e : wrapError(e, "startup", "STORE_ERROR") });
-      return;
+  /** Runs the startup, trying again with backoff while it fails; false once stopped. */
+  async #startupDone(): Promise<boolean> {
+    for (let failures = 1; ; failures++) {
+      try {
+        await this.#ensureStartup();
+        return true;
+      } catch (e) {
+        this.#emit("error", { error: isLtxError(e) ? e : wrapError(e, "startup", "STORE_ERROR") });
+        if (!(await this.#wait(this.#delay(failures)))) return false;
+      }
     }
+  }
+
+  async #captureLoop(ready: Promise<boolean>): Promise<void> {
+    if (!(await ready)) return;
     while (!this.#stop.signal.aborted) {
       if (this.#clock.now() >= this.#sourceRetryAt) await this.#capture(false);
       const wait = this.#sourceRetryAt > 0 ? this.#sourceRetryAt - this.#clock.now() : this.#o.monitorInterval;
@@ -430,12 +440,8 @@ export class Replicator extends EventTarget {
     }
   }
 
-  async #uploadLoop(): Promise<void> {
-    try {
-      await this.#ensureStartup();
-    } catch {
-      return;
-    }
+  async #uploadLoop(ready: Promise<boolean>): Promise<void> {
+    if (!(await ready)) return;
     while (!this.#stop.signal.aborted) {
       await Promise.all(this.#rs.map((rs) => this.#pump(rs)));
       await this.#pruneLocal();
@@ -446,12 +452,8 @@ export class Replicator extends EventTarget {
     }
   }
 
-  async #ladderLoop(rs: Uploader): Promise<void> {
-    try {
-      await this.#ensureStartup();
-    } catch {
-      return;
-    }
+  async #ladderLoop(rs: Uploader, ready: Promise<boolean>): Promise<void> {
+    if (!(await ready)) return;
     while (!this.#stop.signal.aborted) {
       await this.#ladderStep(rs);
       const now = this.#clock.now();
