@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { copyFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -45,6 +45,37 @@ describe(`replicate() to a file replica (${driver.name})`, () => {
     expect(levels.has(0)).toBe(true); // (levels 1, 2 and 9 appear as their windows pass)
     expect(errors).toEqual([]);
     app.close();
+  });
+
+  it("a database restored on a fresh host continues the replica's numbering (Litestream issue #781)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ltxkit-replicate-"));
+    const path = join(dir, "app.db");
+    const app = openApp(path, { pageSize: 4096, autocheckpoint: 0 });
+    app.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    const url = join(dir, "replica");
+    const replica: Replica = { url, kind: "file", store: new FsStore(url), layout: fileLayout, timestampFromMetadata: false };
+    let h = await replicate(path, url, { monitorInterval: 50, syncInterval: 50 });
+    let last = 0n;
+    for (let i = 0; i < 3; i++) {
+      app.query("INSERT INTO t (v) VALUES (?)", [`first host ${i}`]);
+      last = await h.sync();
+    }
+    await h.close();
+    app.close();
+    // a fresh host: the restored file, no local L0 directory
+    const restored = await restoreAndCheck(replica);
+    const host2 = join(mkdtempSync(join(tmpdir(), "ltxkit-host2-")), "app.db");
+    copyFileSync(restored.path, host2);
+    const app2 = openApp(host2, { autocheckpoint: 0 });
+    app2.query("INSERT INTO t (v) VALUES (?)", ["second host"]);
+    h = await replicate(host2, url, { monitorInterval: 50, syncInterval: 50 });
+    const txid = await h.sync();
+    expect(txid).toBe(last + 1n);
+    const r = await restoreAndCheck(replica);
+    expect([r.integrity, r.hash]).toEqual(["ok", contentHash(app2)]);
+    expect((await restoreAndCheck(replica, last)).hash).toBe(restored.hash);
+    await h.close();
+    app2.close();
   });
 
   it("rejects a missing database with NOT_FOUND and opens nothing", async () => {
