@@ -20,6 +20,9 @@ import { listLevel } from "./list.ts";
 import { Uploader } from "./uploader.ts";
 import type { Replica } from "./url.ts";
 
+/** Errors a retry may cure (store and network trouble, a busy local disk); sync() retries only these. */
+const TRANSIENT = new Set<string>(["STORE_ERROR", "STORE_AUTH", "TIMEOUT", "ABORTED", "IO_ERROR", "PRECONDITION_FAILED"]);
+
 /** The largest remote L0 file adopted (it is read into memory). */
 const MAX_ADOPT_BYTES = 1 << 30;
 
@@ -108,8 +111,9 @@ export class Replicator extends EventTarget {
   /**
    * Captures what is committed, then resolves with the local TXID once every replica holds it.
    * A failing replica is retried with backoff for up to `syncTimeout`; then sync() rejects with its
-   * last error (the files stay queued and the background loops keep retrying). A stopped replica
-   * (REPLICA_MISMATCH) rejects at once. `timeout` overrides the `syncTimeout` option for this call.
+   * last error (the files stay queued and the background loops keep retrying). An error no retry
+   * can cure (a local L0 file missing or malformed) rejects after the first attempt, and a stopped
+   * replica (REPLICA_MISMATCH) at once. `timeout` overrides the `syncTimeout` option for this call.
    */
   async sync(options: { timeout?: number } = {}): Promise<bigint> {
     this.#checkOpen();
@@ -214,6 +218,8 @@ export class Replicator extends EventTarget {
     for (let attempt = 0; ; attempt++) {
       if (rs.fatal) throw rs.fatal;
       if (rs.pos !== undefined && rs.pos >= target) return;
+      // Retrying cannot fix a missing or malformed local file: say so now (the loops keep trying).
+      if (attempt > 0 && rs.lastError && !TRANSIENT.has(rs.lastError.code)) throw giveUp();
       const now = this.#clock.now();
       if (interval !== undefined) {
         if (attempt > 0) {
