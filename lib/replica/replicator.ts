@@ -263,8 +263,8 @@ export class Replicator extends EventTarget {
       const bytes = await ahead.replica.store.get(f.key, undefined, { signal: this.#kill.signal });
       if (!bytes) throw new LtxError("NOT_FOUND", `remote L0 file disappeared: ${f.key}`);
       await this.source.adoptRemote(txid, bytes);
+      if (local.length === 0) this.#localLow = txid; // else the old local files go once every replica holds them
       this.#localPos = txid;
-      this.#localLow = txid;
       this.#captures = [];
     }
   }
@@ -366,9 +366,13 @@ export class Replicator extends EventTarget {
     if (min === undefined) return; // every replica stopped: keep the local chain as it is
     const upto = min < this.#localPos ? min : this.#localPos; // keep `upto` itself
     if (this.#localLow >= upto) return;
-    const keys: string[] = [];
-    for (let t = this.#localLow; t < upto; t++) keys.push(this.source.local.layout.key(0, t, t));
+    const local = this.source.local;
     try {
+      // A long range (after an adoption, say) holds mostly absent files: list what is there instead.
+      const keys =
+        upto - this.#localLow > 4096n
+          ? (await listLevel(local, 0, { signal: this.#kill.signal })).filter((f) => f.maxTXID < upto).map((f) => f.key)
+          : Array.from({ length: Number(upto - this.#localLow) }, (_, i) => local.layout.key(0, this.#localLow + BigInt(i), this.#localLow + BigInt(i)));
       for (let i = 0; i < keys.length; i += 1000) await this.source.local.store.delete(keys.slice(i, i + 1000));
       this.#localLow = upto;
     } catch (e) {
