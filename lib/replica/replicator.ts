@@ -20,6 +20,9 @@ import { listLevel } from "./list.ts";
 import { Uploader } from "./uploader.ts";
 import type { Replica } from "./url.ts";
 
+/** Errors a retry may cure (store and network trouble, a busy local disk); sync() retries only these. */
+const TRANSIENT = new Set<string>(["STORE_ERROR", "STORE_AUTH", "TIMEOUT", "ABORTED", "IO_ERROR", "PRECONDITION_FAILED"]);
+
 /** The largest remote L0 file adopted (it is read into memory). */
 const MAX_ADOPT_BYTES = 1 << 30;
 
@@ -108,8 +111,9 @@ export class Replicator extends EventTarget {
   /**
    * Captures what is committed, then resolves with the local TXID once every replica holds it.
    * A failing replica is retried with backoff for up to `syncTimeout`; then sync() rejects with its
-   * last error (the files stay queued and the background loops keep retrying). A stopped replica
-   * (REPLICA_MISMATCH) rejects at once. `timeout` overrides the `syncTimeout` option for this call.
+   * last error (the files stay queued and the background loops keep retrying). An error no retry
+   * can cure (a local L0 file missing or malformed) rejects after the first attempt, and a stopped
+   * replica (REPLICA_MISMATCH) at once. `timeout` overrides the `syncTimeout` option for this call.
    */
   async sync(options: { timeout?: number } = {}): Promise<bigint> {
     this.#checkOpen();
@@ -214,6 +218,8 @@ export class Replicator extends EventTarget {
     for (let attempt = 0; ; attempt++) {
       if (rs.fatal) throw rs.fatal;
       if (rs.pos !== undefined && rs.pos >= target) return;
+      // Retrying cannot fix a missing or malformed local file: say so now (the loops keep trying).
+      if (attempt > 0 && rs.lastError && !TRANSIENT.has(rs.lastError.code)) throw giveUp();
       const now = this.#clock.now();
       if (interval !== undefined) {
         if (attempt > 0) {
@@ -257,8 +263,8 @@ export class Replicator extends EventTarget {
       const bytes = await ahead.replica.store.get(f.key, undefined, { signal: this.#kill.signal });
       if (!bytes) throw new LtxError("NOT_FOUND", `remote L0 file disappeared: ${f.key}`);
       await this.source.adoptRemote(txid, bytes);
+      if (local.length === 0) this.#localLow = txid; // else the old local files go once every replica holds them
       this.#localPos = txid;
-      this.#localLow = txid;
       this.#captures = [];
     }
   }
@@ -360,9 +366,13 @@ export class Replicator extends EventTarget {
     if (min === undefined) return; // every replica stopped: keep the local chain as it is
     const upto = min < this.#localPos ? min : this.#localPos; // keep `upto` itself
     if (this.#localLow >= upto) return;
-    const keys: string[] = [];
-    for (let t = this.#localLow; t < upto; t++) keys.push(this.source.local.layout.key(0, t, t));
+    const local = this.source.local;
     try {
+      // A long range (after an adoption, say) holds mostly absent files: list what is there instead.
+      const keys =
+        upto - this.#localLow > 4096n
+          ? (await listLevel(local, 0, { signal: this.#kill.signal })).filter((f) => f.maxTXID < upto).map((f) => f.key)
+          : Array.from({ length: Number(upto - this.#localLow) }, (_, i) => local.layout.key(0, this.#localLow + BigInt(i), this.#localLow + BigInt(i)));
       for (let i = 0; i < keys.length; i += 1000) await this.source.local.store.delete(keys.slice(i, i + 1000));
       this.#localLow = upto;
     } catch (e) {

@@ -126,6 +126,28 @@ describe("Replicator: failures of the source, the startup and the ladder", () =>
     await rep.close();
   });
 
+  it("a local L0 file gone missing: sync() rejects with NOT_FOUND after one attempt, not after syncTimeout", async () => {
+    const clock = new ManualClock(T0);
+    const { store, replica } = counted();
+    const local = memoryReplica();
+    const src = new FakeSource(local, clock);
+    const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER });
+    expect(await rep.sync()).toBe(1n);
+    store.fault = (op) => (op === "put" ? http503() : null);
+    src.commit();
+    await rep.tick();
+    src.commit();
+    await rep.tick();
+    await local.store.delete(["ltx/0/0000000000000002-0000000000000002.ltx"]);
+    store.fault = () => null;
+    const p = rep.sync();
+    p.catch(() => {});
+    await clock.advance(1000); // the backoff of the failed tick; no more
+    await expect(p).rejects.toMatchObject({ code: "NOT_FOUND", message: expect.stringMatching(/TXID 0000000000000002 is missing/) });
+    expect(store.puts.filter((k) => k.startsWith("ltx/0/"))).toEqual(["ltx/0/0000000000000001-0000000000000001.ltx"]);
+    await rep.close().catch(() => {});
+  });
+
   it("with the system clock, close() leaves no timer behind", async () => {
     const before = timers();
     const src = new FakeSource(memoryReplica(), systemClock);
