@@ -1,0 +1,497 @@
+/**
+ * The shipping side of Litestream's write path (spec: litestream-replica.md §3.4, §3.5, §4): L0
+ * files from a source are uploaded to one or more replicas in TXID order, then merged up the level
+ * ladder, snapshotted and pruned in the background.
+ *
+ * - Each replica's position is read once (one LIST of level 0), then kept in memory.
+ * - Uploads go in order, one file at a time, so a replica always holds a gap-free prefix of the
+ *   chain; a failure backs off exponentially (bounded) and the queue drains from where it stopped.
+ *   Replicas are independent: one failing never delays the others.
+ * - A remote ahead of the local position at startup (a restore on a fresh host, Litestream issue
+ *   #781) is adopted through `source.adoptRemote`; a remote that is not a continuation of the local
+ *   chain stops that replica with REPLICA_MISMATCH and nothing is written to it.
+ * - Time comes only from the injected Clock; `tick()` lets a cron job or alarm drive everything
+ *   instead of timers.
+ */
+import { LtxError, isLtxError, wrapError } from "../errors.ts";
+import { systemClock, type Clock } from "./clock.ts";
+import { DEFAULT_COMPACTION_CONFIG, type CompactionConfig } from "./compact.ts";
+import { listLevel } from "./list.ts";
+import { Uploader } from "./uploader.ts";
+import type { Replica } from "./url.ts";
+
+/** Errors a retry may cure (store and network trouble, a busy local disk); sync() retries only these. */
+const TRANSIENT = new Set<string>(["STORE_ERROR", "STORE_AUTH", "TIMEOUT", "ABORTED", "IO_ERROR", "PRECONDITION_FAILED"]);
+
+/** The largest remote L0 file adopted (it is read into memory). */
+const MAX_ADOPT_BYTES = 1 << 30;
+
+export type { Clock } from "./clock.ts";
+export { ReplicatorEvent, type L0Source, type ReplicatorOptions, type ReplicaStatus, type ReplicatorStatus, type ReplicatorEventType, type ReplicatorEventDetail } from "./replicator-types.ts";
+import { ReplicatorEvent, type L0Source, type ReplicatorOptions, type ReplicaStatus, type ReplicatorStatus, type ReplicatorEventType, type ReplicatorEventDetail } from "./replicator-types.ts";
+
+/** Ships L0 files from a source to replicas and runs the level ladder on them. */
+export class Replicator extends EventTarget {
+  readonly source: L0Source;
+  #clock: Clock;
+  #o: { monitorInterval: number; syncInterval: number; initialDelay: number; maxDelay: number; syncTimeout: number; shutdownTimeout: number; shutdownSyncInterval: number; eventDriven: boolean; batchSize: number };
+  #rs: Uploader[];
+  #localPos = 0n;
+  #localLow = 1n;
+  #captures: { txid: bigint; at: number }[] = [];
+  #sourceError: LtxError | undefined;
+  #sourceFailures = 0;
+  #sourceRetryAt = 0;
+  #captureLane: Promise<bigint> | null = null;
+  #startup: Promise<void> | null = null;
+  #started = false;
+  #closed = false;
+  #stop = new AbortController();
+  #kill = new AbortController();
+  #wakeUpload = new Waker();
+  #wakeCapture = new Waker();
+  #loops: Promise<void>[] = [];
+  #unwatch: (() => void) | undefined;
+
+  constructor(source: L0Source, replicas: Replica[], options: ReplicatorOptions = {}) {
+    super();
+    this.source = source;
+    this.#clock = options.clock ?? systemClock;
+    const positive = (v: number | undefined, d: number, name: string) => {
+      const x = v ?? d;
+      if (!(x > 0) || !Number.isFinite(x)) throw new LtxError("INVALID_ARGUMENT", `${name} must be a positive number of ms (got ${x})`);
+      return x;
+    };
+    this.#o = {
+      monitorInterval: positive(options.monitorInterval, 1000, "monitorInterval"),
+      syncInterval: positive(options.syncInterval, 1000, "syncInterval"),
+      initialDelay: positive(options.retries?.initialDelay, 1000, "retries.initialDelay"),
+      maxDelay: positive(options.retries?.maxDelay, 300_000, "retries.maxDelay"),
+      syncTimeout: positive(options.syncTimeout, 30_000, "syncTimeout"),
+      shutdownTimeout: positive(options.shutdownTimeout, 30_000, "shutdownTimeout"),
+      shutdownSyncInterval: positive(options.shutdownSyncInterval, 500, "shutdownSyncInterval"),
+      eventDriven: options.eventDriven ?? false,
+      batchSize: Math.floor(positive(options.batchSize, 256, "batchSize")),
+    };
+    const config: CompactionConfig = { ...DEFAULT_COMPACTION_CONFIG, ...options.compaction };
+    const urls = new Set<string>();
+    this.#rs = replicas.map((replica) => {
+      if (replica.kind !== "memory" && urls.has(replica.url)) throw new LtxError("INVALID_ARGUMENT", `replica given twice: ${replica.url}`);
+      urls.add(replica.url);
+      return new Uploader(replica, config);
+    });
+  }
+
+  /** Starts the background loops (capture, upload, one ladder per replica) on the clock. */
+  start(): void {
+    if (this.#closed) throw new LtxError("INVALID_STATE", "replicator is closed");
+    if (this.#started) return;
+    this.#started = true;
+    if (this.#o.eventDriven && this.source.watch) this.#unwatch = this.source.watch(() => this.#wakeCapture.notify());
+    // One driver retries a failed startup; every loop starts once it succeeded.
+    const ready = this.#startupDone();
+    this.#loops.push(ready.then(() => {}), this.#captureLoop(ready), this.#uploadLoop(ready), ...this.#rs.map((rs) => this.#ladderLoop(rs, ready)));
+  }
+
+  /**
+   * One step for a cron job or an alarm: capture, upload to every replica (failing ones only when
+   * their backoff has passed), delete local files every replica holds, then the due ladder jobs.
+   * Replica failures are reported in status() and "error" events; rejects only when the capture
+   * fails or the replicator is closed.
+   */
+  async tick(): Promise<void> {
+    this.#checkOpen();
+    await this.#ensureStartup();
+    await this.#capture();
+    await Promise.all(this.#rs.map((rs) => this.#pump(rs)));
+    await this.#pruneLocal();
+    await Promise.all(this.#rs.map((rs) => this.#ladderStep(rs)));
+  }
+
+  /**
+   * Captures what is committed, then resolves with the local TXID once every replica holds it.
+   * A failing replica is retried with backoff for up to `syncTimeout`; then sync() rejects with its
+   * last error (the files stay queued and the background loops keep retrying). An error no retry
+   * can cure (a local L0 file missing or malformed) rejects after the first attempt, and a stopped
+   * replica (REPLICA_MISMATCH) at once. `timeout` overrides the `syncTimeout` option for this call.
+   */
+  async sync(options: { timeout?: number } = {}): Promise<bigint> {
+    this.#checkOpen();
+    return this.#flush(options.timeout ?? this.#o.syncTimeout);
+  }
+
+  /** Local TXID, each replica's position and error, and the replication lag. */
+  status(): ReplicatorStatus {
+    const now = this.#clock.now();
+    const replicas: ReplicaStatus[] = this.#rs.map((rs) => {
+      const s: ReplicaStatus = { url: rs.replica.url, remoteTXID: rs.pos ?? 0n, failures: rs.failures, stopped: rs.fatal !== undefined };
+      const err = rs.fatal ?? rs.lastError;
+      if (err) s.lastError = err;
+      if (rs.lastUploadAt !== undefined) s.lastUploadAt = rs.lastUploadAt;
+      return s;
+    });
+    const min = this.#minRemote();
+    const oldest = min === undefined ? undefined : this.#captures.find((c) => c.txid > min);
+    const out: ReplicatorStatus = { localTXID: this.#localPos, replicas, lagMs: oldest ? Math.max(0, now - oldest.at) : 0 };
+    const err = this.#sourceError ?? replicas.find((r) => r.lastError)?.lastError;
+    if (err) out.lastError = err;
+    return out;
+  }
+
+  /** Adds a listener for a ReplicatorEvent. */
+  override addEventListener<T extends ReplicatorEventType>(type: T, listener: ((e: ReplicatorEvent<T>) => void) | EventListenerObject | null, options?: AddEventListenerOptions | boolean): void {
+    super.addEventListener(type, listener as EventListener, options);
+  }
+
+  /**
+   * Uploads what is left (bounded by `shutdownTimeout`), stops every loop and closes the source.
+   * Rejects with the flush error when something could not be uploaded in time; everything is
+   * stopped either way.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stop.abort();
+    this.#unwatch?.();
+    this.#wakeCapture.notify();
+    this.#wakeUpload.notify();
+    let error: unknown;
+    const timer = new AbortController();
+    const deadline = this.#clock.sleep(this.#o.shutdownTimeout, timer.signal).then(
+      () => this.#kill.abort(),
+      () => {},
+    );
+    try {
+      await this.#flush(this.#o.shutdownTimeout, this.#o.shutdownSyncInterval);
+    } catch (e) {
+      error = e;
+    }
+    this.#kill.abort();
+    timer.abort();
+    await deadline;
+    await Promise.allSettled([...this.#loops, ...this.#rs.flatMap((rs) => [rs.lane, rs.ladderLane])]);
+    try {
+      await this.source.close();
+    } catch (e) {
+      error ??= e;
+    }
+    if (error !== undefined) throw isLtxError(error) ? error : wrapError(error, "close", "STORE_ERROR");
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #checkOpen(): void {
+    if (this.#closed) throw new LtxError("INVALID_STATE", "replicator is closed");
+  }
+
+  #emit<T extends ReplicatorEventType>(type: T, detail: ReplicatorEventDetail[T]): void {
+    this.dispatchEvent(new ReplicatorEvent(type, detail));
+  }
+
+  #delay(failures: number): number {
+    return Math.min(this.#o.maxDelay, this.#o.initialDelay * 2 ** Math.min(failures - 1, 52));
+  }
+
+  /** Captures, then uploads until every replica holds the position; `interval`: retry at this fixed pace instead of the backoff. */
+  async #flush(timeout: number, interval?: number): Promise<bigint> {
+    await this.#ensureStartup();
+    const target = await this.#capture(true);
+    const deadline = this.#clock.now() + timeout;
+    await Promise.all(this.#rs.map((rs) => this.#drain(rs, target, deadline, interval)));
+    await this.#pruneLocal();
+    return target;
+  }
+
+  /** Uploads to one replica until it holds `target`, sleeping out backoffs until `deadline`. */
+  async #drain(rs: Uploader, target: bigint, deadline: number, interval?: number): Promise<void> {
+    const giveUp = () => (rs.lastError ?? new LtxError("TIMEOUT", "replica not reachable")).wrap(`sync: ${rs.replica.url} still failing after ${rs.failures} attempts`);
+    try {
+      await this.#drainLoop(rs, target, deadline, giveUp, interval);
+    } catch (e) {
+      // Stopped by close()'s deadline: report why the replica could not be reached.
+      if (isLtxError(e, "ABORTED") && this.#kill.signal.aborted && rs.lastError) throw giveUp();
+      throw e;
+    }
+  }
+
+  async #drainLoop(rs: Uploader, target: bigint, deadline: number, giveUp: () => LtxError, interval?: number): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (rs.fatal) throw rs.fatal;
+      if (rs.pos !== undefined && rs.pos >= target) return;
+      // Retrying cannot fix a missing or malformed local file: say so now (the loops keep trying).
+      if (attempt > 0 && rs.lastError && !TRANSIENT.has(rs.lastError.code)) throw giveUp();
+      const now = this.#clock.now();
+      if (interval !== undefined) {
+        if (attempt > 0) {
+          if (now >= deadline) throw giveUp();
+          await this.#clock.sleep(Math.min(interval, deadline - now), this.#kill.signal);
+        }
+        await this.#pump(rs, false, true);
+        continue;
+      }
+      if (rs.retryAt > now) {
+        if (rs.retryAt > deadline) throw giveUp();
+        await this.#clock.sleep(rs.retryAt - now, this.#kill.signal);
+      }
+      await this.#pump(rs);
+    }
+  }
+
+  // ---- startup: local position, remote positions, adoption of a remote that is ahead
+
+  #ensureStartup(): Promise<void> {
+    // A failed startup (the adoption's download, say) is tried again by the next call.
+    this.#startup ??= this.#doStartup().catch((e) => {
+      this.#startup = null;
+      throw e;
+    });
+    return this.#startup;
+  }
+
+  async #doStartup(): Promise<void> {
+    const local = await listLevel(this.source.local, 0, { signal: this.#kill.signal });
+    this.#localPos = local.reduce((m, f) => (f.maxTXID > m ? f.maxTXID : m), 0n);
+    this.#localLow = local[0]?.minTXID ?? 1n;
+    await Promise.all(this.#rs.map((rs) => this.#pump(rs, true)));
+    // Adopt the replica furthest ahead (Go's checkDatabaseBehindReplica).
+    let ahead: Uploader | undefined;
+    for (const rs of this.#rs) if (!rs.fatal && rs.pos !== undefined && rs.pos > this.#localPos && (!ahead || rs.pos > ahead.pos!)) ahead = rs;
+    if (ahead) {
+      const txid = ahead.pos!;
+      const f = ahead.cache.last(0)!;
+      if (f.size > MAX_ADOPT_BYTES) throw new LtxError("LIMIT_EXCEEDED", `remote L0 file too large to adopt: ${f.size} bytes`);
+      const bytes = await ahead.replica.store.get(f.key, undefined, { signal: this.#kill.signal });
+      if (!bytes) throw new LtxError("NOT_FOUND", `remote L0 file disappeared: ${f.key}`);
+      await this.source.adoptRemote(txid, bytes);
+      if (local.length === 0) this.#localLow = txid; // else the old local files go once every replica holds them
+      this.#localPos = txid;
+      this.#captures = [];
+    }
+  }
+
+  // ---- capture
+
+  /** Captures (serialized); with `strict`, a source failure rejects, else it is recorded and backs off. */
+  async #capture(strict = true): Promise<bigint> {
+    while (this.#captureLane) await this.#captureLane.catch(() => {});
+    const run = (async () => {
+      const prev = this.#localPos;
+      let pos: bigint;
+      try {
+        pos = await this.source.sync();
+      } catch (e) {
+        const err = isLtxError(e) ? e : wrapError(e, "capture", "IO_ERROR");
+        this.#sourceError = err;
+        this.#sourceFailures++;
+        this.#sourceRetryAt = this.#clock.now() + this.#delay(this.#sourceFailures);
+        this.#emit("error", { error: err });
+        throw err;
+      }
+      this.#sourceError = undefined;
+      this.#sourceFailures = 0;
+      this.#sourceRetryAt = 0;
+      if (pos > prev) {
+        this.#localPos = pos;
+        this.#captures.push({ txid: pos, at: this.#clock.now() });
+        this.#emit("sync", { minTXID: prev + 1n, maxTXID: pos });
+        this.#wakeUpload.notify();
+      }
+      return this.#localPos;
+    })();
+    this.#captureLane = run;
+    try {
+      return await run;
+    } catch (e) {
+      if (strict) throw e;
+      return this.#localPos;
+    } finally {
+      if (this.#captureLane === run) this.#captureLane = null;
+    }
+  }
+
+  // ---- upload
+
+  /** Runs one upload pass on a replica, serialized with other passes on it. */
+  #pump(rs: Uploader, atStartup = false, force = false): Promise<void> {
+    const run = rs.lane.then(() => this.#pumpNow(rs, atStartup, force));
+    rs.lane = run.catch(() => {});
+    return rs.lane;
+  }
+
+  async #pumpNow(rs: Uploader, atStartup: boolean, force: boolean): Promise<void> {
+    if (rs.fatal || this.#kill.signal.aborted) return;
+    if (!force && this.#clock.now() < rs.retryAt) return;
+    try {
+      if (rs.pos === undefined) await rs.init(this.source.local, this.#localPos, atStartup, this.#kill.signal);
+      while (rs.pos! < this.#localPos && !this.#kill.signal.aborted) {
+        const from = rs.pos! + 1n;
+        let to = from + BigInt(this.#o.batchSize) - 1n;
+        if (to > this.#localPos) to = this.#localPos;
+        for (let t = from; t <= to; t++) {
+          const f = await rs.upload(this.source.local, t, this.#rs, this.#kill.signal);
+          rs.cache.add(f);
+          rs.pos = t;
+          rs.lastUploadAt = this.#clock.now();
+        }
+        this.#emit("upload", { url: rs.replica.url, minTXID: from, maxTXID: to });
+      }
+      rs.failures = 0;
+      rs.retryAt = 0;
+      delete rs.lastError;
+    } catch (e) {
+      const err = isLtxError(e) ? e : wrapError(e, `upload to ${rs.replica.url}`, "STORE_ERROR");
+      if (err.code === "REPLICA_MISMATCH") rs.fatal = err;
+      rs.lastError = err;
+      rs.failures++;
+      rs.retryAt = this.#clock.now() + this.#delay(rs.failures);
+      this.#emit("error", { url: rs.replica.url, error: err });
+    }
+  }
+
+  /** The lowest position of the replicas not stopped (unknown positions count as 0); undefined when none is left. */
+  #minRemote(): bigint | undefined {
+    let min: bigint | undefined;
+    for (const rs of this.#rs) {
+      if (rs.fatal) continue;
+      const p = rs.pos ?? 0n;
+      if (min === undefined || p < min) min = p;
+    }
+    return min;
+  }
+
+  /** Deletes local L0 files every live replica holds, keeping the newest one and the lowest replica position. */
+  async #pruneLocal(): Promise<void> {
+    const min = this.#minRemote();
+    this.#captures = min === undefined ? [] : this.#captures.filter((c) => c.txid > min);
+    if (min === undefined) return; // every replica stopped: keep the local chain as it is
+    const upto = min < this.#localPos ? min : this.#localPos; // keep `upto` itself
+    if (this.#localLow >= upto) return;
+    const local = this.source.local;
+    try {
+      // A long range (after an adoption, say) holds mostly absent files: list what is there instead.
+      const keys =
+        upto - this.#localLow > 4096n
+          ? (await listLevel(local, 0, { signal: this.#kill.signal })).filter((f) => f.maxTXID < upto).map((f) => f.key)
+          : Array.from({ length: Number(upto - this.#localLow) }, (_, i) => local.layout.key(0, this.#localLow + BigInt(i), this.#localLow + BigInt(i)));
+      for (let i = 0; i < keys.length; i += 1000) await this.source.local.store.delete(keys.slice(i, i + 1000));
+      this.#localLow = upto;
+    } catch (e) {
+      this.#emit("error", { error: isLtxError(e) ? e : wrapError(e, "delete local L0 files", "IO_ERROR") });
+    }
+  }
+
+  // ---- ladder
+
+  #ladderStep(rs: Uploader): Promise<void> {
+    const run = rs.ladderLane.then(async () => {
+      const now = this.#clock.now();
+      if (rs.fatal || rs.pos === undefined || now < rs.ladderRetryAt || this.#kill.signal.aborted) return;
+      const url = rs.replica.url;
+      try {
+        await rs.ladder.step(now, this.#localPos, () => this.source.snapshot(), this.#kill.signal, {
+          compacted: (file, inputs) => this.#emit("compact", { url, file, inputs }),
+          snapshot: (file) => this.#emit("snapshot", { url, file }),
+          deleted: (deleted) => this.#emit("compact", { url, deleted }),
+        });
+        rs.ladderFailures = 0;
+        rs.ladderRetryAt = 0;
+      } catch (e) {
+        const err = isLtxError(e) ? e : wrapError(e, `compaction on ${url}`, "STORE_ERROR");
+        rs.ladderFailures++;
+        rs.ladderRetryAt = now + this.#delay(rs.ladderFailures);
+        rs.cache.invalidateUpper();
+        this.#emit("error", { url, error: err });
+      }
+    });
+    rs.ladderLane = run;
+    return run;
+  }
+
+  // ---- loops (start())
+
+  /** Sleeps `ms` on the clock, or less when `waker` is notified (also before the call); false once stopped. */
+  async #wait(ms: number, waker?: Waker): Promise<boolean> {
+    if (this.#stop.signal.aborted) return false;
+    if (waker?.take()) return true;
+    const ctl = new AbortController();
+    const onStop = () => ctl.abort();
+    this.#stop.signal.addEventListener("abort", onStop, { once: true });
+    waker?.arm(ctl);
+    try {
+      await this.#clock.sleep(Math.max(0, ms), ctl.signal);
+    } catch {
+      // woken or stopped
+    } finally {
+      waker?.disarm();
+      this.#stop.signal.removeEventListener("abort", onStop);
+    }
+    return !this.#stop.signal.aborted;
+  }
+
+  /** Runs the startup, trying again with backoff while it fails; false once stopped. */
+  async #startupDone(): Promise<boolean> {
+    for (let failures = 1; ; failures++) {
+      try {
+        await this.#ensureStartup();
+        return true;
+      } catch (e) {
+        this.#emit("error", { error: isLtxError(e) ? e : wrapError(e, "startup", "STORE_ERROR") });
+        if (!(await this.#wait(this.#delay(failures)))) return false;
+      }
+    }
+  }
+
+  async #captureLoop(ready: Promise<boolean>): Promise<void> {
+    if (!(await ready)) return;
+    while (!this.#stop.signal.aborted) {
+      if (this.#clock.now() >= this.#sourceRetryAt) await this.#capture(false);
+      const wait = this.#sourceRetryAt > 0 ? this.#sourceRetryAt - this.#clock.now() : this.#o.monitorInterval;
+      if (!(await this.#wait(wait, this.#wakeCapture))) return;
+    }
+  }
+
+  async #uploadLoop(ready: Promise<boolean>): Promise<void> {
+    if (!(await ready)) return;
+    while (!this.#stop.signal.aborted) {
+      await Promise.all(this.#rs.map((rs) => this.#pump(rs)));
+      await this.#pruneLocal();
+      const now = this.#clock.now();
+      let wait = this.#o.syncInterval;
+      for (const rs of this.#rs) if (!rs.fatal && rs.retryAt > now) wait = Math.min(wait, rs.retryAt - now);
+      if (!(await this.#wait(wait, this.#wakeUpload))) return;
+    }
+  }
+
+  async #ladderLoop(rs: Uploader, ready: Promise<boolean>): Promise<void> {
+    if (!(await ready)) return;
+    while (!this.#stop.signal.aborted) {
+      await this.#ladderStep(rs);
+      const now = this.#clock.now();
+      let next = rs.ladder.nextDue(now);
+      if (rs.pos === undefined) next = now + this.#o.syncInterval;
+      if (rs.ladderRetryAt > now) next = Math.max(next, rs.ladderRetryAt);
+      if (!(await this.#wait(next - now))) return;
+    }
+  }
+}
+
+/** Wakes one sleeping loop; a notification while it is busy makes its next wait return at once. */
+class Waker {
+  #ctl: AbortController | null = null;
+  #pending = false;
+  notify(): void {
+    if (this.#ctl) this.#ctl.abort();
+    else this.#pending = true;
+  }
+  take(): boolean {
+    const p = this.#pending;
+    this.#pending = false;
+    return p;
+  }
+  arm(ctl: AbortController): void {
+    this.#ctl = ctl;
+  }
+  disarm(): void {
+    this.#ctl = null;
+  }
+}
