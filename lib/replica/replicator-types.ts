@@ -40,7 +40,7 @@ export interface ReplicatorOptions {
   shutdownSyncInterval?: number;
   /** Capture as soon as a commit lands (source.watch) as well as every monitorInterval. */
   eventDriven?: boolean;
-  /** Files per upload batch before other work gets a turn (default 256, max-sync-ltx-files). */
+  /** Files per "upload" event; uploads stay one at a time, in order (default 256, max-sync-ltx-files). */
   batchSize?: number;
 }
 

@@ -46,6 +46,7 @@ export class Replicator extends EventTarget {
   #startup: Promise<void> | null = null;
   #started = false;
   #closed = false;
+  #closing: Promise<void> | undefined;
   #stop = new AbortController();
   #kill = new AbortController();
   #wakeUpload = new Waker();
@@ -96,8 +97,8 @@ export class Replicator extends EventTarget {
   /**
    * One step for a cron job or an alarm: capture, upload to every replica (failing ones only when
    * their backoff has passed), delete local files every replica holds, then the due ladder jobs.
-   * Replica failures are reported in status() and "error" events; rejects only when the capture
-   * fails or the replicator is closed.
+   * Replica failures are reported in status() and "error" events; rejects only when the startup
+   * (an adoption) or the capture fails, or the replicator is closed.
    */
   async tick(): Promise<void> {
     this.#checkOpen();
@@ -148,8 +149,12 @@ export class Replicator extends EventTarget {
    * Rejects with the flush error when something could not be uploaded in time; everything is
    * stopped either way.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     this.#stop.abort();
     this.#unwatch?.();
@@ -327,13 +332,16 @@ export class Replicator extends EventTarget {
         const from = rs.pos! + 1n;
         let to = from + BigInt(this.#o.batchSize) - 1n;
         if (to > this.#localPos) to = this.#localPos;
-        for (let t = from; t <= to; t++) {
-          const f = await rs.upload(this.source.local, t, this.#rs, this.#kill.signal);
-          rs.cache.add(f);
-          rs.pos = t;
-          rs.lastUploadAt = this.#clock.now();
+        try {
+          for (let t = from; t <= to; t++) {
+            const f = await rs.upload(this.source.local, t, this.#rs, this.#kill.signal);
+            rs.cache.add(f);
+            rs.pos = t;
+            rs.lastUploadAt = this.#clock.now();
+          }
+        } finally {
+          if (rs.pos! >= from) this.#emit("upload", { url: rs.replica.url, minTXID: from, maxTXID: rs.pos! });
         }
-        this.#emit("upload", { url: rs.replica.url, minTXID: from, maxTXID: to });
       }
       rs.failures = 0;
       rs.retryAt = 0;

@@ -224,6 +224,8 @@ describe("Replicator: background loops (start) and close", () => {
     const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER, retries: { initialDelay: 500, maxDelay: 8000 } });
     const errors: number[] = [];
     rep.addEventListener("error", () => errors.push(clock.now() - T0));
+    const uploads: [bigint, bigint][] = [];
+    rep.addEventListener("upload", (e) => uploads.push([e.detail.minTXID, e.detail.maxTXID]));
     rep.start();
     await clock.advance(0);
     store.fault = (op) => (op === "put" ? (clock.now() % 2 ? http503() : netError()) : null);
@@ -241,7 +243,11 @@ describe("Replicator: background loops (start) and close", () => {
     expect(rep.status().replicas[0]!.remoteTXID).toBe(21n);
     expect(store.puts.filter((k) => k.startsWith("ltx/0/"))).toEqual(Array.from({ length: 21 }, (_, i) => `ltx/0/${(i + 1).toString(16).padStart(16, "0")}-${(i + 1).toString(16).padStart(16, "0")}.ltx`));
     for (const t of [1n, 2n, 11n, 20n, 21n]) expect(await restoredAt(replica, t)).toEqual(src.images.get(t));
-    await rep.close();
+    // "upload" events cover 1..21 once each, in order.
+    expect(uploads.flatMap(([a, b]) => Array.from({ length: Number(b - a) + 1 }, (_, i) => a + BigInt(i)))).toEqual(Array.from({ length: 21 }, (_, i) => BigInt(i + 1)));
+    const c1 = rep.close();
+    expect(rep.close()).toBe(c1);
+    await c1;
   });
 
   it("close() uploads a pending commit, stops every loop and closes the source", async () => {
