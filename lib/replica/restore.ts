@@ -4,7 +4,7 @@
  * `Compactor → Decoder.DecodeDatabaseTo` pipeline does. A failed restore aborts the sink, so a
  * file output never appears half-written.
  */
-import { LtxError, wrapError } from "../errors.ts";
+import { LtxError, isLtxError, wrapError } from "../errors.ts";
 import { lockPgno } from "../ltx/checksum.ts";
 import { Compactor } from "../ltx/compactor.ts";
 import { LtxReader } from "../ltx/decoder.ts";
@@ -91,7 +91,7 @@ export async function restore(replica: Replica, opts: RestoreOptions): Promise<R
   } catch (e) {
     await sink.abort().catch(() => {});
     await Promise.all(readers.map((r) => r.cancel().catch(() => {})));
-    throw e instanceof LtxError ? e : wrapError(e, "restore", "STORE_ERROR");
+    throw isLtxError(e) ? e : wrapError(e, "restore", "STORE_ERROR");
   }
 }
 
