@@ -3,7 +3,7 @@
 //   node kernel.mjs encode DB OUT | decode FILE | crc64 FILE | stream-decode FILE | make-big OUT MIB
 import { readFileSync, openSync, readSync, writeSync, closeSync, createWriteStream, createReadStream } from "node:fs";
 import { Encoder, LtxReader, verifyLtx, crc64, lockPgno, useWasmKernels } from "../../dist/mod.js";
-import { encodeLtx } from "../../dist/ltx/encoder.js";
+import { encodeLtx } from "../../dist/mod.js";
 
 const [kernel, a1, a2] = process.argv.slice(2);
 // LTXKIT_BENCH_KERNELS=ts measures the pure-TypeScript LZ4 and CRC-64 loops instead of the

@@ -12,7 +12,7 @@ import { HEADER_FLAG_NO_CHECKSUM, type Header } from "../ltx/header.ts";
 import { SNAPSHOT_LEVEL, type FileInfo } from "./file-info.ts";
 import { listLevel, writeLtxFile } from "./list.ts";
 import { planFromListings } from "./plan.ts";
-import type { Replica } from "./url.ts";
+import type { Replica } from "./replica.ts";
 
 export interface CompactionConfig {
   /** Intervals of levels 1..N in ms (Litestream: 30 s, 5 min, 1 h). */

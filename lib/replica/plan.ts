@@ -8,7 +8,7 @@ import { LtxError } from "../errors.ts";
 import { formatTXID } from "../ltx/txid.ts";
 import { SNAPSHOT_LEVEL, type FileInfo } from "./file-info.ts";
 import { listLevel } from "./list.ts";
-import type { Replica } from "./url.ts";
+import type { Replica } from "./replica.ts";
 
 export interface RestoreTarget {
   /** Restore to exactly this TXID (must end on a file boundary). */

@@ -12,7 +12,7 @@ import { HEADER_FLAG_NO_CHECKSUM, type Header } from "../ltx/header.ts";
 import type { FileInfo } from "./file-info.ts";
 import { Budget, DEFAULT_MEMORY_BUDGET, fetchFile, Semaphore, type FetchOptions } from "./fetch.ts";
 import { calcRestorePlan, type RestoreTarget } from "./plan.ts";
-import type { Replica } from "./url.ts";
+import type { Replica } from "./replica.ts";
 
 /** Where restored pages go. Pages arrive in order 1..commit. */
 export interface PageSink {

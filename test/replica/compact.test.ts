@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { memoryReplica } from "../../lib/replica/url.ts";
+import { memoryReplica } from "../../lib/replica/replica.ts";
 import { compactLevel, compactReplica, enforceL0Retention, enforceSnapshotRetention, windowStart } from "../../lib/replica/compact.ts";
 import { listLevel, writeLtxFile } from "../../lib/replica/list.ts";
 import { restore, BytesSink } from "../../lib/replica/restore.ts";

@@ -4,7 +4,7 @@ import { httpFetch } from "../../lib/adapters/http-fetch.ts";
 import { fetchFile, Semaphore } from "../../lib/replica/fetch.ts";
 import { s3Layout } from "../../lib/replica/layout.ts";
 import { BytesSink, restore } from "../../lib/replica/restore.ts";
-import type { Replica } from "../../lib/replica/url.ts";
+import type { Replica } from "../../lib/replica/replica.ts";
 import { S3Store } from "../../lib/store/s3.ts";
 import { s3env, skipS3 } from "../store/s3-env.ts";
 import { InstrumentedStore, join2, randomBytes, same, writeBigChain } from "./instrumented.ts";

@@ -5,7 +5,7 @@ import { describe, it, expect } from "vitest";
 import { LtxError } from "../../lib/errors.ts";
 import { Budget, fetchFile, Semaphore } from "../../lib/replica/fetch.ts";
 import { BytesSink, restore } from "../../lib/replica/restore.ts";
-import { memoryReplica } from "../../lib/replica/url.ts";
+import { memoryReplica } from "../../lib/replica/replica.ts";
 import { FileSink } from "../../lib/adapters/fs-sink.ts";
 import type { ByteRange, GetOptions } from "../../lib/store/blob-store.ts";
 import { MemoryStore } from "../../lib/store/memory.ts";

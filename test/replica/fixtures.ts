@@ -2,7 +2,7 @@
 import { lockPgno } from "../../lib/ltx/checksum.ts";
 import { encodeLtxBytes, type Page } from "../../lib/ltx/encoder.ts";
 import { writeLtxFile } from "../../lib/replica/list.ts";
-import type { Replica } from "../../lib/replica/url.ts";
+import type { Replica } from "../../lib/replica/replica.ts";
 import { mixedPage, prng } from "../ltx/helpers.ts";
 
 export interface SimStep {

@@ -2,7 +2,7 @@
 import type { BlobStore, ByteRange, GetOptions } from "../../lib/store/blob-store.ts";
 import { encodeLtxBytes, type Page } from "../../lib/ltx/encoder.ts";
 import { writeLtxFile } from "../../lib/replica/list.ts";
-import type { Replica } from "../../lib/replica/url.ts";
+import type { Replica } from "../../lib/replica/replica.ts";
 import { prng } from "../ltx/helpers.ts";
 
 export function randomBytes(n: number, seed: number): Uint8Array {

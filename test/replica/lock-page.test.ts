@@ -5,7 +5,7 @@
  */
 import { describe, it, expect } from "vitest";
 import { restore, type PageSink } from "../../lib/replica/restore.ts";
-import { memoryReplica } from "../../lib/replica/url.ts";
+import { memoryReplica } from "../../lib/replica/replica.ts";
 import { LOCK_PGNO, LOCK_PS, writeLockPageReplica } from "./fixtures.ts";
 
 /** Keeps what it is given, not the bytes: pgno order, the lock page's content, each page's stamp. */

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, expect } from "vitest";
-import { memoryReplica } from "../../lib/replica/url.ts";
+import { memoryReplica } from "../../lib/replica/replica.ts";
 import { restore, BytesSink } from "../../lib/replica/restore.ts";
 import { openReplicaFromEnv } from "../../lib/adapters/replica-node.ts";
 import { FileSink } from "../../lib/adapters/fs-sink.ts";
