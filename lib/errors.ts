@@ -41,8 +41,10 @@ export const ERROR_CODES = [
   "UNSUPPORTED", // a feature is missing on this runtime or backend
 ] as const;
 
+/** One of ERROR_CODES. */
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/** Options of the LtxError constructor. */
 export interface LtxErrorOptions {
   cause?: unknown;
   /** Extra machine-readable context (never secrets). */

@@ -8,6 +8,7 @@ import { LtxError } from "../errors.ts";
 import type { PageSink } from "../replica/restore.ts";
 import { AtomicFile, exists } from "./fs-file.ts";
 
+/** A restore target file: pages go to a temp file that becomes the output only on commit (fsync, rename). */
 export class FileSink implements PageSink {
   readonly path: string;
   readonly force: boolean;

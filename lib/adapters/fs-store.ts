@@ -22,6 +22,7 @@ const TMP_MARK = ".ltxkit-tmp-";
 const LOCK_SUFFIX = ".ltxkit-lock";
 const LOCK_STALE_MS = 30_000;
 
+/** A BlobStore on a local directory (Litestream's file replica), with atomic writes and conditional puts. */
 export class FsStore implements BlobStore {
   readonly kind = "file";
   readonly root: string;

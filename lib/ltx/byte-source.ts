@@ -4,6 +4,7 @@
  */
 import { LtxError } from "../errors.ts";
 
+/** Input of the decoder: bytes in memory, a stream or an async iterable of chunks. */
 export type ByteInput = Uint8Array | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
 
 export class ByteSource {

@@ -10,6 +10,7 @@ import { validateHeader, type Header } from "./header.ts";
 import type { LtxReader } from "./decoder.ts";
 import { formatTXID } from "./txid.ts";
 
+/** Options of the compactor: header flags of the output, whether TXID gaps are allowed. */
 export interface CompactorOptions {
   /** Output header flags (Go's default 0; Litestream passes NoChecksum = 0x2). */
   headerFlags?: number;
@@ -22,6 +23,7 @@ export function isContiguous(prevMax: bigint, curMin: bigint, curMax: bigint): b
   return curMin <= prevMax + 1n && curMax > prevMax;
 }
 
+/** Merges LTX files in TXID order into one (k-way by page number, the newest version of a page wins). */
 export class Compactor {
   #inputs: LtxReader[];
   #opts: CompactorOptions;

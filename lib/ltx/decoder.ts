@@ -24,8 +24,10 @@ import { decodeFrame, decodeFrameToEnd, frameLength } from "./lz4-frame.ts";
 import { decodePageIndexEntries, type PageIndexEntry } from "./page-index.ts";
 import type { Page } from "./encoder.ts";
 
+/** LTX format version: v3 (Litestream v0.5+, the default), v2, or v1 (LiteFS). */
 export type LtxFormat = "v3" | "v2" | "v1";
 
+/** Options of the decoder: the format version, strictness and input bounds. */
 export interface DecoderOptions {
   /** Also reject what Go accepts: unsorted/duplicate pages, pgno > commit, the lock page, a short
    *  decompress, an incomplete snapshot, a wrong index, bytes after the trailer. */
@@ -318,6 +320,7 @@ function findTerminator(b: Uint8Array): number {
   }
 }
 
+/** A whole LTX file decoded in memory (decodeLtx). */
 export interface DecodedLtx {
   header: Header;
   pages: Page[];

@@ -21,13 +21,16 @@ import { compressBlock, compressBlockBound } from "./lz4-block.ts";
 import { encodeFrame } from "./lz4-frame.ts";
 import { encodePageIndex, type PageIndexEntry } from "./page-index.ts";
 
+/** Page encoding: "block" (LZ4 block, what Litestream v0.5.16 writes) or "frame" (LZ4 frame, what Litestream <= v0.5.15 reads). */
 export type PageEncoding = "block" | "frame";
 
+/** Options of the encoder. */
 export interface EncoderOptions {
   /** "block" (default, what Litestream ≥ v0.5.16 writes) or "frame" (readable by every v0.5.x). */
   pageEncoding?: PageEncoding;
 }
 
+/** One database page: its number (1-based) and its bytes (page size long). */
 export interface Page {
   pgno: number;
   data: Uint8Array;
@@ -39,6 +42,7 @@ function invalidPage(msg: string): LtxError {
 
 const END_MARKER = new Uint8Array(PAGE_HEADER_SIZE);
 
+/** Writes one LTX file piece by piece: header, pages in order, then the page index and trailer. */
 export class Encoder {
   #state: "header" | "page" | "closed" = "header";
   #encoding: PageEncoding;
@@ -161,6 +165,7 @@ export class Encoder {
   }
 }
 
+/** Options of encodeLtx and encodeLtxBytes: the encoder's, plus the post-apply checksum to write. */
 export type EncodeOptions = EncoderOptions & { postApplyChecksum?: bigint };
 
 /** Streams an encoded LTX file; pages must be in ascending order. */

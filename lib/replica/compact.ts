@@ -14,6 +14,7 @@ import { listLevel, writeLtxFile } from "./list.ts";
 import { planFromListings } from "./plan.ts";
 import type { Replica } from "./replica.ts";
 
+/** The compaction ladder and retention windows (Litestream's defaults in DEFAULT_COMPACTION_CONFIG). */
 export interface CompactionConfig {
   /** Intervals of levels 1..N in ms (Litestream: 30 s, 5 min, 1 h). */
   levels: number[];
@@ -25,6 +26,7 @@ export interface CompactionConfig {
   pageEncoding: PageEncoding;
 }
 
+/** Litestream v0.5.16's defaults: levels 30 s, 5 min, 1 h; daily snapshots kept 24 h; L0 kept 5 min. */
 export const DEFAULT_COMPACTION_CONFIG: CompactionConfig = {
   levels: [30_000, 5 * 60_000, 60 * 60_000],
   snapshotInterval: 24 * 3600_000,
@@ -34,6 +36,7 @@ export const DEFAULT_COMPACTION_CONFIG: CompactionConfig = {
   pageEncoding: "block",
 };
 
+/** Options of the compaction and retention passes. */
 export interface CompactOptions {
   now?: Date;
   /** Ignore the interval windows (compact whatever is newer). */
@@ -173,6 +176,7 @@ export async function enforceL0Retention(replica: Replica, o: CompactOptions = {
   return remove(replica, doomed, c.retention, o.signal);
 }
 
+/** What one compactReplica pass wrote and deleted. */
 export interface CompactReport {
   written: FileInfo[];
   deleted: FileInfo[];

@@ -18,6 +18,7 @@
 import { LtxError, isLtxError } from "../errors.ts";
 import type { BlobStore, GetOptions } from "../store/blob-store.ts";
 
+/** How a restore reads its files: parallel ranged GETs, part size, read-ahead budget, retries. */
 export interface FetchOptions {
   /**
    * Requests open at once across all files (default 8). Each file's current part is always open

@@ -8,6 +8,7 @@ import type { Replica } from "./replica.ts";
 /** S3 object metadata key holding the LTX timestamp (RFC 3339 with nanoseconds). */
 export const METADATA_TIMESTAMP = "litestream-timestamp";
 
+/** Options of listLevel and listAll. */
 export interface ListLevelOptions {
   /** Read CreatedAt from object metadata (one HEAD per object on S3), as Go's timestamp restores do. */
   useMetadata?: boolean;

@@ -24,6 +24,7 @@ export interface PageSink {
   abort(): Promise<void>;
 }
 
+/** Progress of a restore: files, bytes fetched and pages written so far. */
 export interface RestoreProgress {
   files: number;
   bytes: number;
@@ -32,6 +33,7 @@ export interface RestoreProgress {
   pagesTotal: number;
 }
 
+/** Options of restore: the target point, the sink, the fetch settings and a progress callback. */
 export interface RestoreOptions extends RestoreTarget, Omit<FetchOptions, "onBytes"> {
   sink: PageSink;
   /** A plan computed earlier (skips listing). */
@@ -39,6 +41,7 @@ export interface RestoreOptions extends RestoreTarget, Omit<FetchOptions, "onByt
   onProgress?: (p: RestoreProgress) => void;
 }
 
+/** What a restore did: the plan it followed, the merged header and the TXID restored to. */
 export interface RestoreResult {
   plan: FileInfo[];
   header: Header;

@@ -18,6 +18,7 @@ import { base64, md5 } from "./md5.ts";
 import { unquote } from "./memory.ts";
 import { blocks, parseError, parseListObjectsV2, tag, xmlEscape } from "./s3-xml.ts";
 
+/** Options of S3Store: bucket, endpoint, credentials, multipart and retry settings. */
 export interface S3StoreOptions {
   bucket: string;
   /** Custom endpoint (`http://127.0.0.1:7480`); absent means AWS. */
@@ -65,6 +66,7 @@ interface Req {
   streaming?: boolean;
 }
 
+/** A BlobStore on S3 or an S3-compatible server, over fetch, signed with aws4fetch. */
 export class S3Store implements BlobStore {
   readonly kind = "s3";
   readonly bucket: string;
