@@ -26,7 +26,7 @@ interface ReportModule {
 const INTERNALS = [
   "compressLoops", "decompressLoops", "decompressBlockAt", "frameLength", "Semaphore", "Budget", "fetchFile",
   "candidateBetter", "cleanPath", "redact", "wrapError", "windowStart", "isContiguous", "ByteSource",
-  "decodePageIndexEntries", "collectBody", "iterateBody", "concat", "clipRange", "sliceRange", "chunkSizeOf",
+  "decodePageIndexEntries", "collectBody", "iterateChunks", "sleep", "concat", "clipRange", "sliceRange", "chunkSizeOf",
   "compareKeys", "unquote", "encodeRfc3986", "lz4Kernels", "crc64Kernel", "loadSqlite", "openImage", "syncDir", "exists",
 ];
 

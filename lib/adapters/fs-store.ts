@@ -15,7 +15,8 @@ import { promises as fsp, constants as fsc } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import { LtxError } from "../errors.ts";
 import type { BlobInfo, BlobStore, ByteRange, DeleteOptions, GetOptions, ListOptions, PutBody, PutOptions } from "../store/blob-store.ts";
-import { chunkSizeOf, clipRange, iterateBody } from "../store/body.ts";
+import { chunkSizeOf, clipRange } from "../store/body.ts";
+import { iterateChunks } from "../util/chunks.ts";
 import { compareKeys, unquote } from "../store/memory.ts";
 
 const TMP_MARK = ".ltxkit-tmp-";
@@ -115,7 +116,7 @@ export class FsStore implements BlobStore {
           await writeAll(fh, body);
           size = body.length;
         } else {
-          for await (const chunk of iterateBody(body)) {
+          for await (const chunk of iterateChunks(body)) {
             await writeAll(fh, chunk);
             size += chunk.length;
           }

@@ -5,6 +5,7 @@
  * (one LZ4 frame per page, page flags 0) for Litestream ≤ v0.5.15 readers.
  */
 import { LtxError } from "../errors.ts";
+import { concat } from "../util/bytes.ts";
 import { CHECKSUM_FLAG, Crc64, DatabaseChecksum, lockPgno } from "./checksum.ts";
 import {
   encodeHeader,
@@ -202,11 +203,5 @@ export function encodeLtxBytes(header: Header, pages: Iterable<Page>, opts: Enco
   const parts = [enc.encodeHeader(header)];
   for (const p of pages) parts.push(enc.encodePage(p.pgno, p.data));
   parts.push(enc.close(opts.postApplyChecksum));
-  const out = new Uint8Array(enc.size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concat(parts, enc.size);
 }

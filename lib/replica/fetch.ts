@@ -17,6 +17,7 @@
  */
 import { LtxError, isLtxError } from "../errors.ts";
 import type { BlobStore, GetOptions } from "../store/blob-store.ts";
+import { sleep } from "../util/sleep.ts";
 
 /** How a restore reads its files: parallel ranged GETs, part size, read-ahead budget, retries. */
 export interface FetchOptions {
@@ -314,19 +315,4 @@ async function closePart(ctx: Ctx, p: Part): Promise<void> {
     p.permit = false;
     ctx.limit.release();
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new LtxError("ABORTED", "aborted"));
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new LtxError("ABORTED", "aborted"));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
