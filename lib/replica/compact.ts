@@ -1,62 +1,20 @@
 /**
- * Level compaction, snapshots and retention as Go Litestream v0.5.16 runs them (spec:
- * litestream-replica.md §4), as one pass callable from a cron job: merge level N−1 into N, write a
- * level-9 snapshot, then delete what retention allows. Inputs are streamed, so memory is one page
- * per input whatever the database size.
+ * Level compaction and snapshots as Go Litestream v0.5.16 runs them (spec: litestream-replica.md
+ * §4), and the pass callable from a cron job: merge level N−1 into N, write a level-9 snapshot, then
+ * delete what retention (retention.ts) allows. The schedule and its defaults are in schedule.ts.
+ * Inputs are streamed, so memory is one page per input whatever the database size.
  */
 import { LtxError } from "../errors.ts";
 import { Compactor } from "../ltx/compactor.ts";
 import { LtxReader } from "../ltx/decoder.ts";
 import { Encoder, type PageEncoding } from "../ltx/encoder.ts";
 import { HEADER_FLAG_NO_CHECKSUM, type Header } from "../ltx/header.ts";
-import { SNAPSHOT_LEVEL, type FileInfo } from "./file-info.ts";
+import { last, SNAPSHOT_LEVEL, type FileInfo } from "./file-info.ts";
 import { listLevel, writeLtxFile } from "./list.ts";
 import { planFromListings } from "./plan.ts";
 import type { Replica } from "./replica.ts";
-
-/** The compaction ladder and retention windows (Litestream's defaults in DEFAULT_COMPACTION_CONFIG). */
-export interface CompactionConfig {
-  /** Intervals of levels 1..N in ms (Litestream: 30 s, 5 min, 1 h). */
-  levels: number[];
-  snapshotInterval: number;
-  snapshotRetention: number;
-  l0Retention: number;
-  /** false: never delete (a bucket lifecycle rule does it). */
-  retention: boolean;
-  pageEncoding: PageEncoding;
-}
-
-/** Litestream v0.5.16's defaults: levels 30 s, 5 min, 1 h; daily snapshots kept 24 h; L0 kept 5 min. */
-export const DEFAULT_COMPACTION_CONFIG: CompactionConfig = {
-  levels: [30_000, 5 * 60_000, 60 * 60_000],
-  snapshotInterval: 24 * 3600_000,
-  snapshotRetention: 24 * 3600_000,
-  l0Retention: 5 * 60_000,
-  retention: true,
-  pageEncoding: "block",
-};
-
-/** Options of the compaction and retention passes. */
-export interface CompactOptions {
-  now?: Date;
-  /** Ignore the interval windows (compact whatever is newer). */
-  force?: boolean;
-  config?: Partial<CompactionConfig>;
-  signal?: AbortSignal;
-}
-
-function cfg(o: CompactOptions): CompactionConfig {
-  return { ...DEFAULT_COMPACTION_CONFIG, ...o.config };
-}
-
-/** Go's time.Truncate: the start of the epoch-aligned window containing t. */
-export function windowStart(t: number, interval: number): number {
-  return t - (((t % interval) + interval) % interval);
-}
-
-function last(files: FileInfo[]): FileInfo | undefined {
-  return files[files.length - 1];
-}
+import { enforceL0Retention, enforceSnapshotRetention } from "./retention.ts";
+import { resolveConfig, windowStart, type CompactOptions } from "./schedule.ts";
 
 /** Merges `files` (oldest first) into one NoChecksum LTX file at `level`. */
 async function mergeInto(replica: Replica, level: number, files: FileInfo[], encoding: PageEncoding, signal?: AbortSignal): Promise<FileInfo> {
@@ -88,7 +46,7 @@ async function mergeInto(replica: Replica, level: number, files: FileInfo[], enc
  * nothing new (Go's ErrNoCompaction) or the window has not passed (ErrCompactionTooEarly).
  */
 export async function compactLevel(replica: Replica, level: number, o: CompactOptions = {}): Promise<FileInfo | null> {
-  const c = cfg(o);
+  const c = resolveConfig(o);
   if (!Number.isInteger(level) || level < 1 || level > c.levels.length) throw new LtxError("INVALID_ARGUMENT", `invalid compaction level ${level} (1..${c.levels.length})`);
   const now = (o.now ?? new Date()).getTime();
   const dst = await listLevel(replica, level, { signal: o.signal });
@@ -105,7 +63,7 @@ export async function compactLevel(replica: Replica, level: number, o: CompactOp
 
 /** Writes a level-9 snapshot of the latest state, unless the newest snapshot already covers it. */
 export async function snapshotReplica(replica: Replica, o: CompactOptions = {}): Promise<FileInfo | null> {
-  const c = cfg(o);
+  const c = resolveConfig(o);
   const now = (o.now ?? new Date()).getTime();
   const levels = await Promise.all(Array.from({ length: SNAPSHOT_LEVEL + 1 }, (_, l) => listLevel(replica, l, { signal: o.signal })));
   const newest = last(levels[SNAPSHOT_LEVEL]!);
@@ -118,64 +76,6 @@ export async function snapshotReplica(replica: Replica, o: CompactOptions = {}):
   return mergeInto(replica, SNAPSHOT_LEVEL, plan, c.pageEncoding, o.signal);
 }
 
-async function remove(replica: Replica, files: FileInfo[], enabled: boolean, signal?: AbortSignal): Promise<FileInfo[]> {
-  if (!enabled || files.length === 0) return [];
-  await replica.store.delete(files.map((f) => f.key), { signal });
-  return files;
-}
-
-/**
- * Go's EnforceSnapshotRetention + EnforceRetentionByTXID: deletes snapshots created before
- * now − retention (always keeping the newest), then files of levels 1..N whose MaxTXID is below the
- * snapshot floor (always keeping each level's last file).
- */
-export async function enforceSnapshotRetention(replica: Replica, o: CompactOptions = {}): Promise<FileInfo[]> {
-  const c = cfg(o);
-  const threshold = (o.now ?? new Date()).getTime() - c.snapshotRetention;
-  const snaps = await listLevel(replica, SNAPSHOT_LEVEL, { signal: o.signal });
-  let doomed = snaps.filter((s) => s.createdAt.getTime() < threshold);
-  if (doomed.length && doomed[doomed.length - 1] === last(snaps)) doomed = doomed.slice(0, -1);
-  let floor = 0n;
-  for (const [i, s] of snaps.entries()) {
-    if (doomed.includes(s)) continue;
-    if (i > 0) floor = snaps[i - 1]!.maxTXID;
-    break;
-  }
-  const deleted = await remove(replica, doomed, c.retention, o.signal);
-  for (let level = 1; level <= c.levels.length; level++) {
-    const files = await listLevel(replica, level, { signal: o.signal });
-    let old = files.filter((f) => f.maxTXID < floor);
-    if (old.length && old[old.length - 1] === last(files)) old = old.slice(0, -1);
-    deleted.push(...(await remove(replica, old, c.retention, o.signal)));
-  }
-  return deleted;
-}
-
-/**
- * Go's EnforceL0RetentionByTime: deletes L0 files covered by L1 and older than the L0 retention,
- * stopping at the first file that is too recent, never the newest L0 file.
- */
-export async function enforceL0Retention(replica: Replica, o: CompactOptions = {}): Promise<FileInfo[]> {
-  const c = cfg(o);
-  if (c.l0Retention <= 0) return [];
-  const l1 = await listLevel(replica, 1, { signal: o.signal });
-  const maxL1 = l1.reduce((m, f) => (f.maxTXID > m ? f.maxTXID : m), 0n);
-  if (maxL1 === 0n) return [];
-  const threshold = (o.now ?? new Date()).getTime() - c.l0Retention;
-  const l0 = await listLevel(replica, 0, { signal: o.signal });
-  let doomed: FileInfo[] = [];
-  let all = true;
-  for (const f of l0) {
-    if (f.createdAt.getTime() > threshold) {
-      all = false;
-      break;
-    }
-    if (f.maxTXID <= maxL1) doomed.push(f);
-  }
-  if (all && doomed.length && doomed[doomed.length - 1] === last(l0)) doomed = doomed.slice(0, -1);
-  return remove(replica, doomed, c.retention, o.signal);
-}
-
 /** What one compactReplica pass wrote and deleted. */
 export interface CompactReport {
   written: FileInfo[];
@@ -186,7 +86,7 @@ export interface CompactReport {
  * One pass: compaction of levels 1..N (or only `level`), a snapshot (level 9), then retention.
  */
 export async function compactReplica(replica: Replica, o: CompactOptions & { level?: number; retention?: boolean } = {}): Promise<CompactReport> {
-  const c = cfg(o);
+  const c = resolveConfig(o);
   const report: CompactReport = { written: [], deleted: [] };
   const only = o.level;
   for (let level = 1; level <= c.levels.length; level++) {

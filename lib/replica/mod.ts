@@ -10,17 +10,10 @@ export { memoryReplica, type Replica } from "./replica.ts";
 export { openReplica, parseReplicaURL, type OpenReplicaOptions, type ParsedReplicaURL } from "./url.ts";
 export { listAll, listLevel, writeLtxFile, type ListLevelOptions } from "./list.ts";
 export { calcRestorePlan, checkTimestampBounds, planFromListings, type RestoreTarget } from "./plan.ts";
-export { BytesSink, restore, StreamSink, type PageSink, type RestoreOptions, type RestoreProgress, type RestoreResult } from "./restore.ts";
+export { restore, type RestoreOptions, type RestoreProgress, type RestoreResult } from "./restore.ts";
+export { BytesSink, StreamSink, type PageSink } from "./sinks.ts";
 export type { FetchOptions } from "./fetch.ts";
-export {
-  compactLevel,
-  compactReplica,
-  DEFAULT_COMPACTION_CONFIG,
-  enforceL0Retention,
-  enforceSnapshotRetention,
-  snapshotReplica,
-  type CompactionConfig,
-  type CompactOptions,
-  type CompactReport,
-} from "./compact.ts";
+export { compactLevel, compactReplica, snapshotReplica, type CompactReport } from "./compact.ts";
+export { enforceL0Retention, enforceSnapshotRetention } from "./retention.ts";
+export { DEFAULT_COMPACTION_CONFIG, type CompactionConfig, type CompactOptions } from "./schedule.ts";
 export { integrityCheck, type IntegrityMode, type SqliteWasm } from "./integrity.ts";

@@ -2,7 +2,8 @@
  * Point-in-time restore: plan as Go does, fetch the planned files in parallel, merge them with the
  * compactor and write pages 1..commit to a sink (the lock page as zeros), as Go's
  * `Compactor → Decoder.DecodeDatabaseTo` pipeline does. A failed restore aborts the sink, so a
- * file output never appears half-written.
+ * file output never appears half-written. The sinks in memory are in sinks.ts, the file sink in the
+ * runtime adapters.
  */
 import { LtxError, isLtxError, wrapError } from "../errors.ts";
 import { lockPgno } from "../ltx/checksum.ts";
@@ -10,19 +11,11 @@ import { Compactor } from "../ltx/compactor.ts";
 import { LtxReader } from "../ltx/decoder.ts";
 import { HEADER_FLAG_NO_CHECKSUM, type Header } from "../ltx/header.ts";
 import type { FileInfo } from "./file-info.ts";
-import { Budget, DEFAULT_MEMORY_BUDGET, fetchFile, Semaphore, type FetchOptions } from "./fetch.ts";
+import { DEFAULT_MEMORY_BUDGET, fetchFile, type FetchOptions } from "./fetch.ts";
+import { Budget, Semaphore } from "./permits.ts";
 import { calcRestorePlan, type RestoreTarget } from "./plan.ts";
 import type { Replica } from "./replica.ts";
-
-/** Where restored pages go. Pages arrive in order 1..commit. */
-export interface PageSink {
-  open(pageSize: number, commit: number): Promise<void>;
-  write(pgno: number, data: Uint8Array): Promise<void>;
-  /** Makes the output durable and visible (fsync + rename for files). */
-  commit(): Promise<void>;
-  /** Discards everything written (removes temp files). Safe to call more than once. */
-  abort(): Promise<void>;
-}
+import type { PageSink } from "./sinks.ts";
 
 /** Progress of a restore: files, bytes fetched and pages written so far. */
 export interface RestoreProgress {
@@ -100,75 +93,4 @@ export async function restore(replica: Replica, opts: RestoreOptions): Promise<R
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** A sink that assembles the database in memory (workers, browsers, tests). */
-export class BytesSink implements PageSink {
-  #buf: Uint8Array | null = null;
-  #pageSize = 0;
-  readonly maxBytes: number;
-  #done = false;
-
-  constructor(maxBytes = 1 << 30) {
-    this.maxBytes = maxBytes;
-  }
-  async open(pageSize: number, commit: number): Promise<void> {
-    const n = pageSize * commit;
-    if (n > this.maxBytes) throw new LtxError("LIMIT_EXCEEDED", `database of ${n} bytes exceeds the in-memory limit of ${this.maxBytes}`);
-    this.#buf = new Uint8Array(n);
-    this.#pageSize = pageSize;
-  }
-  async write(pgno: number, data: Uint8Array): Promise<void> {
-    this.#buf!.set(data, (pgno - 1) * this.#pageSize);
-  }
-  async commit(): Promise<void> {
-    this.#done = true;
-  }
-  async abort(): Promise<void> {
-    this.#buf = null;
-  }
-  /** The restored database (after a successful restore). */
-  bytes(): Uint8Array {
-    if (!this.#done || !this.#buf) throw new LtxError("INVALID_STATE", "restore has not completed");
-    return this.#buf;
-  }
-}
-
-/**
- * A sink that exposes the restored database as a ReadableStream of page-sized chunks, with
- * backpressure (workers and browsers: pipe it into storage or sqlite-wasm). A failed restore
- * errors the stream.
- */
-export class StreamSink implements PageSink {
-  readonly readable: ReadableStream<Uint8Array>;
-  #ctl!: ReadableStreamDefaultController<Uint8Array>;
-  #wake: (() => void) | null = null;
-
-  constructor(highWaterMarkPages = 64) {
-    this.readable = new ReadableStream<Uint8Array>(
-      {
-        start: (c) => void (this.#ctl = c),
-        pull: () => {
-          this.#wake?.();
-          this.#wake = null;
-        },
-      },
-      { highWaterMark: highWaterMarkPages },
-    );
-  }
-  async open(): Promise<void> {}
-  async write(_pgno: number, data: Uint8Array): Promise<void> {
-    this.#ctl.enqueue(data.slice());
-    if ((this.#ctl.desiredSize ?? 1) <= 0) await new Promise<void>((r) => (this.#wake = r));
-  }
-  async commit(): Promise<void> {
-    this.#ctl.close();
-  }
-  async abort(): Promise<void> {
-    try {
-      this.#ctl.error(new LtxError("ABORTED", "restore failed"));
-    } catch {
-      // already closed or errored
-    }
-  }
 }

@@ -1,9 +1,11 @@
 /** Streamed restore against a real S3 server (Ceph RGW): parts, resumed bodies, closed bodies. */
 import { describe, it, expect } from "vitest";
 import { httpFetch } from "../../lib/adapters/http-fetch.ts";
-import { fetchFile, Semaphore } from "../../lib/replica/fetch.ts";
+import { fetchFile } from "../../lib/replica/fetch.ts";
+import { Semaphore } from "../../lib/replica/permits.ts";
 import { s3Layout } from "../../lib/replica/layout.ts";
-import { BytesSink, restore } from "../../lib/replica/restore.ts";
+import { restore } from "../../lib/replica/restore.ts";
+import { BytesSink } from "../../lib/replica/sinks.ts";
 import type { Replica } from "../../lib/replica/replica.ts";
 import { S3Store } from "../../lib/store/s3.ts";
 import { s3env, skipS3 } from "../store/s3-env.ts";
