@@ -110,6 +110,11 @@ describe.skipIf(!inNode || skip(registryUp() ? [] : ["npm registry"], "npm tarba
     });
   }
 
+  it("the internal hooks and the sources' inner files are not importable: the exports map closes them", () => {
+    writeFileSync(join(proj, "closed.mjs"), `const out = [];\nfor (const s of ["ltxkit/internal", "ltxkit/dist/internal.js", "ltxkit/dist/ltx/lz4-block.js", "ltxkit/lib/mod.ts"]) { try { await import(s); out.push("loaded"); } catch (e) { out.push(e.code); } }\nconsole.log(JSON.stringify(out));\n`);
+    expect(JSON.parse(ok(run(process.execPath, ["closed.mjs"], proj), "closed imports"))).toEqual(Array(4).fill("ERR_PACKAGE_PATH_NOT_EXPORTED"));
+  });
+
   it("the ltxkit bin runs: -h prints the commands, verify checks a Go-written file, demo writes, restores and integrity-checks with sqlite-wasm", () => {
     const ltxkit = join(proj, "node_modules", ".bin", "ltxkit");
     const h = run(ltxkit, ["-h"], proj);
