@@ -14,7 +14,7 @@ export { ByteSource } from "./ltx/byte-source.ts";
 export { decodePageIndexEntries, ESTIMATED_PAGE_INDEX_SIZE } from "./ltx/page-index.ts";
 export { formatRFC3339, formatRFC3339Nano, formatTimestampMilli } from "./ltx/txid.ts";
 export { fetchFile } from "./replica/fetch.ts";
-export { Budget, Semaphore } from "./replica/permits.ts";
+export { Budget, PermitCounter } from "./replica/permits.ts";
 export { candidateBetter } from "./replica/plan.ts";
 export { windowStart } from "./replica/schedule.ts";
 export { cleanPath, redact } from "./replica/url.ts";

@@ -24,7 +24,7 @@ interface ReportModule {
 
 // Names that are implementation details: benchmark and test hooks (lib/internal.ts) and helpers.
 const INTERNALS = [
-  "compressLoops", "decompressLoops", "decompressBlockAt", "frameLength", "Semaphore", "Budget", "fetchFile",
+  "compressLoops", "decompressLoops", "decompressBlockAt", "frameLength", "PermitCounter", "Budget", "fetchFile",
   "candidateBetter", "cleanPath", "redact", "wrapError", "windowStart", "isContiguous", "ByteSource",
   "decodePageIndexEntries", "collectBody", "iterateChunks", "sleep", "concat", "clipRange", "sliceRange", "chunkSizeOf",
   "compareKeys", "unquote", "encodeRfc3986", "lz4Kernels", "crc64Kernel", "loadSqlite", "openImage", "syncDir", "exists",

@@ -18,7 +18,7 @@
 import { LtxError, isLtxError } from "../errors.ts";
 import type { BlobStore, GetOptions } from "../store/blob-store.ts";
 import { sleep } from "../util/sleep.ts";
-import { Budget, Semaphore } from "./permits.ts";
+import { Budget, PermitCounter } from "./permits.ts";
 
 /** How a restore reads its files: parallel ranged GETs, part size, read-ahead budget, retries. */
 export interface FetchOptions {
@@ -81,7 +81,7 @@ interface Part {
 interface Ctx {
   store: BlobStore;
   key: string;
-  limit: Semaphore;
+  limit: PermitCounter;
   budget: Budget;
   o: FetchOptions;
 }
@@ -95,7 +95,7 @@ export async function* fetchFile(
   store: BlobStore,
   key: string,
   size: number,
-  limit: Semaphore,
+  limit: PermitCounter,
   o: FetchOptions = {},
   budget: Budget = new Budget(o.memoryBudget ?? DEFAULT_MEMORY_BUDGET),
 ): AsyncGenerator<Uint8Array> {

@@ -4,10 +4,11 @@
  */
 
 /**
- * A count of open requests: `tryTake()` takes a permit only when one is free; `take()` always
- * succeeds, so the part a consumer waits for never waits (the count may then go below zero).
+ * A counter of request permits that never blocks (not a semaphore): `tryTake()` takes a permit
+ * only when one is free; `take()` always succeeds, so the part a consumer waits for never waits
+ * (the count may then go below zero).
  */
-export class Semaphore {
+export class PermitCounter {
   #free: number;
   constructor(n: number) {
     this.#free = Math.max(1, n);

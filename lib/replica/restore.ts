@@ -12,7 +12,7 @@ import { LtxReader } from "../ltx/decoder.ts";
 import { HEADER_FLAG_NO_CHECKSUM, type Header } from "../ltx/header.ts";
 import type { FileInfo } from "./file-info.ts";
 import { DEFAULT_MEMORY_BUDGET, fetchFile, type FetchOptions } from "./fetch.ts";
-import { Budget, Semaphore } from "./permits.ts";
+import { Budget, PermitCounter } from "./permits.ts";
 import { calcRestorePlan, type RestoreTarget } from "./plan.ts";
 import type { Replica } from "./replica.ts";
 import type { PageSink } from "./sinks.ts";
@@ -50,7 +50,7 @@ export async function restore(replica: Replica, opts: RestoreOptions): Promise<R
   if (plan.length === 0) throw new LtxError("TX_NOT_AVAILABLE", "transaction not available");
   if (plan[0]!.minTXID !== 1n) throw new LtxError("NON_CONTIGUOUS", "cannot decode non-snapshot LTX file to SQLite database (the plan does not start at TXID 1)");
   const progress: RestoreProgress = { files: plan.length, bytes: 0, bytesTotal: plan.reduce((s, f) => s + f.size, 0), pages: 0, pagesTotal: 0 };
-  const limit = new Semaphore(opts.parallelism ?? 8);
+  const limit = new PermitCounter(opts.parallelism ?? 8);
   // Each file's parts stream chunk by chunk into its decoder, so parts are large (few requests)
   // and memory is files × a few chunks plus the read-ahead budget, not files × part size.
   const fo: FetchOptions = { ...stripUndefined(opts), onBytes: (n) => void (progress.bytes += n) };

@@ -2,7 +2,7 @@
 import { describe, it, expect } from "vitest";
 import { httpFetch } from "../../lib/adapters/http-fetch.ts";
 import { fetchFile } from "../../lib/replica/fetch.ts";
-import { Semaphore } from "../../lib/replica/permits.ts";
+import { PermitCounter } from "../../lib/replica/permits.ts";
 import { s3Layout } from "../../lib/replica/layout.ts";
 import { restore } from "../../lib/replica/restore.ts";
 import { BytesSink } from "../../lib/replica/sinks.ts";
@@ -45,7 +45,7 @@ describe.skipIf(skipS3)("streamed restore from S3 (Ceph RGW)", () => {
     const data = randomBytes(4 * PART, 11);
     const key = `${r.layout.root}/blob`;
     await store.inner.put(key, data);
-    const limit = new Semaphore(4);
+    const limit = new PermitCounter(4);
     const it = fetchFile(store, key, data.length, limit, { partSize: PART, ahead: 2 });
     const got = [(await it.next()).value!.slice()];
     await it.return(undefined);
