@@ -2,7 +2,7 @@
 // {"kernel", "bytes", "seconds", "maxrss_kb"}. Imports the built package (npm run build).
 //   node kernel.mjs encode DB OUT | decode FILE | crc64 FILE | stream-decode FILE | make-big OUT MIB
 import { readFileSync, openSync, readSync, writeSync, closeSync, createWriteStream, createReadStream } from "node:fs";
-import { Encoder, LtxReader, verifyLtx, crc64, lockPgno, useWasmKernels } from "../../dist/mod.js";
+import { Encoder, Decoder, verifyLtx, crc64, lockPgno, useWasmKernels } from "../../dist/mod.js";
 import { encodeLtx } from "../../dist/mod.js";
 
 const [kernel, a1, a2] = process.argv.slice(2);
@@ -79,7 +79,7 @@ if (kernel === "encode") {
 } else if (kernel === "stream-decode") {
   const t0 = performance.now();
   cpu0 = process.cpuUsage();
-  const r = new LtxReader(createReadStream(a1, { highWaterMark: 1 << 20 }));
+  const r = new Decoder(createReadStream(a1, { highWaterMark: 1 << 20 }));
   const h = await r.readHeader();
   let n = 0;
   while (await r.readPageView()) n++;

@@ -42,8 +42,8 @@ function eof(what: string): LtxError {
   return new LtxError("UNEXPECTED_EOF", `${what}: unexpected end of file`);
 }
 
-/** Pull-based streaming reader. */
-export class LtxReader {
+/** The streaming LTX decoder (pull-based, constant memory): header, then pages in order, then close() verifies the trailer and checksums. The counterpart of Encoder. */
+export class Decoder {
   #src: ByteSource;
   #opts: DecoderOptions;
   #format: LtxFormat;
@@ -330,7 +330,7 @@ export interface DecodedLtx {
 
 /** Decodes a whole file held in memory. */
 export async function decodeLtx(bytes: ByteInput, opts: DecoderOptions = {}): Promise<DecodedLtx> {
-  const r = new LtxReader(bytes, opts);
+  const r = new Decoder(bytes, opts);
   const header = await r.readHeader();
   const pages: Page[] = [];
   for (let p; (p = await r.readPage()); ) pages.push(p);
@@ -340,7 +340,7 @@ export async function decodeLtx(bytes: ByteInput, opts: DecoderOptions = {}): Pr
 
 /** Reads and verifies a whole file without keeping its pages. */
 export async function verifyLtx(source: ByteInput, opts: DecoderOptions = {}): Promise<{ header: Header; trailer: Trailer; pageCount: number }> {
-  const r = new LtxReader(source, opts);
+  const r = new Decoder(source, opts);
   const header = await r.readHeader();
   for (;;) {
     let p = r.tryReadPageView();

@@ -31,7 +31,7 @@ export {
 } from "./header.ts";
 export { decodePageFrame, decodePageIndexFromTail, encodePageIndex, readPageIndex, type PageIndexEntry } from "./page-index.ts";
 export { Encoder, encodeLtx, encodeLtxBytes, type EncodeOptions, type EncoderOptions, type Page, type PageEncoding } from "./encoder.ts";
-export { decodeLtx, LtxReader, verifyLtx, type DecodedLtx, type DecoderOptions, type LtxFormat } from "./decoder.ts";
+export { decodeLtx, Decoder, verifyLtx, type DecodedLtx, type DecoderOptions, type LtxFormat } from "./decoder.ts";
 export { compactLtx, Compactor, type CompactorOptions } from "./compactor.ts";
 export { formatChecksum, formatFilename, formatPos, formatTXID, parseChecksum, parseFilename, parsePos, parseTXID, tryParseFilename, type Pos } from "./txid.ts";
 export type { ByteInput } from "./byte-source.ts";

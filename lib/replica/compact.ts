@@ -6,7 +6,7 @@
  */
 import { LtxError } from "../errors.ts";
 import { Compactor } from "../ltx/compactor.ts";
-import { LtxReader } from "../ltx/decoder.ts";
+import { Decoder } from "../ltx/decoder.ts";
 import { Encoder, type PageEncoding } from "../ltx/encoder.ts";
 import { HEADER_FLAG_NO_CHECKSUM, type Header } from "../ltx/header.ts";
 import { last, SNAPSHOT_LEVEL, type FileInfo } from "./file-info.ts";
@@ -18,11 +18,11 @@ import { resolveConfig, windowStart, type CompactOptions } from "./schedule.ts";
 
 /** Merges `files` (oldest first) into one NoChecksum LTX file at `level`. */
 async function mergeInto(replica: Replica, level: number, files: FileInfo[], encoding: PageEncoding, signal?: AbortSignal): Promise<FileInfo> {
-  const readers: LtxReader[] = [];
+  const readers: Decoder[] = [];
   for (const f of files) {
     const s = await replica.store.getStream(f.key, undefined, { signal });
     if (!s) throw new LtxError("NOT_FOUND", `ltx file disappeared during compaction: ${f.key}`);
-    readers.push(new LtxReader(s));
+    readers.push(new Decoder(s));
   }
   const c = new Compactor(readers, { headerFlags: HEADER_FLAG_NO_CHECKSUM });
   let header: Header;

@@ -8,7 +8,7 @@
 import { LtxError, isLtxError, wrapError } from "../errors.ts";
 import { lockPgno } from "../ltx/checksum.ts";
 import { Compactor } from "../ltx/compactor.ts";
-import { LtxReader } from "../ltx/decoder.ts";
+import { Decoder } from "../ltx/decoder.ts";
 import { HEADER_FLAG_NO_CHECKSUM, type Header } from "../ltx/header.ts";
 import type { FileInfo } from "./file-info.ts";
 import { DEFAULT_MEMORY_BUDGET, fetchFile, type FetchOptions } from "./fetch.ts";
@@ -55,7 +55,7 @@ export async function restore(replica: Replica, opts: RestoreOptions): Promise<R
   // and memory is files × a few chunks plus the read-ahead budget, not files × part size.
   const fo: FetchOptions = { ...stripUndefined(opts), onBytes: (n) => void (progress.bytes += n) };
   const budget = new Budget(opts.memoryBudget ?? DEFAULT_MEMORY_BUDGET);
-  const readers = plan.map((f) => new LtxReader(fetchFile(replica.store, f.key, f.size, limit, fo, budget)));
+  const readers = plan.map((f) => new Decoder(fetchFile(replica.store, f.key, f.size, limit, fo, budget)));
   const sink = opts.sink;
   try {
     const c = new Compactor(readers, { headerFlags: HEADER_FLAG_NO_CHECKSUM });
