@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, expect } from "vitest";
 import { compactLtx } from "../lib/ltx/compactor.ts";
-import { decodeLtx, LtxReader } from "../lib/ltx/decoder.ts";
+import { decodeLtx, Decoder } from "../lib/ltx/decoder.ts";
 import { encodeLtxBytes } from "../lib/ltx/encoder.ts";
 import { formatChecksum, formatTXID } from "../lib/ltx/txid.ts";
 import { mustGoTool, skipWithoutGo } from "./go-tools.ts";
@@ -46,7 +46,7 @@ describe.skipIf(skipWithoutGo("ltxoracle"))("compaction of 40 sparse, overlappin
     expect(goSources).toEqual([...expectedCompaction(inputs)].sort((a, b) => a[0] - b[0]).map(([pgno, w]) => [pgno, w.input]));
 
     const parts: Uint8Array[] = [];
-    for await (const c of compactLtx(paths.map((p) => new LtxReader(new Uint8Array(readFileSync(p)))), { headerFlags: 2 }) as unknown as AsyncIterable<Uint8Array>) parts.push(c);
+    for await (const c of compactLtx(paths.map((p) => new Decoder(new Uint8Array(readFileSync(p)))), { headerFlags: 2 }) as unknown as AsyncIterable<Uint8Array>) parts.push(c);
     const mine = await decodeLtx(new Uint8Array(Buffer.concat(parts)), { strict: true });
     expect(mine.pages.map((p) => ({ pgno: p.pgno, sha256: sha(p.data) }))).toEqual(go.pages);
     const h = mine.header;

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, expect } from "vitest";
 import { encodeLtxBytes, type Page, type PageEncoding } from "../lib/ltx/encoder.ts";
-import { decodeLtx, LtxReader } from "../lib/ltx/decoder.ts";
+import { decodeLtx, Decoder } from "../lib/ltx/decoder.ts";
 import { compactLtx } from "../lib/ltx/compactor.ts";
 import { CHECKSUM_FLAG, DatabaseChecksum } from "../lib/ltx/checksum.ts";
 import { formatChecksum, formatTXID } from "../lib/ltx/txid.ts";
@@ -123,7 +123,7 @@ describe.skipIf(skip)("Go-written files decode identically in ltxkit", () => {
     }
     const goOut = join(dir, "go.ltx");
     execFileSync(mustGoTool("ltxoracle"), ["compact", goOut, ...inputs]);
-    const ours = compactLtx(inputs.map((p) => new LtxReader(new Uint8Array(readFileSync(p)))), { headerFlags: 2 });
+    const ours = compactLtx(inputs.map((p) => new Decoder(new Uint8Array(readFileSync(p)))), { headerFlags: 2 });
     const parts: Uint8Array[] = [];
     for await (const c of ours as unknown as AsyncIterable<Uint8Array>) parts.push(c);
     const mine = await decodeLtx(Buffer.concat(parts), { strict: true });

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { FsStore } from "../lib/adapters/fs-store.ts";
 import { replicate } from "../lib/adapters/replicate.ts";
 import { fileLayout } from "../lib/replica/layout.ts";
-import type { Replica } from "../lib/replica/url.ts";
+import type { Replica } from "../lib/replica/replica.ts";
 import { contentHash, mixedWorkload, restoreAndCheck } from "../test/capture/app.ts";
 import { driver, openApp } from "../test/capture/driver.ts";
 import { goTool, skipWithoutGo } from "./go-tools.ts";

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it, expect } from "vitest";
-import { decodeLtx, LtxReader, verifyLtx, type LtxFormat } from "../lib/ltx/decoder.ts";
+import { decodeLtx, Decoder, verifyLtx, type LtxFormat } from "../lib/ltx/decoder.ts";
 import { formatChecksum } from "../lib/ltx/txid.ts";
 import { LtxError } from "../lib/errors.ts";
 
@@ -116,7 +116,7 @@ describe("streamed input decodes like bytes in memory", () => {
       const bytes = read(f.path);
       const whole = await decodeLtx(bytes, { format: fmt(f.format), strict: false });
       for (const sizes of [[1], [3, 97, 1, 4096], [65536]]) {
-        const r = new LtxReader(chunked(bytes, sizes), { format: fmt(f.format) });
+        const r = new Decoder(chunked(bytes, sizes), { format: fmt(f.format) });
         await r.readHeader();
         const got: { pgno: number; sha: string }[] = [];
         let waits = 0;

@@ -44,8 +44,10 @@ export const ERROR_CODES = [
   "UNSUPPORTED", // a feature is missing on this runtime or backend
 ] as const;
 
+/** One of ERROR_CODES. */
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/** Options of the LtxError constructor. */
 export interface LtxErrorOptions {
   cause?: unknown;
   /** Extra machine-readable context (never secrets). */
@@ -71,14 +73,21 @@ export class LtxError extends Error {
   }
 }
 
-/** True when `e` is an LtxError, optionally with the given code. */
+/**
+ * True when `e` is an LtxError, optionally with the given code. Recognises errors by `name` and
+ * `code`, not `instanceof`, so errors thrown by another copy of ltxkit (npm and JSR side by side, two
+ * versions, another realm) are recognised too.
+ */
 export function isLtxError(e: unknown, code?: ErrorCode): e is LtxError {
-  return e instanceof LtxError && (code === undefined || e.code === code);
+  if (typeof e !== "object" || e === null) return false;
+  const o = e as { name?: unknown; code?: unknown; message?: unknown };
+  if (o.name !== "LtxError" || typeof o.code !== "string" || typeof o.message !== "string") return false;
+  return code === undefined || o.code === code;
 }
 
 /** Prefixes an LtxError's message; converts anything else into an LtxError of `fallback` code. */
 export function wrapError(e: unknown, prefix: string, fallback: ErrorCode = "INVALID_ARGUMENT"): LtxError {
-  if (e instanceof LtxError) return e.wrap(prefix);
+  if (isLtxError(e)) return new LtxError(e.code, `${prefix}: ${e.message}`, { cause: e.cause, details: e.details });
   const msg = e instanceof Error ? e.message : String(e);
   return new LtxError(fallback, `${prefix}: ${msg}`, { cause: e });
 }

@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
 const dist = process.env.LTXKIT_BENCH_DIST ? pathToFileURL(resolve(process.env.LTXKIT_BENCH_DIST)).href : new URL("../../dist", import.meta.url).href;
-const { Encoder, LtxReader, verifyLtx, crc64, lockPgno, newHeader, sqlitePageSize, useWasmKernels } = await import(`${dist}/mod.js`);
+const { Encoder, Decoder, verifyLtx, crc64, lockPgno, newHeader, sqlitePageSize, useWasmKernels } = await import(`${dist}/mod.js`);
 const { encodeLtx } = await import(`${dist}/ltx/encoder.js`);
 
 const [kernel, a1, a2] = process.argv.slice(2);
@@ -65,7 +65,7 @@ if (kernel === "encode") {
   process.stderr.write(c.toString(16).padStart(16, "0") + "\n");
 } else if (kernel === "stream-decode") {
   const t0 = performance.now();
-  const r = new LtxReader(createReadStream(a1, { highWaterMark: 1 << 20 }));
+  const r = new Decoder(createReadStream(a1, { highWaterMark: 1 << 20 }));
   const h = await r.readHeader();
   let n = 0;
   while (await r.readPageView()) n++;

@@ -6,7 +6,9 @@
 import { createReadStream, promises as fsp } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { LtxError } from "../errors.ts";
-import { syncDir } from "./fs-store.ts";
+
+/** Marks temp files: `.<name>.ltxkit-tmp-<random>` beside the target (listings skip them). */
+export const TMP_MARK = ".ltxkit-tmp-";
 
 /** A file as an async iterable of chunks. */
 export async function* readFileChunks(path: string, chunkSize = 1 << 20): AsyncGenerator<Uint8Array> {
@@ -27,7 +29,7 @@ export class AtomicFile {
 
   private constructor(path: string) {
     this.path = path;
-    this.tmp = join(dirname(path), `.${basename(path)}.ltxkit-tmp-${Math.random().toString(36).slice(2)}`);
+    this.tmp = join(dirname(path), `.${basename(path)}${TMP_MARK}${Math.random().toString(36).slice(2)}`);
   }
 
   /** Opens the temp file. With `exclusive`, an existing `path` is an OUTPUT_EXISTS error. */
@@ -127,4 +129,21 @@ export async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** fsyncs a directory so a rename in it is durable; platforms that refuse are tolerated. */
+export async function syncDir(dir: string): Promise<void> {
+  let fh;
+  try {
+    fh = await fsp.open(dir, "r");
+    await fh.sync();
+  } catch (e) {
+    if (!["EISDIR", "EINVAL", "EPERM", "EACCES", "EBADF"].includes(errCode(e) ?? "")) throw e;
+  } finally {
+    await fh?.close().catch(() => {});
+  }
+}
+
+function errCode(e: unknown): string | undefined {
+  return (e as { code?: string } | null)?.code;
 }

@@ -5,9 +5,10 @@
  */
 import { promises as fsp } from "node:fs";
 import { LtxError } from "../errors.ts";
-import type { PageSink } from "../replica/restore.ts";
+import type { PageSink } from "../replica/sinks.ts";
 import { AtomicFile, exists } from "./fs-file.ts";
 
+/** A restore target file: pages go to a temp file that becomes the output only on commit (fsync, rename). */
 export class FileSink implements PageSink {
   readonly path: string;
   readonly force: boolean;

@@ -2,8 +2,9 @@
  * A BlobStore on a local directory, built on node:fs/promises (available in Node, Bun and Deno).
  *
  * - Keys map to paths under the root; `..`, absolute keys, empty segments and NUL are rejected.
- * - Writes are atomic: a temp file in the target directory, fsync, rename, fsync of the directory.
- *   `mtime` is applied before the rename (Go's file replica client sets it to the LTX timestamp).
+ * - Writes are atomic, through AtomicFile (fs-file.ts): a temp file in the target directory, fsync,
+ *   rename, fsync of the directory. `mtime` is applied before the rename (Go's file replica client
+ *   sets it to the LTX timestamp).
  * - ETag = `<size hex>-<mtime ns hex>-<inode hex>`: every write makes a new inode, so an ETag names
  *   one version of the file.
  * - Conditional writes are safe against other writers on the same machine: `ifNoneMatch: "*"` links
@@ -12,16 +13,18 @@
  * - User metadata is not kept (file replicas carry the timestamp in the mtime, as Go's do).
  */
 import { promises as fsp, constants as fsc } from "node:fs";
-import { dirname, join, sep } from "node:path";
-import { LtxError } from "../errors.ts";
+import { join } from "node:path";
+import { LtxError, isLtxError } from "../errors.ts";
 import type { BlobInfo, BlobStore, ByteRange, DeleteOptions, GetOptions, ListOptions, PutBody, PutOptions } from "../store/blob-store.ts";
-import { chunkSizeOf, clipRange, iterateBody } from "../store/body.ts";
+import { chunkSizeOf, clipRange } from "../store/body.ts";
+import { iterateChunks } from "../util/chunks.ts";
 import { compareKeys, unquote } from "../store/memory.ts";
+import { AtomicFile, TMP_MARK } from "./fs-file.ts";
 
-const TMP_MARK = ".ltxkit-tmp-";
 const LOCK_SUFFIX = ".ltxkit-lock";
 const LOCK_STALE_MS = 30_000;
 
+/** A BlobStore on a local directory (Litestream's file replica), with atomic writes and conditional puts. */
 export class FsStore implements BlobStore {
   readonly kind = "file";
   readonly root: string;
@@ -101,50 +104,35 @@ export class FsStore implements BlobStore {
 
   async put(key: string, body: PutBody, opts: PutOptions = {}): Promise<{ etag: string; size: number }> {
     const path = this.path(key);
-    const dir = dirname(path);
-    await fsp.mkdir(dir, { recursive: true }).catch((e) => {
+    const f = await AtomicFile.create(path).catch((e) => {
       throw ioError("put", key, e);
     });
-    const tmp = `${dir}${sep}.${path.slice(dir.length + 1)}${TMP_MARK}${Math.random().toString(36).slice(2)}`;
     let size = 0;
+    const commit = { ...(opts.mtime ? { mtime: opts.mtime } : {}) };
     try {
-      const fh = await fsp.open(tmp, "wx");
-      try {
-        if (body instanceof Uint8Array) {
-          await writeAll(fh, body);
-          size = body.length;
-        } else {
-          for await (const chunk of iterateBody(body)) {
-            await writeAll(fh, chunk);
-            size += chunk.length;
-          }
+      if (body instanceof Uint8Array) {
+        await f.write(body);
+        size = body.length;
+      } else {
+        for await (const chunk of iterateChunks(body)) {
+          await f.write(chunk);
+          size += chunk.length;
         }
-        await fh.sync();
-      } finally {
-        await fh.close();
       }
-      if (opts.mtime) await fsp.utimes(tmp, opts.mtime, opts.mtime);
       if (opts.ifNoneMatch === "*") {
-        try {
-          await fsp.link(tmp, path);
-        } catch (e) {
-          if (code(e) === "EEXIST") throw precondition("put", key, "object exists");
-          throw e;
-        }
-        await fsp.unlink(tmp);
+        await f.commit({ ...commit, exclusive: true });
       } else if (opts.ifMatch !== undefined) {
         await this.#withLock(path, key, async () => {
           const cur = await statOrNull(path);
           if (!cur || etagOf(cur) !== unquote(opts.ifMatch!)) throw precondition("put", key, "etag does not match");
-          await fsp.rename(tmp, path);
+          await f.commit(commit);
         });
       } else {
-        await fsp.rename(tmp, path);
+        await f.commit(commit);
       }
-      await syncDir(dir);
     } catch (e) {
-      await fsp.unlink(tmp).catch(() => {});
-      if (e instanceof LtxError) throw e;
+      await f.abort();
+      if (isLtxError(e, "OUTPUT_EXISTS")) throw precondition("put", key, "object exists");
       throw ioError("put", key, e);
     }
     const st = await fsp.stat(path, { bigint: true });
@@ -267,27 +255,6 @@ async function walk(dir: string, keyPrefix: string, out: string[]): Promise<void
     const key = keyPrefix ? `${keyPrefix}/${d.name}` : d.name;
     if (d.isDirectory()) await walk(join(dir, d.name), key, out);
     else if (d.isFile() && !d.name.includes(TMP_MARK) && !d.name.endsWith(LOCK_SUFFIX)) out.push(key);
-  }
-}
-
-async function writeAll(fh: Awaited<ReturnType<typeof fsp.open>>, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) {
-    const { bytesWritten } = await fh.write(data, off, data.length - off);
-    off += bytesWritten;
-  }
-}
-
-/** fsyncs a directory so a rename in it is durable; platforms that refuse are tolerated. */
-export async function syncDir(dir: string): Promise<void> {
-  let fh;
-  try {
-    fh = await fsp.open(dir, "r");
-    await fh.sync();
-  } catch (e) {
-    if (!["EISDIR", "EINVAL", "EPERM", "EACCES", "EBADF"].includes(code(e) ?? "")) throw e;
-  } finally {
-    await fh?.close().catch(() => {});
   }
 }
 

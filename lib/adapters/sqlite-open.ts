@@ -8,6 +8,7 @@ import { loadBetterSqlite } from "./sqlite-better.ts";
 import { loadBunSqlite } from "./sqlite-bun.ts";
 import { loadNodeSqlite } from "./sqlite-node.ts";
 
+/** The SQLite drivers ltxkit can replicate through. */
 export type SqliteDriverName = "bun:sqlite" | "node:sqlite" | "better-sqlite3";
 
 export interface SqliteDriverCandidate {

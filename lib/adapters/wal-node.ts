@@ -3,7 +3,7 @@ import { basename, dirname, join } from "node:path";
 import type { SqliteOpener } from "../capture/sqlite.ts";
 import { WalSource, type WalSourceOptions } from "../capture/wal-source.ts";
 import { fileLayout } from "../replica/layout.ts";
-import type { Replica } from "../replica/url.ts";
+import type { Replica } from "../replica/replica.ts";
 import { nodeFileAccess } from "./fs-random.ts";
 import { FsStore } from "./fs-store.ts";
 import { openSqlite } from "./sqlite-open.ts";
@@ -18,6 +18,7 @@ export function localReplica(metaPath: string): Replica {
   return { url: metaPath, kind: "file", store: new FsStore(metaPath), layout: fileLayout, timestampFromMetadata: false };
 }
 
+/** Options of openWalSource: WalSource's, with the driver and the local staging directory defaulted. */
 export type OpenWalSourceOptions = Omit<WalSourceOptions, "path" | "open" | "files" | "local"> & { open?: SqliteOpener; metaPath?: string };
 
 /** Opens a `WalSource` on a database file with the runtime's SQLite driver and node:fs. */

@@ -7,6 +7,7 @@
  */
 import { walSizeOf } from "./wal.ts";
 
+/** When Litestream checkpoints (spec §3.3): PASSIVE at a WAL page count or after an idle interval, TRUNCATE at a larger page count. */
 export interface CheckpointConfig {
   /** PASSIVE checkpoint once the synced WAL holds this many pages (Litestream: 1000). */
   minCheckpointPageCount: number;
@@ -16,6 +17,7 @@ export interface CheckpointConfig {
   truncatePageN: number;
 }
 
+/** Litestream v0.5.16's defaults: PASSIVE at 1000 pages or after 1 min, TRUNCATE at 121359 pages. */
 export const DEFAULT_CHECKPOINT: CheckpointConfig = { minCheckpointPageCount: 1000, checkpointInterval: 60_000, truncatePageN: 121_359 };
 
 /** What the policy needs to know and do. */

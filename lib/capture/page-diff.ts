@@ -23,6 +23,7 @@ function samePage(a: Uint8Array, b: Uint8Array, off: number, n: number): boolean
   return true;
 }
 
+/** Options of captureL0: the TXID and timestamp of the file to write, and its page encoding. */
 export interface CaptureOptions {
   txid: bigint;
   timestamp: number;

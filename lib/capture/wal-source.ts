@@ -10,7 +10,7 @@ import { LtxError } from "../errors.ts";
 import { decodeHeader, HEADER_FLAG_NO_CHECKSUM, HEADER_SIZE, type Header } from "../ltx/header.ts";
 import { encodeLtx, type PageEncoding } from "../ltx/encoder.ts";
 import { listLevel, writeLtxFile } from "../replica/list.ts";
-import type { Replica } from "../replica/url.ts";
+import type { Replica } from "../replica/replica.ts";
 import { allPgnos, incrementalPgnos, readPages, rechunk, streamPages, windowed } from "./l0-pages.ts";
 import { isBusyError, LitestreamConnections } from "./litestream-conn.ts";
 import type { FileAccess, RandomAccessReader, SqliteOpener } from "./sqlite.ts";
@@ -18,6 +18,7 @@ import { DEFAULT_MAX_SYNC_WAL_BYTES, frameSize, planSync, readWalHeader, scanWal
 import { WAL_HEADER_SIZE, type WalHeader } from "./wal.ts";
 import { checkpointPolicy, DEFAULT_CHECKPOINT, type CheckpointConfig } from "./checkpoint-policy.ts";
 
+/** Options of a WalSource: the database, its driver and file access, the local L0 replica, the checkpoint policy. */
 export interface WalSourceOptions extends Partial<CheckpointConfig> {
   /** Path of the database file. */
   path: string;

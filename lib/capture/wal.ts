@@ -7,7 +7,9 @@
 import { LtxError } from "../errors.ts";
 import { isValidPageSize } from "../ltx/header.ts";
 
+/** Size of the SQLite WAL header in bytes. */
 export const WAL_HEADER_SIZE = 32;
+/** Size of a WAL frame header in bytes (the page follows it). */
 export const WAL_FRAME_HEADER_SIZE = 24;
 /** Magic of a WAL whose checksums sum little-endian words. */
 export const WAL_MAGIC_LE = 0x377f0682;
@@ -19,6 +21,7 @@ export const WAL_VERSION = 3007000;
 /** A running WAL checksum: the two 32-bit sums. */
 export type WalChecksum = readonly [number, number];
 
+/** The 32-byte WAL header: magic (checksum byte order), version, page size, checkpoint sequence, salts, checksum. */
 export interface WalHeader {
   /** True for magic 0x377f0683 (checksums over big-endian words). */
   bigEndian: boolean;
@@ -30,6 +33,7 @@ export interface WalHeader {
   checksum: WalChecksum;
 }
 
+/** A 24-byte WAL frame header: page number, database size after a commit (0 otherwise), salts, cumulative checksum. */
 export interface WalFrameHeader {
   pgno: number;
   /** Database size in pages after this frame for a commit frame, else 0. */

@@ -2,7 +2,8 @@
 import { openReplicaFromEnv } from "../adapters/replica-node.ts";
 import { LtxError } from "../errors.ts";
 import { formatTXID } from "../ltx/txid.ts";
-import { compactReplica, DEFAULT_COMPACTION_CONFIG } from "../replica/compact.ts";
+import { compactReplica } from "../replica/compact.ts";
+import { DEFAULT_COMPACTION_CONFIG } from "../replica/schedule.ts";
 import { parseArgs, bool, str } from "./args.ts";
 import { printJSON } from "./io.ts";
 import type { Command } from "./run.ts";

@@ -13,7 +13,8 @@ import { captureL0 } from "../capture/page-diff.ts";
 import { LtxError } from "../errors.ts";
 import { formatTXID } from "../ltx/txid.ts";
 import { compactReplica } from "../replica/compact.ts";
-import { integrityCheck, loadSqlite } from "../replica/integrity.ts";
+import { integrityCheck } from "../replica/integrity.ts";
+import { loadSqliteWasm } from "../adapters/sqlite-wasm.ts";
 import { listAll, writeLtxFile } from "../replica/list.ts";
 import { restore } from "../replica/restore.ts";
 import { promises as fsp } from "node:fs";
@@ -78,7 +79,7 @@ export const command: Command = {
     say(`ltxkit demo in ${dir}`);
 
     // 1. Write a database in steps; capture each step as an L0 file.
-    const sqlite3: AnyDb = await loadSqlite();
+    const sqlite3: AnyDb = await loadSqliteWasm();
     const db = new sqlite3.oo1.DB(":memory:", "c");
     db.exec("PRAGMA page_size=4096");
     const steps: Step[] = [];
@@ -117,7 +118,7 @@ export const command: Command = {
       const out = join(dir, `restored-${i}.db`);
       const res = await restore(replica, { txid: t.txid, timestamp: t.timestamp, sink: new FileSink(out) });
       const bytes = new Uint8Array(await fsp.readFile(out));
-      const problems = await integrityCheck(bytes, "full");
+      const problems = await integrityCheck(bytes, "full", sqlite3);
       const identical = bytes.length === t.want.image.length && bytes.every((b, k) => b === t.want.image[k]);
       const ok = identical && problems.length === 0 && res.txid === t.want.txid;
       results.push({ target: t.label, txid: formatTXID(res.txid), files: res.plan.map((f) => `L${f.level}:${formatTXID(f.minTXID)}-${formatTXID(f.maxTXID)}`), sha256: await sha256Hex(bytes), identical, integrity: problems.length ? problems : "ok", rows: t.want.rows, ok, path: out });

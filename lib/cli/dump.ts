@@ -1,7 +1,7 @@
 /** `ltxkit dump`: header, pages, index and trailer of one LTX file. */
 import { readFileChunks } from "../adapters/fs-file.ts";
 import { LtxError } from "../errors.ts";
-import { LtxReader, type LtxFormat } from "../ltx/decoder.ts";
+import { Decoder, type LtxFormat } from "../ltx/decoder.ts";
 import { formatChecksum, formatTXID } from "../ltx/txid.ts";
 import { parseArgs, bool, str } from "./args.ts";
 import { sha256Hex } from "./codec-commands.ts";
@@ -18,7 +18,7 @@ export const command: Command = {
     ]);
     if (a.positionals.length !== 1) throw new LtxError("INVALID_ARGUMENT", "dump takes exactly one FILE");
     const path = a.positionals[0]!;
-    const r = new LtxReader(readFileChunks(path), { format: (str(a, "format") ?? "v3") as LtxFormat });
+    const r = new Decoder(readFileChunks(path), { format: (str(a, "format") ?? "v3") as LtxFormat });
     const h = await r.readHeader();
     const pages: { pgno: number; sha256: string }[] = [];
     for (let p; (p = await r.readPageView()); ) pages.push({ pgno: p.pgno, sha256: await sha256Hex(p.data) });

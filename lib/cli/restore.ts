@@ -7,6 +7,7 @@ import { exists } from "../adapters/fs-file.ts";
 import { LtxError, isLtxError } from "../errors.ts";
 import { formatFilename, formatRFC3339, formatTXID, parseTXID } from "../ltx/txid.ts";
 import { integrityCheck, type IntegrityMode } from "../replica/integrity.ts";
+import { loadSqliteWasm } from "../adapters/sqlite-wasm.ts";
 import { calcRestorePlan, checkTimestampBounds } from "../replica/plan.ts";
 import { restore } from "../replica/restore.ts";
 import { redact } from "../replica/url.ts";
@@ -110,7 +111,7 @@ export const command: Command = {
     });
     bar.done();
     if (mode !== "none") {
-      const problems = await integrityCheck(new Uint8Array(await fsp.readFile(out!)), mode);
+      const problems = await integrityCheck(new Uint8Array(await fsp.readFile(out!)), mode, await loadSqliteWasm());
       if (problems.length) {
         await fsp.rm(out!, { force: true });
         throw new LtxError("INTEGRITY_CHECK_FAILED", `integrity check (${mode}) failed, output removed: ${problems.slice(0, 5).join("; ")}`);

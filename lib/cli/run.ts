@@ -2,7 +2,7 @@
  * The `ltxkit` command. Thin: each command parses its flags and calls the library.
  * Exit codes: 0 success, 1 failure (invalid file, failed restore), 2 usage error.
  */
-import { LtxError } from "../errors.ts";
+import { isLtxError } from "../errors.ts";
 import { processIO, type CliIO } from "./io.ts";
 
 /** A command module exports `run(argv, io)` and a one-line `summary`. */
@@ -56,7 +56,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   try {
     return await cmd.run(rest, io);
   } catch (e) {
-    if (e instanceof LtxError) {
+    if (isLtxError(e)) {
       io.err(`ltxkit ${name}: ${e.message} [${e.code}]`);
       return e.code === "INVALID_ARGUMENT" ? 2 : 1;
     }

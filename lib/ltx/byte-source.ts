@@ -3,7 +3,9 @@
  * contiguous views; memory stays bounded by the largest single request plus one chunk.
  */
 import { LtxError } from "../errors.ts";
+import { iterateChunks } from "../util/chunks.ts";
 
+/** Input of the decoder: bytes in memory, a stream or an async iterable of chunks. */
 export type ByteInput = Uint8Array | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
 
 export class ByteSource {
@@ -27,7 +29,7 @@ export class ByteSource {
       this.#total = input.length;
     } else {
       this.#buf = new Uint8Array(0);
-      const iterable = Symbol.asyncIterator in input ? (input as AsyncIterable<Uint8Array>) : streamIterable(input as ReadableStream<Uint8Array>);
+      const iterable = Symbol.asyncIterator in input ? (input as AsyncIterable<Uint8Array>) : iterateChunks(input as ReadableStream<Uint8Array>);
       this.#it = iterable[Symbol.asyncIterator]();
       this.#eof = false;
     }
@@ -127,18 +129,5 @@ export class ByteSource {
 
   async cancel(): Promise<void> {
     await this.#it?.return?.();
-  }
-}
-
-async function* streamIterable(s: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const r = s.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await r.read();
-      if (done) return;
-      yield value;
-    }
-  } finally {
-    r.releaseLock();
   }
 }

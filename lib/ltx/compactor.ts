@@ -7,9 +7,10 @@
 import { LtxError, wrapError } from "../errors.ts";
 import { Encoder, type EncoderOptions, type Page } from "./encoder.ts";
 import { newHeader, validateHeader, type Header } from "./header.ts";
-import type { LtxReader } from "./decoder.ts";
+import type { Decoder } from "./decoder.ts";
 import { formatTXID } from "./txid.ts";
 
+/** Options of the compactor: header flags of the output, whether TXID gaps are allowed. */
 export interface CompactorOptions {
   /** Output header flags (Go's default 0; Litestream passes NoChecksum = 0x2). */
   headerFlags?: number;
@@ -22,8 +23,9 @@ export function isContiguous(prevMax: bigint, curMin: bigint, curMax: bigint): b
   return curMin <= prevMax + 1n && curMax > prevMax;
 }
 
+/** Merges LTX files in TXID order into one (k-way by page number, the newest version of a page wins). */
 export class Compactor {
-  #inputs: LtxReader[];
+  #inputs: Decoder[];
   #opts: CompactorOptions;
   #headers: Header[] = [];
   #out: Header | undefined;
@@ -31,7 +33,7 @@ export class Compactor {
   #pgno = 0;
   #done = false;
 
-  constructor(inputs: LtxReader[], opts: CompactorOptions = {}) {
+  constructor(inputs: Decoder[], opts: CompactorOptions = {}) {
     this.#inputs = inputs;
     this.#opts = opts;
   }
@@ -148,7 +150,7 @@ export class Compactor {
 }
 
 /** Compacts inputs into an encoded LTX stream (Go's Compactor.Compact). */
-export function compactLtx(inputs: LtxReader[], opts: CompactorOptions & EncoderOptions = {}): ReadableStream<Uint8Array> {
+export function compactLtx(inputs: Decoder[], opts: CompactorOptions & EncoderOptions = {}): ReadableStream<Uint8Array> {
   const c = new Compactor(inputs, opts);
   const enc = new Encoder(opts);
   let it: AsyncGenerator<Page> | undefined;

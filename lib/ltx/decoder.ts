@@ -25,8 +25,10 @@ import { decodePageIndexEntries, type PageIndexEntry } from "./page-index.ts";
 import { pageOrderError, snapshotEndError } from "./page-rules.ts";
 import type { Page } from "./encoder.ts";
 
+/** LTX format version: v3 (Litestream v0.5+, the default), v2, or v1 (LiteFS). */
 export type LtxFormat = "v3" | "v2" | "v1";
 
+/** Options of the decoder: the format version, strictness and input bounds. */
 export interface DecoderOptions {
   /** Also reject what Go accepts: unsorted/duplicate pages, pgno > commit, the lock page, a short
    *  decompress of an LZ4 block (a short LZ4 frame is rejected in both modes, as Go does), an
@@ -42,8 +44,8 @@ function eof(what: string): LtxError {
   return new LtxError("UNEXPECTED_EOF", `${what}: unexpected end of file`);
 }
 
-/** Pull-based streaming reader. */
-export class LtxReader {
+/** The streaming LTX decoder (pull-based, constant memory): header, then pages in order, then close() verifies the trailer and checksums. The counterpart of Encoder. */
+export class Decoder {
   #src: ByteSource;
   #opts: DecoderOptions;
   #format: LtxFormat;
@@ -316,6 +318,7 @@ function findTerminator(b: Uint8Array): number {
   }
 }
 
+/** A whole LTX file decoded in memory (decodeLtx). */
 export interface DecodedLtx {
   header: Header;
   pages: Page[];
@@ -325,7 +328,7 @@ export interface DecodedLtx {
 
 /** Decodes a whole file held in memory. */
 export async function decodeLtx(bytes: ByteInput, opts: DecoderOptions = {}): Promise<DecodedLtx> {
-  const r = new LtxReader(bytes, opts);
+  const r = new Decoder(bytes, opts);
   const header = await r.readHeader();
   const pages: Page[] = [];
   for (let p; (p = await r.readPage()); ) pages.push(p);
@@ -335,7 +338,7 @@ export async function decodeLtx(bytes: ByteInput, opts: DecoderOptions = {}): Pr
 
 /** Reads and verifies a whole file without keeping its pages. */
 export async function verifyLtx(source: ByteInput, opts: DecoderOptions = {}): Promise<{ header: Header; trailer: Trailer; pageCount: number }> {
-  const r = new LtxReader(source, opts);
+  const r = new Decoder(source, opts);
   const header = await r.readHeader();
   for (;;) {
     let p = r.tryReadPageView();

@@ -5,6 +5,7 @@
  * (one LZ4 frame per page, page flags 0) for Litestream ≤ v0.5.15 readers.
  */
 import { LtxError } from "../errors.ts";
+import { concat } from "../util/bytes.ts";
 import { CHECKSUM_FLAG, Crc64, DatabaseChecksum, lockPgno } from "./checksum.ts";
 import {
   encodeHeader,
@@ -22,13 +23,16 @@ import { encodeFrame } from "./lz4-frame.ts";
 import { encodePageIndex, type PageIndexEntry } from "./page-index.ts";
 import { pageOrderError, snapshotEndError } from "./page-rules.ts";
 
+/** Page encoding: "block" (LZ4 block, what Litestream v0.5.16 writes) or "frame" (LZ4 frame, what Litestream <= v0.5.15 reads). */
 export type PageEncoding = "block" | "frame";
 
+/** Options of the encoder. */
 export interface EncoderOptions {
   /** "block" (default, what Litestream ≥ v0.5.16 writes) or "frame" (readable by every v0.5.x). */
   pageEncoding?: PageEncoding;
 }
 
+/** One database page: its number (1-based) and its bytes (page size long). */
 export interface Page {
   pgno: number;
   data: Uint8Array;
@@ -40,6 +44,7 @@ function invalidPage(msg: string): LtxError {
 
 const END_MARKER = new Uint8Array(PAGE_HEADER_SIZE);
 
+/** Writes one LTX file piece by piece: header, pages in order, then the page index and trailer. */
 export class Encoder {
   #state: "header" | "page" | "closed" = "header";
   #encoding: PageEncoding;
@@ -158,6 +163,7 @@ export class Encoder {
   }
 }
 
+/** Options of encodeLtx and encodeLtxBytes: the encoder's, plus the post-apply checksum to write. */
 export type EncodeOptions = EncoderOptions & { postApplyChecksum?: bigint };
 
 /** Streams an encoded LTX file; pages must be in ascending order. */
@@ -194,11 +200,5 @@ export function encodeLtxBytes(header: Header, pages: Iterable<Page>, opts: Enco
   const parts = [enc.encodeHeader(header)];
   for (const p of pages) parts.push(enc.encodePage(p.pgno, p.data));
   parts.push(enc.close(opts.postApplyChecksum));
-  const out = new Uint8Array(enc.size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concat(parts, enc.size);
 }

@@ -5,14 +5,21 @@
 import { LtxError } from "../errors.ts";
 import { CHECKSUM_FLAG } from "./checksum.ts";
 
+/** Bytes of an LTX header. */
 export const HEADER_SIZE = 100;
+/** Bytes of a page header (pgno, flags). */
 export const PAGE_HEADER_SIZE = 6;
+/** Bytes of an LTX trailer (post-apply checksum, file checksum). */
 export const TRAILER_SIZE = 16;
+/** Header flag of v1 files: pages are LZ4-compressed. */
 export const HEADER_FLAG_COMPRESS_LZ4 = 0x1; // v1 only
+/** Header flag: the file carries no database checksums (pre- and post-apply are zero). */
 export const HEADER_FLAG_NO_CHECKSUM = 0x2;
+/** Page header flag: a size field follows (block-encoded pages of v3). */
 export const PAGE_HEADER_FLAG_SIZE = 0x1;
 const MAGIC = 0x4c545831; // "LTX1"
 
+/** An LTX header. TXIDs, checksums and the node ID are bigint; the timestamp is ms since the epoch. */
 export interface Header {
   flags: number;
   pageSize: number;
@@ -30,6 +37,7 @@ export interface Header {
   nodeID: bigint;
 }
 
+/** An LTX trailer: the database checksum after applying the file, and the file's own checksum. */
 export interface Trailer {
   postApplyChecksum: bigint;
   fileChecksum: bigint;
@@ -40,14 +48,17 @@ export function newHeader(h: Partial<Header> & Pick<Header, "pageSize" | "commit
   return { flags: 0, timestamp: 0, preApplyChecksum: 0n, walOffset: 0, walSize: 0, walSalt1: 0, walSalt2: 0, nodeID: 0n, ...h };
 }
 
+/** True when the file is a snapshot (its range starts at TXID 1). */
 export function isSnapshot(h: Header): boolean {
   return h.minTXID === 1n;
 }
 
+/** True when the header carries HEADER_FLAG_NO_CHECKSUM. */
 export function isNoChecksum(h: Header): boolean {
   return (h.flags & HEADER_FLAG_NO_CHECKSUM) !== 0;
 }
 
+/** True for SQLite's page sizes: powers of two from 512 to 65536. */
 export function isValidPageSize(n: number): boolean {
   return Number.isInteger(n) && n >= 512 && n <= 65536 && (n & (n - 1)) === 0;
 }

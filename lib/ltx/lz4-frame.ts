@@ -4,7 +4,7 @@
  * Go: FLG 0x64 (independent blocks, content checksum), BD 0x40 (64 KiB blocks), one block (stored
  * when compression does not shrink it), EndMark, xxh32 content checksum.
  */
-import { LtxError } from "../errors.ts";
+import { LtxError, isLtxError } from "../errors.ts";
 import { compressBlock, compressBlockBound, decompressBlock } from "./lz4-block.ts";
 import { xxh32 } from "./xxh32.ts";
 
@@ -174,7 +174,7 @@ export function decodeFrameToEnd(buf: Uint8Array, maxBytes: number): Uint8Array 
       try {
         n += decompressBlock(block, out.subarray(0, room), n);
       } catch (e) {
-        if (room === maxBytes && e instanceof LtxError && /overflow/.test(e.message)) {
+        if (room === maxBytes && isLtxError(e) && /overflow/.test(e.message)) {
           throw new LtxError("LIMIT_EXCEEDED", `lz4: frame decodes to more than ${maxBytes} bytes`);
         }
         throw e;

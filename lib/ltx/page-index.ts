@@ -8,6 +8,7 @@ import { decompressBlock } from "./lz4-block.ts";
 import { decodeFrame, frameLength } from "./lz4-frame.ts";
 import { PAGE_HEADER_FLAG_SIZE, PAGE_HEADER_SIZE, TRAILER_SIZE } from "./header.ts";
 
+/** Where one page lies in an LTX file: its number, and the offset and size of its frame. */
 export interface PageIndexEntry {
   pgno: number;
   /** Absolute offset of the page frame (its 6-byte header). */

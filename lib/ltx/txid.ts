@@ -22,6 +22,7 @@ export function parseTXID(s: string): bigint {
 
 /** Checksums share the TXID text form. */
 export const formatChecksum = formatTXID;
+/** Parses a checksum written as 16 hex digits. */
 export function parseChecksum(s: string): bigint {
   if (!HEX16.test(s)) throw new LtxError("INVALID_ARGUMENT", `invalid formatted checksum: ${JSON.stringify(s)} (want 16 hex digits)`);
   return BigInt("0x" + s);

@@ -6,66 +6,24 @@
  */
 import { LtxError } from "../errors.ts";
 import { Compactor } from "../ltx/compactor.ts";
-import { LtxReader } from "../ltx/decoder.ts";
+import { Decoder } from "../ltx/decoder.ts";
 import { Encoder, type PageEncoding } from "../ltx/encoder.ts";
 import { HEADER_FLAG_NO_CHECKSUM, type Header } from "../ltx/header.ts";
-import { SNAPSHOT_LEVEL, type FileInfo } from "./file-info.ts";
+import { last, SNAPSHOT_LEVEL, type FileInfo } from "./file-info.ts";
 import { listLevel, writeLtxFile } from "./list.ts";
 import { planFromListings } from "./plan.ts";
-import type { Replica } from "./url.ts";
-
-export interface CompactionConfig {
-  /** Intervals of levels 1..N in ms (Litestream: 30 s, 5 min, 1 h). */
-  levels: number[];
-  snapshotInterval: number;
-  snapshotRetention: number;
-  l0Retention: number;
-  /** How often L0 retention is checked, in ms (Litestream: 15 s; it also runs after each L1 compaction). */
-  l0RetentionCheckInterval: number;
-  /** false: never delete (a bucket lifecycle rule does it). */
-  retention: boolean;
-  pageEncoding: PageEncoding;
-}
-
-export const DEFAULT_COMPACTION_CONFIG: CompactionConfig = {
-  levels: [30_000, 5 * 60_000, 60 * 60_000],
-  snapshotInterval: 24 * 3600_000,
-  snapshotRetention: 24 * 3600_000,
-  l0Retention: 5 * 60_000,
-  l0RetentionCheckInterval: 15_000,
-  retention: true,
-  pageEncoding: "block",
-};
-
-export interface CompactOptions {
-  now?: Date;
-  /** Ignore the interval windows (compact whatever is newer). */
-  force?: boolean;
-  config?: Partial<CompactionConfig>;
-  signal?: AbortSignal;
-}
-
-function cfg(o: CompactOptions): CompactionConfig {
-  return { ...DEFAULT_COMPACTION_CONFIG, ...o.config };
-}
-
-/** Go's time.Truncate: the start of the epoch-aligned window containing t. */
-export function windowStart(t: number, interval: number): number {
-  return t - (((t % interval) + interval) % interval);
-}
-
-function last(files: FileInfo[]): FileInfo | undefined {
-  return files[files.length - 1];
-}
+import type { Replica } from "./replica.ts";
+import { enforceL0Retention, enforceSnapshotRetention } from "./retention.ts";
+import { DEFAULT_COMPACTION_CONFIG, resolveConfig, windowStart, type CompactOptions } from "./schedule.ts";
 
 /** Merges `files` (oldest first) into one NoChecksum LTX file at `level` of `replica`. */
 export async function mergeFiles(replica: Replica, level: number, files: readonly FileInfo[], encoding: PageEncoding = DEFAULT_COMPACTION_CONFIG.pageEncoding, signal?: AbortSignal): Promise<FileInfo> {
-  const readers: LtxReader[] = [];
+  const readers: Decoder[] = [];
   try {
     for (const f of files) {
       const s = await replica.store.getStream(f.key, undefined, { signal });
       if (!s) throw new LtxError("NOT_FOUND", `ltx file disappeared during compaction: ${f.key}`);
-      readers.push(new LtxReader(s));
+      readers.push(new Decoder(s));
     }
   } catch (e) {
     await Promise.all(readers.map((r) => r.cancel().catch(() => {})));
@@ -108,7 +66,7 @@ export function compactionInputs(src: readonly FileInfo[], dst: readonly FileInf
  * nothing new (Go's ErrNoCompaction) or the window has not passed (ErrCompactionTooEarly).
  */
 export async function compactLevel(replica: Replica, level: number, o: CompactOptions = {}): Promise<FileInfo | null> {
-  const c = cfg(o);
+  const c = resolveConfig(o);
   if (!Number.isInteger(level) || level < 1 || level > c.levels.length) throw new LtxError("INVALID_ARGUMENT", `invalid compaction level ${level} (1..${c.levels.length})`);
   const now = (o.now ?? new Date()).getTime();
   const dst = await listLevel(replica, level, { signal: o.signal });
@@ -121,7 +79,7 @@ export async function compactLevel(replica: Replica, level: number, o: CompactOp
 
 /** Writes a level-9 snapshot of the latest state, unless the newest snapshot already covers it. */
 export async function snapshotReplica(replica: Replica, o: CompactOptions = {}): Promise<FileInfo | null> {
-  const c = cfg(o);
+  const c = resolveConfig(o);
   const now = (o.now ?? new Date()).getTime();
   const levels = await Promise.all(Array.from({ length: SNAPSHOT_LEVEL + 1 }, (_, l) => listLevel(replica, l, { signal: o.signal })));
   const newest = last(levels[SNAPSHOT_LEVEL]!);
@@ -134,88 +92,7 @@ export async function snapshotReplica(replica: Replica, o: CompactOptions = {}):
   return mergeFiles(replica, SNAPSHOT_LEVEL, plan, c.pageEncoding, o.signal);
 }
 
-async function remove(replica: Replica, files: FileInfo[], enabled: boolean, signal?: AbortSignal): Promise<FileInfo[]> {
-  if (!enabled || files.length === 0) return [];
-  await replica.store.delete(files.map((f) => f.key), { signal });
-  return files;
-}
-
-/**
- * What Go's EnforceSnapshotRetention + EnforceRetentionByTXID delete, from listings already held:
- * snapshots created before `now − retention` (always keeping the newest), then files of levels 1..N
- * (`levels[l]` is level l's sorted listing) whose MaxTXID is below the snapshot floor (the MaxTXID of
- * the newest deleted snapshot), always keeping each level's last file.
- */
-export function snapshotRetentionVictims(snaps: readonly FileInfo[], levels: readonly (readonly FileInfo[])[], now: number, retention: number): FileInfo[] {
-  const threshold = now - retention;
-  let doomed = snaps.filter((s) => s.createdAt.getTime() < threshold);
-  if (doomed.length && doomed[doomed.length - 1] === snaps[snaps.length - 1]) doomed = doomed.slice(0, -1);
-  let floor = 0n;
-  for (const [i, s] of snaps.entries()) {
-    if (doomed.includes(s)) continue;
-    if (i > 0) floor = snaps[i - 1]!.maxTXID;
-    break;
-  }
-  const out = [...doomed];
-  for (let level = 1; level < levels.length && level < SNAPSHOT_LEVEL; level++) {
-    const files = levels[level] ?? [];
-    let old = files.filter((f) => f.maxTXID < floor);
-    if (old.length && old[old.length - 1] === files[files.length - 1]) old = old.slice(0, -1);
-    out.push(...old);
-  }
-  return out;
-}
-
-/**
- * Go's EnforceSnapshotRetention + EnforceRetentionByTXID: deletes snapshots created before
- * now − retention (always keeping the newest), then files of levels 1..N whose MaxTXID is below the
- * snapshot floor (always keeping each level's last file).
- */
-export async function enforceSnapshotRetention(replica: Replica, o: CompactOptions = {}): Promise<FileInfo[]> {
-  const c = cfg(o);
-  const snaps = await listLevel(replica, SNAPSHOT_LEVEL, { signal: o.signal });
-  const levels: FileInfo[][] = [[]];
-  for (let level = 1; level <= c.levels.length; level++) levels.push(await listLevel(replica, level, { signal: o.signal }));
-  const victims = snapshotRetentionVictims(snaps, levels, (o.now ?? new Date()).getTime(), c.snapshotRetention);
-  return remove(replica, victims, c.retention, o.signal);
-}
-
-/**
- * What Go's EnforceL0RetentionByTime deletes, from listings already held: L0 files covered by L1
- * and created before `now − retention`, stopping at the first file that is too recent, never the
- * newest L0 file. A retention of 0 or less disables it.
- */
-export function l0RetentionVictims(l0: readonly FileInfo[], l1: readonly FileInfo[], now: number, retention: number): FileInfo[] {
-  if (retention <= 0) return [];
-  const maxL1 = l1.reduce((m, f) => (f.maxTXID > m ? f.maxTXID : m), 0n);
-  if (maxL1 === 0n) return [];
-  const threshold = now - retention;
-  let doomed: FileInfo[] = [];
-  let all = true;
-  for (const f of l0) {
-    if (f.createdAt.getTime() > threshold) {
-      all = false;
-      break;
-    }
-    if (f.maxTXID <= maxL1) doomed.push(f);
-  }
-  if (all && doomed.length && doomed[doomed.length - 1] === l0[l0.length - 1]) doomed = doomed.slice(0, -1);
-  return doomed;
-}
-
-/**
- * Go's EnforceL0RetentionByTime: deletes L0 files covered by L1 and older than the L0 retention,
- * stopping at the first file that is too recent, never the newest L0 file.
- */
-export async function enforceL0Retention(replica: Replica, o: CompactOptions = {}): Promise<FileInfo[]> {
-  const c = cfg(o);
-  if (c.l0Retention <= 0) return [];
-  const l1 = await listLevel(replica, 1, { signal: o.signal });
-  if (l1.length === 0) return [];
-  const l0 = await listLevel(replica, 0, { signal: o.signal });
-  return remove(replica, l0RetentionVictims(l0, l1, (o.now ?? new Date()).getTime(), c.l0Retention), c.retention, o.signal);
-}
-
+/** What one compaction pass wrote and deleted. */
 export interface CompactReport {
   written: FileInfo[];
   deleted: FileInfo[];
@@ -225,7 +102,7 @@ export interface CompactReport {
  * One pass: compaction of levels 1..N (or only `level`), a snapshot (level 9), then retention.
  */
 export async function compactReplica(replica: Replica, o: CompactOptions & { level?: number; retention?: boolean } = {}): Promise<CompactReport> {
-  const c = cfg(o);
+  const c = resolveConfig(o);
   const report: CompactReport = { written: [], deleted: [] };
   const only = o.level;
   for (let level = 1; level <= c.levels.length; level++) {

@@ -17,7 +17,10 @@
  */
 import { LtxError, isLtxError } from "../errors.ts";
 import type { BlobStore, GetOptions } from "../store/blob-store.ts";
+import { sleep } from "../util/sleep.ts";
+import { Budget, PermitCounter } from "./permits.ts";
 
+/** How a restore reads its files: parallel ranged GETs, part size, read-ahead budget, retries. */
 export interface FetchOptions {
   /**
    * Requests open at once across all files (default 8). Each file's current part is always open
@@ -42,56 +45,6 @@ export interface FetchOptions {
   signal?: AbortSignal;
   /** Called with the size of each chunk as it is handed to the consumer. */
   onBytes?: (n: number) => void;
-}
-
-/**
- * A count of open requests: `tryTake()` takes a permit only when one is free; `take()` always
- * succeeds, so the part a consumer waits for never waits (the count may then go below zero).
- */
-export class Semaphore {
-  #free: number;
-  constructor(n: number) {
-    this.#free = Math.max(1, n);
-  }
-  /** Permits free now (negative when forced takes exceed the count). */
-  get free(): number {
-    return this.#free;
-  }
-  tryTake(): boolean {
-    if (this.#free <= 0) return false;
-    this.#free--;
-    return true;
-  }
-  /** Takes a permit without waiting, even if none is free. */
-  take(): void {
-    this.#free--;
-  }
-  release(): void {
-    this.#free++;
-  }
-}
-
-/** Bytes read ahead but not yet consumed, shared by the files of one restore. */
-export class Budget {
-  #left: number;
-  #waiters: (() => void)[] = [];
-  constructor(bytes: number) {
-    this.#left = bytes;
-  }
-  get left(): number {
-    return this.#left;
-  }
-  take(n: number): void {
-    this.#left -= n;
-  }
-  give(n: number): void {
-    this.#left += n;
-    if (this.#left > 0) for (const w of this.#waiters.splice(0)) w();
-  }
-  /** Resolves at the next give() that leaves budget free. */
-  wait(): Promise<void> {
-    return new Promise((r) => this.#waiters.push(r));
-  }
 }
 
 /** The smallest part fetchFile reads (smaller partSize options are raised to it). */
@@ -128,7 +81,7 @@ interface Part {
 interface Ctx {
   store: BlobStore;
   key: string;
-  limit: Semaphore;
+  limit: PermitCounter;
   budget: Budget;
   o: FetchOptions;
 }
@@ -142,7 +95,7 @@ export async function* fetchFile(
   store: BlobStore,
   key: string,
   size: number,
-  limit: Semaphore,
+  limit: PermitCounter,
   o: FetchOptions = {},
   budget: Budget = new Budget(o.memoryBudget ?? DEFAULT_MEMORY_BUDGET),
 ): AsyncGenerator<Uint8Array> {
@@ -313,19 +266,4 @@ async function closePart(ctx: Ctx, p: Part): Promise<void> {
     p.permit = false;
     ctx.limit.release();
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new LtxError("ABORTED", "aborted"));
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new LtxError("ABORTED", "aborted"));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

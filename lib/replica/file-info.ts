@@ -25,3 +25,8 @@ export function compareFileInfo(a: FileInfo, b: FileInfo): number {
   if (a.maxTXID !== b.maxTXID) return a.maxTXID < b.maxTXID ? -1 : 1;
   return 0;
 }
+
+/** The newest file of a listing sorted oldest first (undefined when empty). */
+export function last(files: readonly FileInfo[]): FileInfo | undefined {
+  return files[files.length - 1];
+}

@@ -1,14 +1,19 @@
 /**
- * Integrity checks of restored databases with @sqlite.org/sqlite-wasm (pinned 3.54.1-build1),
- * in-process in any runtime: `PRAGMA quick_check` or `PRAGMA integrity_check` on a deserialized
- * copy. The copy costs memory equal to the database size.
+ * Integrity checks of restored databases with sqlite-wasm, in-process in any runtime:
+ * `PRAGMA quick_check` or `PRAGMA integrity_check` on a deserialized copy. The copy costs memory
+ * equal to the database size.
+ *
+ * sqlite-wasm is injected, never imported here, so a bundle that never checks integrity does not
+ * carry it: pass the initialised module (`await sqlite3InitModule()` from @sqlite.org/sqlite-wasm),
+ * or take it from `loadSqliteWasm()` of a runtime adapter (`ltxkit/node`, `ltxkit/deno`, `ltxkit/bun`).
  */
 import { LtxError } from "../errors.ts";
 
+/** "none" skips the check, "quick" runs PRAGMA quick_check, "full" PRAGMA integrity_check. */
 export type IntegrityMode = "none" | "quick" | "full";
 
-// A structural subset of the sqlite-wasm module this file calls.
-interface Sqlite3 {
+/** The part of an initialised sqlite-wasm module (@sqlite.org/sqlite-wasm) an integrity check uses. */
+export interface SqliteWasm {
   oo1: { DB: new (name?: string, flags?: string) => Db };
   capi: {
     sqlite3_deserialize(db: unknown, schema: string, p: number, n: number, max: number, flags: number): number;
@@ -24,20 +29,8 @@ interface Db {
   close(): void;
 }
 
-let loading: Promise<Sqlite3> | null = null;
-
-/** Loads sqlite-wasm once (lazily, so only callers that need it pay for it). */
-export function loadSqlite(): Promise<Sqlite3> {
-  loading ??= (async () => {
-    const mod = (await import("@sqlite.org/sqlite-wasm")) as unknown as { default: (o?: object) => Promise<Sqlite3> };
-    return mod.default({ print: () => {}, printErr: () => {} });
-  })();
-  return loading;
-}
-
 /** Opens a copy of a database image in sqlite-wasm (WAL header bytes patched to rollback mode). */
-export async function openImage(image: Uint8Array): Promise<Db> {
-  const sqlite3 = await loadSqlite();
+function openImage(sqlite3: SqliteWasm, image: Uint8Array): Db {
   const copy = image.slice();
   if (copy.length >= 20 && copy[18] === 2) {
     copy[18] = 1;
@@ -53,13 +46,17 @@ export async function openImage(image: Uint8Array): Promise<Db> {
   return db;
 }
 
-/** Runs the check; returns the problems SQLite reports (empty when ok). */
-export async function integrityCheck(image: Uint8Array, mode: IntegrityMode): Promise<string[]> {
+/**
+ * Runs `PRAGMA quick_check` ("quick") or `PRAGMA integrity_check` ("full") on a copy of `image` in
+ * the given sqlite-wasm module; returns the problems SQLite reports (empty when ok, and for "none").
+ */
+export async function integrityCheck(image: Uint8Array, mode: IntegrityMode, sqlite3: SqliteWasm): Promise<string[]> {
   if (mode === "none") return [];
   if (mode !== "quick" && mode !== "full") throw new LtxError("INVALID_ARGUMENT", `invalid integrity check mode: ${String(mode)} (none, quick, full)`);
   let db: Db;
   try {
-    db = await openImage(image);
+    if (typeof sqlite3?.oo1?.DB !== "function") throw new LtxError("INVALID_ARGUMENT", "integrityCheck needs an initialised sqlite-wasm module (loadSqliteWasm() of a runtime adapter)");
+    db = openImage(sqlite3, image);
   } catch (e) {
     if (e instanceof LtxError) throw e;
     return [`cannot open database: ${(e as Error).message}`];

@@ -10,9 +10,11 @@
  */
 import { LtxError } from "../errors.ts";
 import { SNAPSHOT_LEVEL, compareFileInfo, type FileInfo } from "./file-info.ts";
-import { compactionInputs, l0RetentionVictims, mergeFiles, snapshotRetentionVictims, windowStart, type CompactionConfig } from "./compact.ts";
+import { compactionInputs, mergeFiles } from "./compact.ts";
+import { l0RetentionVictims, snapshotRetentionVictims } from "./retention.ts";
+import { windowStart, type CompactionConfig } from "./schedule.ts";
 import { listLevel, writeLtxFile } from "./list.ts";
-import type { Replica } from "./url.ts";
+import type { Replica } from "./replica.ts";
 
 /** Where a snapshot's pages come from: the live database (L0Source.snapshot). */
 export type SnapshotFn = () => Promise<{ txid: bigint; timestamp: number; body: ReadableStream<Uint8Array> }>;

@@ -6,6 +6,7 @@
 import { LtxError } from "../errors.ts";
 import { formatFilename, tryParseFilename } from "../ltx/txid.ts";
 
+/** How a replica names its LTX files: the key of a (level, min, max) file and the prefix of a level. */
 export interface ReplicaLayout {
   /** The key prefix of one level, ending in `/`. */
   levelPrefix(level: number): string;

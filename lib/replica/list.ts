@@ -3,11 +3,12 @@ import { LtxError } from "../errors.ts";
 import { formatRFC3339Nano } from "../ltx/txid.ts";
 import type { PutBody } from "../store/blob-store.ts";
 import { compareFileInfo, SNAPSHOT_LEVEL, type FileInfo } from "./file-info.ts";
-import type { Replica } from "./url.ts";
+import type { Replica } from "./replica.ts";
 
 /** S3 object metadata key holding the LTX timestamp (RFC 3339 with nanoseconds). */
 export const METADATA_TIMESTAMP = "litestream-timestamp";
 
+/** Options of listLevel and listAll. */
 export interface ListLevelOptions {
   /** Read CreatedAt from object metadata (one HEAD per object on S3), as Go's timestamp restores do. */
   useMetadata?: boolean;

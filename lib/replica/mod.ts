@@ -1,19 +1,23 @@
 /**
  * Litestream's replica model over a BlobStore: layouts and URLs, listing, the restore plan,
- * restore, level compaction, snapshots and retention, and the Replicator that ships L0 files from a
- * live database to replicas.
+ * restore, level compaction, snapshots and retention, integrity checks, and the Replicator that
+ * ships L0 files from a live database to replicas.
  *
  * @module
  */
-export * from "./file-info.ts";
-export * from "./layout.ts";
-export * from "./url.ts";
-export * from "./list.ts";
-export * from "./plan.ts";
-export * from "./restore.ts";
-export * from "./compact.ts";
-export { integrityCheck, type IntegrityMode } from "./integrity.ts";
-export { Semaphore, type FetchOptions } from "./fetch.ts";
+export { compareFileInfo, MAX_LEVEL, SNAPSHOT_LEVEL, type FileInfo } from "./file-info.ts";
+export { fileLayout, s3Layout, type ReplicaLayout } from "./layout.ts";
+export { memoryReplica, type Replica } from "./replica.ts";
+export { openReplica, parseReplicaURL, type OpenReplicaOptions, type ParsedReplicaURL } from "./url.ts";
+export { listAll, listLevel, writeLtxFile, type ListLevelOptions } from "./list.ts";
+export { calcRestorePlan, checkTimestampBounds, planFromListings, type RestoreTarget } from "./plan.ts";
+export { restore, type RestoreOptions, type RestoreProgress, type RestoreResult } from "./restore.ts";
+export { BytesSink, StreamSink, type PageSink } from "./sinks.ts";
+export type { FetchOptions } from "./fetch.ts";
+export { compactLevel, compactReplica, snapshotReplica, type CompactReport } from "./compact.ts";
+export { enforceL0Retention, enforceSnapshotRetention } from "./retention.ts";
+export { DEFAULT_COMPACTION_CONFIG, type CompactionConfig, type CompactOptions } from "./schedule.ts";
+export { integrityCheck, type IntegrityMode, type SqliteWasm } from "./integrity.ts";
 export {
   Replicator,
   ReplicatorEvent,

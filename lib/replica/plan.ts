@@ -8,8 +8,9 @@ import { LtxError } from "../errors.ts";
 import { formatTXID } from "../ltx/txid.ts";
 import { SNAPSHOT_LEVEL, type FileInfo } from "./file-info.ts";
 import { listLevel } from "./list.ts";
-import type { Replica } from "./url.ts";
+import type { Replica } from "./replica.ts";
 
+/** The point to restore to: a TXID, a timestamp, or (neither) the latest. */
 export interface RestoreTarget {
   /** Restore to exactly this TXID (must end on a file boundary). */
   txid?: bigint;

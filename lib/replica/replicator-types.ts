@@ -1,9 +1,9 @@
 /** The public types of the Replicator: the L0 source it reads, its options, status and events. */
 import type { LtxError } from "../errors.ts";
 import type { Clock } from "./clock.ts";
-import type { CompactionConfig } from "./compact.ts";
+import type { CompactionConfig } from "./schedule.ts";
 import type { FileInfo } from "./file-info.ts";
-import type { Replica } from "./url.ts";
+import type { Replica } from "./replica.ts";
 
 /** Where L0 files come from (the WAL capture of a live database, or a sqlite-wasm capture). */
 export interface L0Source {

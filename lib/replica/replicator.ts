@@ -15,10 +15,10 @@
  */
 import { LtxError, isLtxError, wrapError } from "../errors.ts";
 import { systemClock, type Clock } from "./clock.ts";
-import { DEFAULT_COMPACTION_CONFIG, type CompactionConfig } from "./compact.ts";
+import { DEFAULT_COMPACTION_CONFIG, type CompactionConfig } from "./schedule.ts";
 import { listLevel } from "./list.ts";
 import { Uploader } from "./uploader.ts";
-import type { Replica } from "./url.ts";
+import type { Replica } from "./replica.ts";
 
 /** Errors a retry may cure (store and network trouble, a busy local disk); sync() retries only these. */
 const TRANSIENT = new Set<string>(["STORE_ERROR", "STORE_AUTH", "TIMEOUT", "ABORTED", "IO_ERROR", "PRECONDITION_FAILED"]);

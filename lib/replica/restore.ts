@@ -2,28 +2,22 @@
  * Point-in-time restore: plan as Go does, fetch the planned files in parallel, merge them with the
  * compactor and write pages 1..commit to a sink (the lock page as zeros), as Go's
  * `Compactor → Decoder.DecodeDatabaseTo` pipeline does. A failed restore aborts the sink, so a
- * file output never appears half-written.
+ * file output never appears half-written. The sinks in memory are in sinks.ts, the file sink in the
+ * runtime adapters.
  */
-import { LtxError, wrapError } from "../errors.ts";
+import { LtxError, isLtxError, wrapError } from "../errors.ts";
 import { lockPgno } from "../ltx/checksum.ts";
 import { Compactor } from "../ltx/compactor.ts";
-import { LtxReader } from "../ltx/decoder.ts";
+import { Decoder } from "../ltx/decoder.ts";
 import { HEADER_FLAG_NO_CHECKSUM, type Header } from "../ltx/header.ts";
 import type { FileInfo } from "./file-info.ts";
-import { Budget, DEFAULT_MEMORY_BUDGET, fetchFile, Semaphore, type FetchOptions } from "./fetch.ts";
+import { DEFAULT_MEMORY_BUDGET, fetchFile, type FetchOptions } from "./fetch.ts";
+import { Budget, PermitCounter } from "./permits.ts";
 import { calcRestorePlan, type RestoreTarget } from "./plan.ts";
-import type { Replica } from "./url.ts";
+import type { Replica } from "./replica.ts";
+import type { PageSink } from "./sinks.ts";
 
-/** Where restored pages go. Pages arrive in order 1..commit. */
-export interface PageSink {
-  open(pageSize: number, commit: number): Promise<void>;
-  write(pgno: number, data: Uint8Array): Promise<void>;
-  /** Makes the output durable and visible (fsync + rename for files). */
-  commit(): Promise<void>;
-  /** Discards everything written (removes temp files). Safe to call more than once. */
-  abort(): Promise<void>;
-}
-
+/** Progress of a restore: files, bytes fetched and pages written so far. */
 export interface RestoreProgress {
   files: number;
   bytes: number;
@@ -32,6 +26,7 @@ export interface RestoreProgress {
   pagesTotal: number;
 }
 
+/** Options of restore: the target point, the sink, the fetch settings and a progress callback. */
 export interface RestoreOptions extends RestoreTarget, Omit<FetchOptions, "onBytes"> {
   sink: PageSink;
   /** A plan computed earlier (skips listing). */
@@ -39,6 +34,7 @@ export interface RestoreOptions extends RestoreTarget, Omit<FetchOptions, "onByt
   onProgress?: (p: RestoreProgress) => void;
 }
 
+/** What a restore did: the plan it followed, the merged header and the TXID restored to. */
 export interface RestoreResult {
   plan: FileInfo[];
   header: Header;
@@ -54,12 +50,12 @@ export async function restore(replica: Replica, opts: RestoreOptions): Promise<R
   if (plan.length === 0) throw new LtxError("TX_NOT_AVAILABLE", "transaction not available");
   if (plan[0]!.minTXID !== 1n) throw new LtxError("NON_CONTIGUOUS", "cannot decode non-snapshot LTX file to SQLite database (the plan does not start at TXID 1)");
   const progress: RestoreProgress = { files: plan.length, bytes: 0, bytesTotal: plan.reduce((s, f) => s + f.size, 0), pages: 0, pagesTotal: 0 };
-  const limit = new Semaphore(opts.parallelism ?? 8);
+  const limit = new PermitCounter(opts.parallelism ?? 8);
   // Each file's parts stream chunk by chunk into its decoder, so parts are large (few requests)
   // and memory is files × a few chunks plus the read-ahead budget, not files × part size.
   const fo: FetchOptions = { ...stripUndefined(opts), onBytes: (n) => void (progress.bytes += n) };
   const budget = new Budget(opts.memoryBudget ?? DEFAULT_MEMORY_BUDGET);
-  const readers = plan.map((f) => new LtxReader(fetchFile(replica.store, f.key, f.size, limit, fo, budget)));
+  const readers = plan.map((f) => new Decoder(fetchFile(replica.store, f.key, f.size, limit, fo, budget)));
   const sink = opts.sink;
   try {
     const c = new Compactor(readers, { headerFlags: HEADER_FLAG_NO_CHECKSUM });
@@ -91,81 +87,10 @@ export async function restore(replica: Replica, opts: RestoreOptions): Promise<R
   } catch (e) {
     await sink.abort().catch(() => {});
     await Promise.all(readers.map((r) => r.cancel().catch(() => {})));
-    throw e instanceof LtxError ? e : wrapError(e, "restore", "STORE_ERROR");
+    throw isLtxError(e) ? e : wrapError(e, "restore", "STORE_ERROR");
   }
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** A sink that assembles the database in memory (workers, browsers, tests). */
-export class BytesSink implements PageSink {
-  #buf: Uint8Array | null = null;
-  #pageSize = 0;
-  readonly maxBytes: number;
-  #done = false;
-
-  constructor(maxBytes = 1 << 30) {
-    this.maxBytes = maxBytes;
-  }
-  async open(pageSize: number, commit: number): Promise<void> {
-    const n = pageSize * commit;
-    if (n > this.maxBytes) throw new LtxError("LIMIT_EXCEEDED", `database of ${n} bytes exceeds the in-memory limit of ${this.maxBytes}`);
-    this.#buf = new Uint8Array(n);
-    this.#pageSize = pageSize;
-  }
-  async write(pgno: number, data: Uint8Array): Promise<void> {
-    this.#buf!.set(data, (pgno - 1) * this.#pageSize);
-  }
-  async commit(): Promise<void> {
-    this.#done = true;
-  }
-  async abort(): Promise<void> {
-    this.#buf = null;
-  }
-  /** The restored database (after a successful restore). */
-  bytes(): Uint8Array {
-    if (!this.#done || !this.#buf) throw new LtxError("INVALID_STATE", "restore has not completed");
-    return this.#buf;
-  }
-}
-
-/**
- * A sink that exposes the restored database as a ReadableStream of page-sized chunks, with
- * backpressure (workers and browsers: pipe it into storage or sqlite-wasm). A failed restore
- * errors the stream.
- */
-export class StreamSink implements PageSink {
-  readonly readable: ReadableStream<Uint8Array>;
-  #ctl!: ReadableStreamDefaultController<Uint8Array>;
-  #wake: (() => void) | null = null;
-
-  constructor(highWaterMarkPages = 64) {
-    this.readable = new ReadableStream<Uint8Array>(
-      {
-        start: (c) => void (this.#ctl = c),
-        pull: () => {
-          this.#wake?.();
-          this.#wake = null;
-        },
-      },
-      { highWaterMark: highWaterMarkPages },
-    );
-  }
-  async open(): Promise<void> {}
-  async write(_pgno: number, data: Uint8Array): Promise<void> {
-    this.#ctl.enqueue(data.slice());
-    if ((this.#ctl.desiredSize ?? 1) <= 0) await new Promise<void>((r) => (this.#wake = r));
-  }
-  async commit(): Promise<void> {
-    this.#ctl.close();
-  }
-  async abort(): Promise<void> {
-    try {
-      this.#ctl.error(new LtxError("ABORTED", "restore failed"));
-    } catch {
-      // already closed or errored
-    }
-  }
 }

@@ -6,11 +6,11 @@
 import { LtxError } from "../errors.ts";
 import { decodeHeader, HEADER_FLAG_NO_CHECKSUM, HEADER_SIZE, TRAILER_SIZE } from "../ltx/header.ts";
 import { formatTXID } from "../ltx/txid.ts";
-import type { CompactionConfig } from "./compact.ts";
+import type { CompactionConfig } from "./schedule.ts";
 import type { FileInfo } from "./file-info.ts";
 import { Ladder, LevelCache } from "./ladder.ts";
 import { listLevel, writeLtxFile } from "./list.ts";
-import type { Replica } from "./url.ts";
+import type { Replica } from "./replica.ts";
 
 /** The state and operations of one replica. */
 export class Uploader {

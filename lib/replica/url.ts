@@ -2,24 +2,17 @@
  * Replica URLs as Litestream takes them: a plain path or `file:///…`, and
  * `s3://bucket/prefix?endpoint=…&region=…&forcePathStyle=…`. Credentials come from
  * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or LITESTREAM_ACCESS_KEY_ID / LITESTREAM_SECRET_ACCESS_KEY);
- * LITESTREAM_S3_ENDPOINT supplies a default endpoint.
+ * LITESTREAM_S3_ENDPOINT supplies a default endpoint. Stores are injected: the file store by a runtime
+ * adapter, the S3 store by `ltxkit/s3`, so opening a replica pulls in neither by itself.
  */
 import { LtxError } from "../errors.ts";
 import type { BlobStore } from "../store/blob-store.ts";
 import { MemoryStore } from "../store/memory.ts";
-import { S3Store, type S3StoreOptions } from "../store/s3.ts";
-import { fileLayout, s3Layout, type ReplicaLayout } from "./layout.ts";
+import type { S3StoreOptions } from "../store/s3.ts";
+import { fileLayout, s3Layout } from "./layout.ts";
+import type { Replica } from "./replica.ts";
 
-export interface Replica {
-  /** The URL as given (never with credentials). */
-  url: string;
-  kind: "file" | "s3" | "memory";
-  store: BlobStore;
-  layout: ReplicaLayout;
-  /** True where file timestamps come from object metadata (S3), false where from mtime (file). */
-  timestampFromMetadata: boolean;
-}
-
+/** A replica URL taken apart: a directory, an S3 bucket and prefix, or memory. */
 export type ParsedReplicaURL =
   | { kind: "file"; path: string }
   | { kind: "s3"; bucket: string; prefix: string; endpoint?: string; region?: string; forcePathStyle?: boolean }
@@ -41,6 +34,7 @@ export function cleanPath(p: string): string {
   return s || (abs ? "/" : ".");
 }
 
+/** Parses a replica URL as Litestream does (INVALID_URL or UNSUPPORTED when it cannot). */
 export function parseReplicaURL(url: string): ParsedReplicaURL {
   if (url === "memory:" || url.startsWith("memory://")) return { kind: "memory" };
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url);
@@ -75,10 +69,13 @@ export function parseReplicaURL(url: string): ParsedReplicaURL {
   throw new LtxError("UNSUPPORTED", `unsupported replica URL scheme: ${scheme}:// (ltxkit reads file:// and s3://)`);
 }
 
+/** Where openReplica takes credentials and stores from. */
 export interface OpenReplicaOptions {
   env?: Record<string, string | undefined>;
   /** Builds a file store for a directory (runtime adapters supply it). */
   fileStore?: (dir: string) => BlobStore;
+  /** Builds an S3 store (`(o) => new S3Store(o)` with S3Store from `ltxkit/s3`; adapters supply it). */
+  s3Store?: (o: S3StoreOptions) => BlobStore;
   /** Extra S3 options (part size, retries, stats). */
   s3?: Partial<S3StoreOptions>;
 }
@@ -95,17 +92,13 @@ export function openReplica(url: string, opts: OpenReplicaOptions = {}): Replica
   const accessKeyId = env.AWS_ACCESS_KEY_ID ?? env.LITESTREAM_ACCESS_KEY_ID ?? "";
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY ?? env.LITESTREAM_SECRET_ACCESS_KEY ?? "";
   if (!accessKeyId || !secretAccessKey) throw new LtxError("INVALID_ARGUMENT", "s3 replica: credentials missing (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
+  if (!opts.s3Store) throw new LtxError("UNSUPPORTED", "s3 replicas need an S3 store: pass s3Store: (o) => new S3Store(o) with S3Store from ltxkit/s3, or use openReplicaFromEnv of a runtime adapter");
   const endpoint = p.endpoint ?? env.LITESTREAM_S3_ENDPOINT;
   const o: S3StoreOptions = { bucket: p.bucket, accessKeyId, secretAccessKey, region: p.region ?? env.AWS_REGION ?? "us-east-1", ...opts.s3 };
   if (endpoint) o.endpoint = endpoint;
   if (env.AWS_SESSION_TOKEN) o.sessionToken = env.AWS_SESSION_TOKEN;
   if (p.forcePathStyle !== undefined) o.forcePathStyle = p.forcePathStyle;
-  return { url, kind: "s3", store: new S3Store(o), layout: s3Layout(p.prefix), timestampFromMetadata: true };
-}
-
-/** A memory replica (tests, browsers, workers) over a given store. */
-export function memoryReplica(store: BlobStore = new MemoryStore()): Replica {
-  return { url: "memory://", kind: "memory", store, layout: fileLayout, timestampFromMetadata: false };
+  return { url, kind: "s3", store: opts.s3Store(o), layout: s3Layout(p.prefix), timestampFromMetadata: true };
 }
 
 /** Strips userinfo from a URL for messages. */

@@ -23,6 +23,7 @@ export interface BlobInfo {
   metadata?: Record<string, string>;
 }
 
+/** Options of BlobStore.put: conditions, metadata, mtime. */
 export interface PutOptions {
   /** `"*"`: write only if the key does not exist; a lost race throws PRECONDITION_FAILED. */
   ifNoneMatch?: "*";
@@ -37,6 +38,7 @@ export interface PutOptions {
   signal?: AbortSignal;
 }
 
+/** Options of BlobStore.get and getStream. */
 export interface GetOptions {
   signal?: AbortSignal;
   /**
@@ -46,12 +48,14 @@ export interface GetOptions {
   chunkSize?: number;
 }
 
+/** Options of BlobStore.list. */
 export interface ListOptions {
   /** Only keys strictly greater than this one. */
   startAfter?: string;
   signal?: AbortSignal;
 }
 
+/** Options of BlobStore.delete. */
 export interface DeleteOptions {
   /** Delete only if the current ETag equals this one (single key only); else PRECONDITION_FAILED. */
   ifMatch?: string;
@@ -61,6 +65,7 @@ export interface DeleteOptions {
 /** Body accepted by put: bytes, or a stream of bytes of unknown length. */
 export type PutBody = Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
 
+/** A key/value store of immutable blobs: what replicas live on (memory, file system, S3). */
 export interface BlobStore {
   /** Short name for messages: "memory", "file", "s3". */
   readonly kind: string;

@@ -1,5 +1,7 @@
 /** Helpers shared by stores: collecting put bodies and clipping byte ranges. */
 import { LtxError } from "../errors.ts";
+import { concat } from "../util/bytes.ts";
+import { iterateChunks } from "../util/chunks.ts";
 import type { ByteRange, GetOptions, PutBody } from "./blob-store.ts";
 
 /** Gathers a body into one array. `maxBytes` bounds bodies of unknown length. */
@@ -7,41 +9,12 @@ export async function collectBody(body: PutBody, maxBytes = Number.MAX_SAFE_INTE
   if (body instanceof Uint8Array) return body.slice();
   const parts: Uint8Array[] = [];
   let n = 0;
-  for await (const chunk of iterateBody(body)) {
+  for await (const chunk of iterateChunks(body)) {
     n += chunk.length;
     if (n > maxBytes) throw new LtxError("LIMIT_EXCEEDED", `body exceeds ${maxBytes} bytes`);
     parts.push(chunk);
   }
   return concat(parts, n);
-}
-
-/** Iterates a stream or async iterable of chunks. */
-export async function* iterateBody(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  if (typeof (body as ReadableStream<Uint8Array>).getReader === "function" && !(Symbol.asyncIterator in body)) {
-    const reader = (body as ReadableStream<Uint8Array>).getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        yield value;
-      }
-    } finally {
-      reader.releaseLock();
-    }
-  }
-  yield* body as AsyncIterable<Uint8Array>;
-}
-
-export function concat(parts: readonly Uint8Array[], total?: number): Uint8Array {
-  const n = total ?? parts.reduce((s, p) => s + p.length, 0);
-  if (parts.length === 1 && parts[0]!.length === n) return parts[0]!;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** Validates a range and returns [start, end) clipped to size. */

@@ -13,6 +13,7 @@ interface Entry {
   metadata: Record<string, string>;
 }
 
+/** A BlobStore in memory (tests, workers, browsers), with the same semantics as the other stores. */
 export class MemoryStore implements BlobStore {
   readonly kind = "memory";
   #objects = new Map<string, Entry>();

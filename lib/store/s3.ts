@@ -13,11 +13,14 @@
 import { AwsClient } from "aws4fetch";
 import { LtxError, type ErrorCode } from "../errors.ts";
 import type { BlobInfo, BlobStore, ByteRange, DeleteOptions, GetOptions, ListOptions, PutBody, PutOptions } from "./blob-store.ts";
-import { concat, iterateBody } from "./body.ts";
+import { concat } from "../util/bytes.ts";
+import { iterateChunks } from "../util/chunks.ts";
+import { sleep } from "../util/sleep.ts";
 import { base64, md5 } from "./md5.ts";
 import { unquote } from "./memory.ts";
 import { blocks, parseError, parseListObjectsV2, tag, xmlEscape } from "./s3-xml.ts";
 
+/** Options of S3Store: bucket, endpoint, credentials, multipart and retry settings. */
 export interface S3StoreOptions {
   bucket: string;
   /** Custom endpoint (`http://127.0.0.1:7480`); absent means AWS. */
@@ -65,6 +68,7 @@ interface Req {
   streaming?: boolean;
 }
 
+/** A BlobStore on S3 or an S3-compatible server, over fetch, signed with aws4fetch. */
 export class S3Store implements BlobStore {
   readonly kind = "s3";
   readonly bucket: string;
@@ -133,7 +137,7 @@ export class S3Store implements BlobStore {
   async put(key: string, body: PutBody, opts: PutOptions = {}): Promise<{ etag: string; size: number }> {
     if (body instanceof Uint8Array && body.length <= this.#partSize) return this.#putObject(key, body, opts);
     // Read up to one part; small streams become one PutObject, larger ones a multipart upload.
-    const it = body instanceof Uint8Array ? chunksOf(body, this.#partSize) : iterateBody(body)[Symbol.asyncIterator]();
+    const it = body instanceof Uint8Array ? chunksOf(body, this.#partSize) : iterateChunks(body)[Symbol.asyncIterator]();
     const first = await readPart(it, this.#partSize);
     if (first.length < this.#partSize) return this.#putObject(key, first, opts);
     const second = await readPart(it, this.#partSize);
@@ -366,16 +370,6 @@ async function readPart(it: AsyncIterator<Uint8Array>, size: number): Promise<Ui
     return all.subarray(0, size);
   }
   return all;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(t);
-      reject(new LtxError("ABORTED", "aborted"));
-    }, { once: true });
-  });
 }
 
 function anySignal(signals: AbortSignal[]): AbortSignal {

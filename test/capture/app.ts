@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { FileSink } from "../../lib/adapters/fs-sink.ts";
 import type { SqliteConnection } from "../../lib/capture/sqlite.ts";
 import { restore } from "../../lib/replica/restore.ts";
-import type { Replica } from "../../lib/replica/url.ts";
+import type { Replica } from "../../lib/replica/replica.ts";
 import { open } from "./driver.ts";
 
 function norm(v: unknown): unknown {

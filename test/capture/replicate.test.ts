@@ -6,7 +6,7 @@ import { FsStore } from "../../lib/adapters/fs-store.ts";
 import { replicate } from "../../lib/adapters/replicate.ts";
 import { fileLayout } from "../../lib/replica/layout.ts";
 import { listAll } from "../../lib/replica/list.ts";
-import type { Replica } from "../../lib/replica/url.ts";
+import type { Replica } from "../../lib/replica/replica.ts";
 import { contentHash, mixedWorkload, restoreAndCheck } from "./app.ts";
 import { driver, openApp } from "./driver.ts";
 import { s3env, skipS3 } from "../store/s3-env.ts";

@@ -8,7 +8,7 @@ import type { L0Event } from "../../lib/capture/wal-source.ts";
 import { decodeHeader } from "../../lib/ltx/header.ts";
 import { fileLayout } from "../../lib/replica/layout.ts";
 import { listLevel, writeLtxFile } from "../../lib/replica/list.ts";
-import { memoryReplica, type Replica } from "../../lib/replica/url.ts";
+import { memoryReplica, type Replica } from "../../lib/replica/replica.ts";
 import { contentHash, restoreAndCheck } from "./app.ts";
 import { driver, open, openApp } from "./driver.ts";
 

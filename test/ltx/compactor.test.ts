@@ -3,14 +3,14 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it, expect } from "vitest";
 import { Compactor, compactLtx, isContiguous } from "../../lib/ltx/compactor.ts";
-import { LtxReader, decodeLtx } from "../../lib/ltx/decoder.ts";
+import { Decoder, decodeLtx } from "../../lib/ltx/decoder.ts";
 import { encodeLtxBytes } from "../../lib/ltx/encoder.ts";
 import { expectedCompaction, header, manyCompactionInputs, mixedPage } from "./helpers.ts";
 import { newHeader } from "../../lib/ltx/header.ts";
 
 const V = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "conformance", "vectors", "ltx-vectors");
 const vec = (p: string) => new Uint8Array(readFileSync(join(V, p)));
-const reader = (b: Uint8Array) => new LtxReader(b);
+const reader = (b: Uint8Array) => new Decoder(b);
 
 async function collect(s: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];

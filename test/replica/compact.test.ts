@@ -1,12 +1,15 @@
 import { describe, it, expect } from "vitest";
-import { memoryReplica } from "../../lib/replica/url.ts";
-import { compactLevel, compactReplica, enforceL0Retention, enforceSnapshotRetention, windowStart } from "../../lib/replica/compact.ts";
+import { memoryReplica } from "../../lib/replica/replica.ts";
+import { compactLevel, compactReplica } from "../../lib/replica/compact.ts";
+import { enforceL0Retention, enforceSnapshotRetention } from "../../lib/replica/retention.ts";
+import { windowStart } from "../../lib/replica/schedule.ts";
 import { listLevel, writeLtxFile } from "../../lib/replica/list.ts";
-import { restore, BytesSink } from "../../lib/replica/restore.ts";
+import { restore } from "../../lib/replica/restore.ts";
+import { BytesSink } from "../../lib/replica/sinks.ts";
 import { calcRestorePlan } from "../../lib/replica/plan.ts";
 import { writeL0Chain, writeStagedReplica } from "./fixtures.ts";
 import type { FileInfo } from "../../lib/replica/file-info.ts";
-import type { Replica } from "../../lib/replica/url.ts";
+import type { Replica } from "../../lib/replica/replica.ts";
 
 const START = 1_760_000_000_000;
 

@@ -8,7 +8,7 @@ import { LtxError } from "../../lib/errors.ts";
 import type { Clock } from "../../lib/replica/clock.ts";
 import type { L0Source } from "../../lib/replica/replicator.ts";
 import { writeLtxFile } from "../../lib/replica/list.ts";
-import type { Replica } from "../../lib/replica/url.ts";
+import type { Replica } from "../../lib/replica/replica.ts";
 import { mixedPage, prng } from "../ltx/helpers.ts";
 
 export const PS = 1024;

@@ -1,10 +1,12 @@
 /** Streamed restore against a real S3 server (Ceph RGW): parts, resumed bodies, closed bodies. */
 import { describe, it, expect } from "vitest";
 import { httpFetch } from "../../lib/adapters/http-fetch.ts";
-import { fetchFile, Semaphore } from "../../lib/replica/fetch.ts";
+import { fetchFile } from "../../lib/replica/fetch.ts";
+import { PermitCounter } from "../../lib/replica/permits.ts";
 import { s3Layout } from "../../lib/replica/layout.ts";
-import { BytesSink, restore } from "../../lib/replica/restore.ts";
-import type { Replica } from "../../lib/replica/url.ts";
+import { restore } from "../../lib/replica/restore.ts";
+import { BytesSink } from "../../lib/replica/sinks.ts";
+import type { Replica } from "../../lib/replica/replica.ts";
 import { S3Store } from "../../lib/store/s3.ts";
 import { s3env, skipS3 } from "../store/s3-env.ts";
 import { InstrumentedStore, join2, randomBytes, same, writeBigChain } from "./instrumented.ts";
@@ -43,7 +45,7 @@ describe.skipIf(skipS3)("streamed restore from S3 (Ceph RGW)", () => {
     const data = randomBytes(4 * PART, 11);
     const key = `${r.layout.root}/blob`;
     await store.inner.put(key, data);
-    const limit = new Semaphore(4);
+    const limit = new PermitCounter(4);
     const it = fetchFile(store, key, data.length, limit, { partSize: PART, ahead: 2 });
     const got = [(await it.next()).value!.slice()];
     await it.return(undefined);

@@ -3,9 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, expect } from "vitest";
 import { LtxError } from "../../lib/errors.ts";
-import { Budget, fetchFile, Semaphore } from "../../lib/replica/fetch.ts";
-import { BytesSink, restore } from "../../lib/replica/restore.ts";
-import { memoryReplica } from "../../lib/replica/url.ts";
+import { fetchFile } from "../../lib/replica/fetch.ts";
+import { Budget, PermitCounter } from "../../lib/replica/permits.ts";
+import { restore } from "../../lib/replica/restore.ts";
+import { BytesSink } from "../../lib/replica/sinks.ts";
+import { memoryReplica } from "../../lib/replica/replica.ts";
 import { FileSink } from "../../lib/adapters/fs-sink.ts";
 import type { ByteRange, GetOptions } from "../../lib/store/blob-store.ts";
 import { MemoryStore } from "../../lib/store/memory.ts";
@@ -25,7 +27,7 @@ describe("fetchFile", () => {
     const store = new InstrumentedStore(new MemoryStore());
     const files = [0, 1, 2, 3].map((i) => ({ key: `f${i}`, data: randomBytes(5 * PART + 1000 * (i + 1), i + 1) }));
     for (const f of files) await store.inner.put(f.key, f.data);
-    const limit = new Semaphore(2);
+    const limit = new PermitCounter(2);
     const budget = new Budget(0);
     const o = { partSize: PART, chunkSize: CHUNK, ahead: 1 };
     const its = files.map((f) => fetchFile(store, f.key, f.data.length, limit, o, budget));
@@ -61,7 +63,7 @@ describe("fetchFile", () => {
     await store.inner.put("g", data);
     const budget = new Budget(5 * CHUNK);
     const o = { partSize: PART, chunkSize: CHUNK, ahead: 2 };
-    const limit = new Semaphore(8);
+    const limit = new PermitCounter(8);
     const a = fetchFile(store, "f", data.length, limit, o, budget);
     const b = fetchFile(store, "g", data.length, limit, o, budget);
     const first = [(await a.next()).value as Uint8Array, (await b.next()).value as Uint8Array];
@@ -89,7 +91,7 @@ describe("fetchFile", () => {
       // The second part's body (offset PART) is cut after 5 chunks and 123 bytes, once.
       store.cut = (_k, offset) => (offset === PART ? { after: 5 * CHUNK + 123, how } : null);
       const parts: Uint8Array[] = [];
-      for await (const c of fetchFile(store, "f", data.length, new Semaphore(1), { partSize: PART, chunkSize: CHUNK, ahead: 0 })) parts.push(c.slice());
+      for await (const c of fetchFile(store, "f", data.length, new PermitCounter(1), { partSize: PART, chunkSize: CHUNK, ahead: 0 })) parts.push(c.slice());
       expect(same(join2(parts), data)).toBe(true);
       expect(store.streams.map((s) => [s.offset, s.length])).toEqual([
         [0, PART],
@@ -105,7 +107,7 @@ describe("fetchFile", () => {
     const data = randomBytes(2 * PART, 4);
     await store.inner.put("f", data);
     store.cut = (_k, offset) => (offset >= PART ? { after: 0, how: "error" } : null);
-    const it = fetchFile(store, "f", data.length, new Semaphore(1), { partSize: PART, chunkSize: CHUNK, attempts: 3 });
+    const it = fetchFile(store, "f", data.length, new PermitCounter(1), { partSize: PART, chunkSize: CHUNK, attempts: 3 });
     const err = await (async () => {
       for await (const _ of it);
     })().catch((e) => e);
@@ -117,7 +119,7 @@ describe("fetchFile", () => {
 
   it("fetchFile() does not retry a file that disappeared", async () => {
     const store = new InstrumentedStore(new MemoryStore());
-    const it = fetchFile(store, "gone", 1000, new Semaphore(1), {});
+    const it = fetchFile(store, "gone", 1000, new PermitCounter(1), {});
     await expect(it.next()).rejects.toMatchObject({ code: "NOT_FOUND" });
     expect(store.streams.length).toBe(1);
   });
@@ -127,7 +129,7 @@ describe("fetchFile", () => {
     const data = randomBytes(6 * PART, 5);
     await store.inner.put("f", data);
     const budget = new Budget(3 * CHUNK);
-    const limit = new Semaphore(4);
+    const limit = new PermitCounter(4);
     const it = fetchFile(store, "f", data.length, limit, { partSize: PART, chunkSize: CHUNK, ahead: 2 }, budget);
     await it.next();
     await settle();

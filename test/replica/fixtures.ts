@@ -5,7 +5,7 @@ import { newHeader } from "../../lib/ltx/header.ts";
 import { compactLevel, snapshotReplica } from "../../lib/replica/compact.ts";
 import { SNAPSHOT_LEVEL } from "../../lib/replica/file-info.ts";
 import { writeLtxFile } from "../../lib/replica/list.ts";
-import { memoryReplica, type Replica } from "../../lib/replica/url.ts";
+import { memoryReplica, type Replica } from "../../lib/replica/replica.ts";
 import { mixedPage, prng } from "../ltx/helpers.ts";
 
 export interface SimStep {

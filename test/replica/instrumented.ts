@@ -4,7 +4,7 @@ import { LtxError } from "../../lib/errors.ts";
 import { encodeLtxBytes, type Page } from "../../lib/ltx/encoder.ts";
 import { newHeader } from "../../lib/ltx/header.ts";
 import { writeLtxFile } from "../../lib/replica/list.ts";
-import type { Replica } from "../../lib/replica/url.ts";
+import type { Replica } from "../../lib/replica/replica.ts";
 import { prng } from "../ltx/helpers.ts";
 
 export function randomBytes(n: number, seed: number): Uint8Array {

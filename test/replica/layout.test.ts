@@ -1,6 +1,7 @@
 import { describe, it, expect } from "vitest";
 import { fileLayout, s3Layout } from "../../lib/replica/layout.ts";
 import { cleanPath, openReplica, parseReplicaURL } from "../../lib/replica/url.ts";
+import { S3Store, type S3StoreOptions } from "../../lib/store/s3.ts";
 import { MemoryStore } from "../../lib/store/memory.ts";
 
 describe("replica layouts", () => {
@@ -29,10 +30,17 @@ describe("replica layouts", () => {
     expect(cleanPath("/a//b/../c/")).toBe("/a/c");
   });
   it("opens S3 replicas with credentials from the environment and never leaks them", () => {
-    const r = openReplica("s3://bkt/db?endpoint=http://127.0.0.1:7480", { env: { LITESTREAM_ACCESS_KEY_ID: "AK", LITESTREAM_SECRET_ACCESS_KEY: "SK" } });
+    let given: S3StoreOptions | undefined;
+    const s3Store = (o: S3StoreOptions) => ((given = o), new S3Store(o));
+    const r = openReplica("s3://bkt/db?endpoint=http://127.0.0.1:7480", { env: { LITESTREAM_ACCESS_KEY_ID: "AK", LITESTREAM_SECRET_ACCESS_KEY: "SK" }, s3Store });
     expect(r.kind).toBe("s3");
+    expect(r.store).toBeInstanceOf(S3Store);
+    expect(given).toMatchObject({ bucket: "bkt", accessKeyId: "AK", secretAccessKey: "SK", endpoint: "http://127.0.0.1:7480", region: "us-east-1" });
+    expect(JSON.stringify(r.url)).not.toMatch(/AK|SK/);
     expect(r.layout.key(1, 1n, 2n)).toBe("db/0001/0000000000000001-0000000000000002.ltx");
-    expect(() => openReplica("s3://bkt/db", { env: {} })).toThrow(/credentials missing/);
+    expect(() => openReplica("s3://bkt/db", { env: {}, s3Store })).toThrow(/credentials missing/);
+    // without an injected S3 store the core cannot open s3:// (it never imports aws4fetch itself)
+    expect(() => openReplica("s3://bkt/db", { env: { AWS_ACCESS_KEY_ID: "AK", AWS_SECRET_ACCESS_KEY: "SK" } })).toThrow(expect.objectContaining({ code: "UNSUPPORTED" }));
     expect(() => openReplica("/x", {})).toThrow(/runtime adapter/);
     expect(openReplica("/x", { fileStore: () => new MemoryStore() }).kind).toBe("file");
   });

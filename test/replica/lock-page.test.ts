@@ -4,8 +4,9 @@
  * order around it — through a snapshot and an incremental file that both straddle it.
  */
 import { describe, it, expect } from "vitest";
-import { restore, type PageSink } from "../../lib/replica/restore.ts";
-import { memoryReplica } from "../../lib/replica/url.ts";
+import { restore } from "../../lib/replica/restore.ts";
+import type { PageSink } from "../../lib/replica/sinks.ts";
+import { memoryReplica } from "../../lib/replica/replica.ts";
 import { LOCK_PGNO, LOCK_PS, writeLockPageReplica } from "./fixtures.ts";
 
 /** Keeps what it is given, not the bytes: pgno order, the lock page's content, each page's stamp. */

@@ -1,9 +1,10 @@
 import { describe, it, expect } from "vitest";
 import { ManualClock } from "../../lib/replica/clock.ts";
 import { Replicator } from "../../lib/replica/replicator.ts";
-import { memoryReplica } from "../../lib/replica/url.ts";
+import { memoryReplica } from "../../lib/replica/replica.ts";
 import { listLevel } from "../../lib/replica/list.ts";
-import { restore, BytesSink } from "../../lib/replica/restore.ts";
+import { restore } from "../../lib/replica/restore.ts";
+import { BytesSink } from "../../lib/replica/sinks.ts";
 import { MemoryStore } from "../../lib/store/memory.ts";
 import { CountingStore, FakeSource } from "./fake-source.ts";
 

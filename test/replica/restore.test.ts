@@ -2,8 +2,9 @@ import { mkdtempSync, readFileSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, expect } from "vitest";
-import { memoryReplica } from "../../lib/replica/url.ts";
-import { restore, BytesSink } from "../../lib/replica/restore.ts";
+import { memoryReplica } from "../../lib/replica/replica.ts";
+import { restore } from "../../lib/replica/restore.ts";
+import { BytesSink } from "../../lib/replica/sinks.ts";
 import { openReplicaFromEnv } from "../../lib/adapters/replica-node.ts";
 import { FileSink } from "../../lib/adapters/fs-sink.ts";
 import { writeL0Chain } from "./fixtures.ts";
@@ -49,7 +50,7 @@ describe("restore", () => {
 
 describe("restore to a stream", () => {
   it("streams the database with backpressure: a consumer that stops reading stops the restore within the high-water mark", async () => {
-    const { StreamSink } = await import("../../lib/replica/restore.ts");
+    const { StreamSink } = await import("../../lib/replica/sinks.ts");
     const r = memoryReplica();
     const steps = await writeL0Chain(r, 6, { pageSize: 512 });
     const total = steps[5]!.db.length / 512;
