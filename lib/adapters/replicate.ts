@@ -11,6 +11,7 @@ import { Replicator, type ReplicatorEventType, type ReplicatorEvent, type Replic
 import { openReplica } from "../replica/url.ts";
 import { type Replica } from "../replica/replica.ts";
 import type { BlobStore } from "../store/blob-store.ts";
+import { S3Store } from "../store/s3.ts";
 import { FsStore } from "./fs-store.ts";
 import { openWalSource } from "./wal-node.ts";
 
@@ -61,7 +62,7 @@ function storeReplica(store: BlobStore): Replica {
 
 function toReplicas(r: string | Replica | BlobStore | Array<string | Replica>, env: Record<string, string | undefined>): Replica[] {
   const list = Array.isArray(r) ? r : [r];
-  return list.map((x) => (typeof x === "string" ? openReplica(x, { env, fileStore: (dir) => new FsStore(dir) }) : isReplica(x) ? x : storeReplica(x as BlobStore)));
+  return list.map((x) => (typeof x === "string" ? openReplica(x, { env, fileStore: (dir) => new FsStore(dir), s3Store: (o) => new S3Store(o) }) : isReplica(x) ? x : storeReplica(x as BlobStore)));
 }
 
 /**

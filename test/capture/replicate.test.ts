@@ -10,6 +10,7 @@ import type { Replica } from "../../lib/replica/replica.ts";
 import { contentHash, mixedWorkload, restoreAndCheck } from "./app.ts";
 import { driver, openApp } from "./driver.ts";
 import { s3env, skipS3 } from "../store/s3-env.ts";
+import { S3Store } from "../../lib/store/s3.ts";
 import { openReplica } from "../../lib/replica/url.ts";
 
 describe(`replicate() to a file replica (${driver.name})`, () => {
@@ -94,7 +95,7 @@ describe.skipIf(skipS3)(`replicate() to an S3 replica (Ceph RGW, ${driver.name})
     const url = `s3://${s3env.bucket}/${prefix}?endpoint=${encodeURIComponent(s3env.endpoint)}&forcePathStyle=true&region=${s3env.region}`;
     const env = { AWS_ACCESS_KEY_ID: s3env.accessKeyId, AWS_SECRET_ACCESS_KEY: s3env.secretAccessKey };
     const h = await replicate(path, url, { env, monitorInterval: 50, syncInterval: 50, minCheckpointPageCount: 80 });
-    const replica = openReplica(url, { env });
+    const replica = openReplica(url, { env, s3Store: (o) => new S3Store(o) });
     try {
       for (const step of mixedWorkload(app).slice(0, 7)) {
         step.run();
