@@ -39,6 +39,8 @@ export const ERROR_CODES = [
   "ABORTED", // the caller aborted
   "IO_ERROR", // a local file operation failed
   "UNSUPPORTED", // a feature is missing on this runtime or backend
+  // CLI
+  "INVALID_CONFIG", // a configuration file is missing, malformed or names an unknown key
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
