@@ -359,11 +359,9 @@ export function matchPattern(pattern: string, name: string): boolean | null {
       re += escapeRe(pattern[i]!);
     } else if (c === "[") {
       let j = i + 1;
-      let cls = "[";
-      if (pattern[j] === "^") {
-        cls += "^";
-        j++;
-      }
+      const negated = pattern[j] === "^";
+      if (negated) j++;
+      let cls = "";
       let items = 0;
       for (;;) {
         if (j >= pattern.length) return null;
@@ -374,23 +372,23 @@ export function matchPattern(pattern: string, name: string): boolean | null {
           lo = pattern[j]!;
         } else if (lo === "]" || lo === "-") return null;
         j++;
-        let item = escapeRe(lo);
+        let hi = lo;
         if (pattern[j] === "-" && pattern[j + 1] !== "]") {
           j++;
-          let hi = pattern[j];
-          if (hi === undefined) return null;
-          if (hi === "\\") {
+          const h = pattern[j];
+          if (h === undefined) return null;
+          if (h === "\\") {
             if (++j >= pattern.length) return null;
-            hi = pattern[j]!;
           }
+          hi = pattern[j]!;
           j++;
-          if (hi < lo) return null;
-          item += "-" + escapeRe(hi);
         }
-        cls += item;
+        // a reversed range (z-a) is valid in Go and matches nothing
+        if (lo <= hi) cls += lo === hi ? escapeClass(lo) : `${escapeClass(lo)}-${escapeClass(hi)}`;
         items++;
       }
-      re += cls + "]";
+      if (cls) re += negated ? `[^${cls}]` : `[${cls}]`;
+      else re += negated ? "[\\s\\S]" : "(?!)";
       i = j;
     } else re += escapeRe(c);
   }
@@ -398,7 +396,11 @@ export function matchPattern(pattern: string, name: string): boolean | null {
 }
 
 function escapeRe(c: string): string {
-  return /[\\^$.*+?()[\]{}|/-]/.test(c) ? "\\" + c : c;
+  return /[\\^$.*+?()[\]{}|/]/.test(c) ? "\\" + c : c;
+}
+
+function escapeClass(c: string): string {
+  return /[\\\]^[-]/.test(c) ? "\\" + c : c;
 }
 
 const SQLITE_MAGIC = "SQLite format 3\0";
