@@ -321,10 +321,10 @@ class Reader {
   duration(v: Value, path: string): number | undefined {
     const s = this.str(v, path);
     if (s === undefined) return undefined;
+    // time.ParseDuration rules; a bare integer other than 0 has no unit and is refused (yaml.v2
+    // would read it as nanoseconds, which no one means)
     const ms = parseGoDuration(s);
-    const n = this.resolve(v) as { type?: string };
-    // yaml.v2 refuses a bare integer (other than 0) for a time.Duration
-    if (ms === null || (n.type === "PLAIN" && /^[-+]?\d+$/.test(s) && s !== "0")) fail(`${path}: invalid duration ${JSON.stringify(s)} (e.g. 1s, 500ms, 1h30m)`);
+    if (ms === null) fail(`${path}: invalid duration ${JSON.stringify(s)} (e.g. 1s, 500ms, 1h30m)`);
     return ms;
   }
 }
