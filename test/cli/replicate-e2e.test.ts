@@ -84,6 +84,18 @@ describe.skipIf(!hasReplicate)("ltxkit replicate end to end (built binary, live 
         gdb.close();
       }
     });
+    // -force-snapshot: a level-9 snapshot at the current TXID, which restores alone
+    const snap = cli(["replicate", "-once", "-force-snapshot", "-json", dbPath, replica]);
+    expect(snap.code, snap.err).toBe(0);
+    const synced = snap.out.split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((r) => r.msg === "synced database");
+    const level9 = JSON.parse(cli(["ls", "-level", "9", "-json", replica]).out) as Array<{ min_txid: string; max_txid: string }>;
+    expect(level9.map((f) => [f.min_txid, f.max_txid])).toContainEqual(["0000000000000001", synced.txid]);
+    const dry = JSON.parse(cli(["restore", "-dry-run", "-json", "-o", join(dir, "plan.db"), replica]).out) as { files: Array<{ level: number }> };
+    expect(dry.files.map((f) => f.level)).toEqual([9]);
+    expect(cli(["restore", "-o", join(dir, "final.db"), replica]).code).toBe(0);
+    const fin = openApp(join(dir, "final.db"));
+    expect(fin.rows("SELECT id, body FROM notes ORDER BY id")).toEqual(app.rows("SELECT id, body FROM notes ORDER BY id"));
+    fin.close();
     app.close();
   });
 
