@@ -6,7 +6,9 @@ import { describe, expect, it } from "vitest";
 import { goTool, mustGoTool, requireGo, skipWithoutGo } from "../../conformance/go-tools.ts";
 import { isLtxError, LtxError } from "../../lib/errors.ts";
 import { configFromArgs, defaultConfigPath, expandEnv, findSQLiteDatabases, formatGoDuration, loadConfigFile, matchPattern, parseConfig, parseGoDuration, type ReplicateConfig } from "../../lib/cli/config.ts";
-import { parseReplicaURL } from "../../lib/replica/url.ts";
+import { listLevel, writeLtxFile } from "../../lib/replica/list.ts";
+import { openReplica, parseReplicaURL } from "../../lib/replica/url.ts";
+import { s3env, skipS3 } from "../store/s3-env.ts";
 
 const CWD = "/srv/app";
 const HOME = "/home/op";
@@ -463,6 +465,43 @@ describe.skipIf(skipWithoutGo("litestream-v0.5.16"))("config: database paths and
       expect(r.stderr, text).toContain(core);
       const err = await parseConfig(text, { cwd: dir }).then(() => null, (e: unknown) => e);
       expect((err as Error)?.message, text).toContain(core);
+    }
+  });
+});
+
+describe.skipIf(skipS3)("config: S3 replicas from config keys reach a real server (Ceph RGW)", () => {
+  it("type + bucket + path + endpoint + region + credentials, and url + global credentials, open replicas that write and list", async () => {
+    const prefix = `cliconf-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    const cfg = await parseConfig(
+      `access-key-id: ${s3env.accessKeyId}
+secret-access-key: ${s3env.secretAccessKey}
+dbs:
+  - path: /data/a.db
+    replica:
+      type: s3
+      bucket: ${s3env.bucket}
+      path: ${prefix}/a
+      endpoint: ${s3env.endpoint}
+      region: ${s3env.region}
+      access-key-id: ${s3env.accessKeyId}
+      secret-access-key: ${s3env.secretAccessKey}
+  - path: /data/b.db
+    replica:
+      url: s3://${s3env.bucket}/${prefix}/b?endpoint=${encodeURIComponent(s3env.endpoint)}&region=${s3env.region}
+`,
+      { cwd: CWD },
+    );
+    for (const [i, db] of cfg.dbs.entries()) {
+      const target = db.replicas[0]!;
+      // only the config's credentials: the process environment is not consulted
+      const replica = openReplica(target.url, { env: target.env });
+      await writeLtxFile(replica, 0, 1n, BigInt(i + 1), new Uint8Array([1, 2, 3, i]), Date.UTC(2026, 11, 1, 20, 0, 0));
+      const files = await listLevel(replica, 0);
+      expect(files.map((f) => [f.minTXID, f.maxTXID, f.size])).toEqual([[1n, BigInt(i + 1), 4]]);
+      const keys: string[] = [];
+      for await (const b of replica.store.list(`${prefix}/${i === 0 ? "a" : "b"}/`)) keys.push(b.key);
+      expect(keys).toContain(`${prefix}/${i === 0 ? "a" : "b"}/0000/0000000000000001-000000000000000${i + 1}.ltx`);
+      await replica.store.delete(keys);
     }
   });
 });
