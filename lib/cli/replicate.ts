@@ -13,7 +13,7 @@ import process from "node:process";
 import { FsStore } from "../adapters/fs-store.ts";
 import { LtxError } from "../errors.ts";
 import type { CompactionConfig } from "../replica/compact.ts";
-import { openReplica, parseReplicaURL, type Replica } from "../replica/url.ts";
+import { openReplica, parseReplicaURL, redact, type Replica } from "../replica/url.ts";
 import { formatTXID } from "../ltx/txid.ts";
 import { parseArgs, bool, str } from "./args.ts";
 import { configFromArgs, defaultConfigPath, formatGoDuration, loadConfigFile, DEFAULT_CONFIG_PATH, type ReplicateConfig, type ReplicateDbConfig } from "./config.ts";
@@ -220,7 +220,19 @@ export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise
   const log = new SlogLogger(deps.io, bool(a, "json"), deps.now);
   const open = deps.openReplica ?? ((url, e) => openReplica(url, { env: e, fileStore: (dir) => new FsStore(dir) }));
   // Replicas are opened before anything starts, so a bad URL or missing credentials fail fast.
-  const plans = cfg.dbs.map((db) => ({ db, replicas: db.replicas.map((r) => open(r.url, { ...env, ...r.env })) }));
+  const fromConfig = a.positionals.length === 0;
+  const plans = cfg.dbs.map((db) => ({
+    db,
+    replicas: db.replicas.map((r) => {
+      try {
+        return open(r.url, { ...env, ...r.env });
+      } catch (e) {
+        // a config problem (exit 1), not a misuse of the command line
+        if (fromConfig && e instanceof LtxError) throw new LtxError("INVALID_CONFIG", `database ${db.path}: replica ${redact(r.url)}: ${e.message}`, { cause: e });
+        throw e;
+      }
+    }),
+  }));
 
   const replicate = deps.replicate ?? (await defaultReplicate());
   const running: Array<{ db: ReplicateDbConfig; handle: ReplicationHandleLike }> = [];
