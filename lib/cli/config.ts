@@ -433,7 +433,8 @@ export async function findSQLiteDatabases(dir: string, pattern: string, recursiv
     try {
       entries = await fsp.readdir(d, { withFileTypes: true });
     } catch (e) {
-      fail(`failed to scan directory ${d}: ${(e as Error).message}`);
+      const code = (e as NodeJS.ErrnoException).code;
+      fail(`failed to scan directory ${d}: ${code === "ENOENT" ? "no such file or directory" : code === "ENOTDIR" ? "not a directory" : (code ?? (e as Error).message)}`);
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const ent of entries) {

@@ -380,7 +380,8 @@ describe("config: directory replication", () => {
     await rejects(`dbs:\n  - {dir: ${dir}, pattern: "*.db", recursive: true, replica: {path: /b1}}\n  - {dir: ${dir}/zeta, pattern: "*.db", replica: {path: /b2}}\n`, `dbs[1]: database ${dir}/zeta/z.db is already configured by dbs[0]`);
     await rejects(`dbs:\n  - {dir: ${dir}/acme/deep, pattern: "*.sqlite", replica: {path: /b1}}\n`, `dbs[0]: no SQLite databases found in directory ${dir}/acme/deep with pattern *.sqlite`);
     await rejects(`dbs:\n  - {dir: ${dir}, pattern: "[a-", replica: {path: /b1}}\n`, 'dbs[0].pattern: invalid pattern "[a-": syntax error in pattern');
-    await rejects(`dbs:\n  - {dir: ${dir}/missing, pattern: "*.db", replica: {path: /b1}}\n`, `failed to scan directory ${dir}/missing: ENOENT: no such file or directory, scandir '${dir}/missing'`);
+    await rejects(`dbs:\n  - {dir: ${dir}/main.db, pattern: "*.db", replica: {path: /b1}}\n`, `failed to scan directory ${dir}/main.db: not a directory`);
+    await rejects(`dbs:\n  - {dir: ${dir}/missing, pattern: "*.db", replica: {path: /b1}}\n`, `failed to scan directory ${dir}/missing: no such file or directory`);
   });
 });
 

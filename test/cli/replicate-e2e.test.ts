@@ -21,7 +21,7 @@ interface AppDb {
   close(): void;
 }
 
-/** The application's connection: better-sqlite3, else node:sqlite where the native module does not load. */
+/** The application's connection: better-sqlite3, else bun:sqlite or node:sqlite where the native module does not load. */
 function openApp(path: string): AppDb {
   const require = createRequire(import.meta.url);
   try {
@@ -29,22 +29,32 @@ function openApp(path: string): AppDb {
     const db = new Database(path);
     return { exec: (s) => db.exec(s), rows: (s) => db.prepare(s).all(), close: () => db.close() };
   } catch {
+    if ((globalThis as { Bun?: unknown }).Bun) {
+      const { Database } = require("bun:sqlite");
+      const db = new Database(path);
+      return { exec: (s) => db.exec(s), rows: (s) => db.query(s).all(), close: () => db.close() };
+    }
     const { DatabaseSync } = require("node:sqlite");
     const db = new DatabaseSync(path);
     return { exec: (s) => db.exec(s), rows: (s) => db.prepare(s).all().map((r: object) => ({ ...r })), close: () => db.close() };
   }
 }
 
+/** Runs a script of this package under the runtime running the tests (Deno needs `run -A`). */
+function runtimeArgs(script: string, args: string[]): [string, string[]] {
+  return (globalThis as { Deno?: unknown }).Deno ? [process.execPath, ["run", "-A", script, ...args]] : [process.execPath, [script, ...args]];
+}
+
 const root = join(import.meta.dirname, "..", "..");
 const bin = join(root, "dist", "cli", "main.js");
 const cli = (args: string[]) => {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8" });
+  const r = spawnSync(...runtimeArgs(bin, args), { encoding: "utf8" });
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 
 describe.skipIf(!hasReplicate)("ltxkit replicate end to end (built binary, live WAL database, file replica)", () => {
   beforeAll(() => {
-    execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.build.json")], { stdio: "inherit" });
+    execFileSync(...runtimeArgs(join(root, "node_modules", "typescript", "bin", "tsc"), ["-p", join(root, "tsconfig.build.json")]), { stdio: "inherit" });
   });
 
   it("after each write step, replicate -once then restore gives the application's rows", () => {
@@ -104,7 +114,7 @@ describe.skipIf(!hasReplicate)("ltxkit replicate end to end (built binary, live 
     const dbPath = join(dir, "app.db");
     const app = openApp(dbPath);
     app.exec("PRAGMA journal_mode=WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1)");
-    const child = spawn(process.execPath, [bin, "replicate", "-exec", "sleep 1; exit 42", dbPath, join(dir, "replica")], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(...runtimeArgs(bin, ["replicate", "-exec", "sleep 1; exit 42", dbPath, join(dir, "replica")]), { stdio: ["ignore", "pipe", "pipe"] });
     let err = "";
     child.stderr.on("data", (d) => (err += d));
     const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
@@ -123,7 +133,7 @@ describe.skipIf(!hasReplicate)("ltxkit replicate end to end (built binary, live 
     const dbPath = join(dir, "app.db");
     const app = openApp(dbPath);
     app.exec("PRAGMA journal_mode=WAL; CREATE TABLE t (x); INSERT INTO t VALUES ('before')");
-    const child = spawn(process.execPath, [bin, "replicate", dbPath, join(dir, "replica")], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(...runtimeArgs(bin, ["replicate", dbPath, join(dir, "replica")]), { stdio: ["ignore", "pipe", "pipe"] });
     let err = "";
     child.stderr.on("data", (d) => (err += d));
     while (!err.includes('msg="initialized db"')) await new Promise((r) => setTimeout(r, 50));
