@@ -24,12 +24,15 @@ export const ERROR_CODES = [
   "LIMIT_EXCEEDED", // an untrusted length exceeds a bound
   "PAGE_SIZE_MISMATCH", // inputs of a compaction or restore disagree on page size
   "NON_CONTIGUOUS", // TXID ranges have a gap
+  // SQLite WAL
+  "INVALID_WAL", // a SQLite WAL header or frame is malformed (magic, version, page size, checksum, salts)
   // replica
   "TX_NOT_AVAILABLE", // no backup files reach the requested point
   "NO_BACKUPS", // the replica holds no LTX files
   "OUTPUT_EXISTS", // a restore target already exists
   "INTEGRITY_CHECK_FAILED", // PRAGMA quick_check / integrity_check did not return ok
   "INVALID_URL", // a replica URL cannot be parsed
+  "REPLICA_MISMATCH", // a replica's TXIDs do not continue the local chain (a replica of another database)
   // stores
   "NOT_FOUND", // a key that must exist does not
   "PRECONDITION_FAILED", // a conditional write lost (If-None-Match / If-Match)

@@ -20,6 +20,8 @@ export interface CompactionConfig {
   snapshotInterval: number;
   snapshotRetention: number;
   l0Retention: number;
+  /** How often L0 retention is checked, in ms (Litestream: 15 s; it also runs after each L1 compaction). */
+  l0RetentionCheckInterval: number;
   /** false: never delete (a bucket lifecycle rule does it). */
   retention: boolean;
   pageEncoding: PageEncoding;
@@ -30,6 +32,7 @@ export const DEFAULT_COMPACTION_CONFIG: CompactionConfig = {
   snapshotInterval: 24 * 3600_000,
   snapshotRetention: 24 * 3600_000,
   l0Retention: 5 * 60_000,
+  l0RetentionCheckInterval: 15_000,
   retention: true,
   pageEncoding: "block",
 };
@@ -55,13 +58,18 @@ function last(files: FileInfo[]): FileInfo | undefined {
   return files[files.length - 1];
 }
 
-/** Merges `files` (oldest first) into one NoChecksum LTX file at `level`. */
-async function mergeInto(replica: Replica, level: number, files: FileInfo[], encoding: PageEncoding, signal?: AbortSignal): Promise<FileInfo> {
+/** Merges `files` (oldest first) into one NoChecksum LTX file at `level` of `replica`. */
+export async function mergeFiles(replica: Replica, level: number, files: readonly FileInfo[], encoding: PageEncoding = DEFAULT_COMPACTION_CONFIG.pageEncoding, signal?: AbortSignal): Promise<FileInfo> {
   const readers: LtxReader[] = [];
-  for (const f of files) {
-    const s = await replica.store.getStream(f.key, undefined, { signal });
-    if (!s) throw new LtxError("NOT_FOUND", `ltx file disappeared during compaction: ${f.key}`);
-    readers.push(new LtxReader(s));
+  try {
+    for (const f of files) {
+      const s = await replica.store.getStream(f.key, undefined, { signal });
+      if (!s) throw new LtxError("NOT_FOUND", `ltx file disappeared during compaction: ${f.key}`);
+      readers.push(new LtxReader(s));
+    }
+  } catch (e) {
+    await Promise.all(readers.map((r) => r.cancel().catch(() => {})));
+    throw e;
   }
   const c = new Compactor(readers, { headerFlags: HEADER_FLAG_NO_CHECKSUM });
   let header: Header;
@@ -81,6 +89,21 @@ async function mergeInto(replica: Replica, level: number, files: FileInfo[], enc
 }
 
 /**
+ * The inputs of a compaction into a level, from listings already held: null when the newest file of
+ * `dst` was created inside the current window (Go's ErrCompactionTooEarly, unless `force`) or when
+ * `src` holds nothing newer (ErrNoCompaction). `interval` is the destination level's window in ms.
+ */
+export function compactionInputs(src: readonly FileInfo[], dst: readonly FileInfo[], now: number, interval: number, force = false): FileInfo[] | null {
+  const dstInfo = dst[dst.length - 1];
+  if (!force && dstInfo && dstInfo.createdAt.getTime() > windowStart(now, interval)) return null;
+  const srcMax = src.reduce((m, f) => (f.maxTXID > m ? f.maxTXID : m), 0n);
+  if (srcMax <= (dstInfo?.minTXID ?? 0n)) return null;
+  const seek = (dstInfo?.maxTXID ?? 0n) + 1n;
+  const inputs = src.filter((f) => f.minTXID >= seek);
+  return inputs.length ? inputs : null;
+}
+
+/**
  * Compacts level `level - 1` into `level` (1..8). Returns the new file, or null when there is
  * nothing new (Go's ErrNoCompaction) or the window has not passed (ErrCompactionTooEarly).
  */
@@ -92,12 +115,8 @@ export async function compactLevel(replica: Replica, level: number, o: CompactOp
   const dstInfo = last(dst);
   if (!o.force && dstInfo && dstInfo.createdAt.getTime() > windowStart(now, c.levels[level - 1]!)) return null;
   const src = await listLevel(replica, level - 1, { signal: o.signal });
-  const srcMax = last(src)?.maxTXID ?? 0n;
-  if (srcMax <= (dstInfo?.minTXID ?? 0n)) return null;
-  const seek = (dstInfo?.maxTXID ?? 0n) + 1n;
-  const inputs = src.filter((f) => f.minTXID >= seek);
-  if (inputs.length === 0) return null;
-  return mergeInto(replica, level, inputs, c.pageEncoding, o.signal);
+  const inputs = compactionInputs(src, dst, now, c.levels[level - 1]!, true);
+  return inputs ? mergeFiles(replica, level, inputs, c.pageEncoding, o.signal) : null;
 }
 
 /** Writes a level-9 snapshot of the latest state, unless the newest snapshot already covers it. */
@@ -112,7 +131,7 @@ export async function snapshotReplica(replica: Replica, o: CompactOptions = {}):
   const plan = planFromListings(levels);
   if (plan[0]!.minTXID !== 1n) throw new LtxError("NON_CONTIGUOUS", "cannot build a snapshot: the replica's chain does not start at TXID 1");
   if (plan.length === 1 && plan[0]!.level === SNAPSHOT_LEVEL) return null;
-  return mergeInto(replica, SNAPSHOT_LEVEL, plan, c.pageEncoding, o.signal);
+  return mergeFiles(replica, SNAPSHOT_LEVEL, plan, c.pageEncoding, o.signal);
 }
 
 async function remove(replica: Replica, files: FileInfo[], enabled: boolean, signal?: AbortSignal): Promise<FileInfo[]> {
@@ -122,30 +141,66 @@ async function remove(replica: Replica, files: FileInfo[], enabled: boolean, sig
 }
 
 /**
- * Go's EnforceSnapshotRetention + EnforceRetentionByTXID: deletes snapshots created before
- * now − retention (always keeping the newest), then files of levels 1..N whose MaxTXID is below the
- * snapshot floor (always keeping each level's last file).
+ * What Go's EnforceSnapshotRetention + EnforceRetentionByTXID delete, from listings already held:
+ * snapshots created before `now − retention` (always keeping the newest), then files of levels 1..N
+ * (`levels[l]` is level l's sorted listing) whose MaxTXID is below the snapshot floor (the MaxTXID of
+ * the newest deleted snapshot), always keeping each level's last file.
  */
-export async function enforceSnapshotRetention(replica: Replica, o: CompactOptions = {}): Promise<FileInfo[]> {
-  const c = cfg(o);
-  const threshold = (o.now ?? new Date()).getTime() - c.snapshotRetention;
-  const snaps = await listLevel(replica, SNAPSHOT_LEVEL, { signal: o.signal });
+export function snapshotRetentionVictims(snaps: readonly FileInfo[], levels: readonly (readonly FileInfo[])[], now: number, retention: number): FileInfo[] {
+  const threshold = now - retention;
   let doomed = snaps.filter((s) => s.createdAt.getTime() < threshold);
-  if (doomed.length && doomed[doomed.length - 1] === last(snaps)) doomed = doomed.slice(0, -1);
+  if (doomed.length && doomed[doomed.length - 1] === snaps[snaps.length - 1]) doomed = doomed.slice(0, -1);
   let floor = 0n;
   for (const [i, s] of snaps.entries()) {
     if (doomed.includes(s)) continue;
     if (i > 0) floor = snaps[i - 1]!.maxTXID;
     break;
   }
-  const deleted = await remove(replica, doomed, c.retention, o.signal);
-  for (let level = 1; level <= c.levels.length; level++) {
-    const files = await listLevel(replica, level, { signal: o.signal });
+  const out = [...doomed];
+  for (let level = 1; level < levels.length && level < SNAPSHOT_LEVEL; level++) {
+    const files = levels[level] ?? [];
     let old = files.filter((f) => f.maxTXID < floor);
-    if (old.length && old[old.length - 1] === last(files)) old = old.slice(0, -1);
-    deleted.push(...(await remove(replica, old, c.retention, o.signal)));
+    if (old.length && old[old.length - 1] === files[files.length - 1]) old = old.slice(0, -1);
+    out.push(...old);
   }
-  return deleted;
+  return out;
+}
+
+/**
+ * Go's EnforceSnapshotRetention + EnforceRetentionByTXID: deletes snapshots created before
+ * now − retention (always keeping the newest), then files of levels 1..N whose MaxTXID is below the
+ * snapshot floor (always keeping each level's last file).
+ */
+export async function enforceSnapshotRetention(replica: Replica, o: CompactOptions = {}): Promise<FileInfo[]> {
+  const c = cfg(o);
+  const snaps = await listLevel(replica, SNAPSHOT_LEVEL, { signal: o.signal });
+  const levels: FileInfo[][] = [[]];
+  for (let level = 1; level <= c.levels.length; level++) levels.push(await listLevel(replica, level, { signal: o.signal }));
+  const victims = snapshotRetentionVictims(snaps, levels, (o.now ?? new Date()).getTime(), c.snapshotRetention);
+  return remove(replica, victims, c.retention, o.signal);
+}
+
+/**
+ * What Go's EnforceL0RetentionByTime deletes, from listings already held: L0 files covered by L1
+ * and created before `now − retention`, stopping at the first file that is too recent, never the
+ * newest L0 file. A retention of 0 or less disables it.
+ */
+export function l0RetentionVictims(l0: readonly FileInfo[], l1: readonly FileInfo[], now: number, retention: number): FileInfo[] {
+  if (retention <= 0) return [];
+  const maxL1 = l1.reduce((m, f) => (f.maxTXID > m ? f.maxTXID : m), 0n);
+  if (maxL1 === 0n) return [];
+  const threshold = now - retention;
+  let doomed: FileInfo[] = [];
+  let all = true;
+  for (const f of l0) {
+    if (f.createdAt.getTime() > threshold) {
+      all = false;
+      break;
+    }
+    if (f.maxTXID <= maxL1) doomed.push(f);
+  }
+  if (all && doomed.length && doomed[doomed.length - 1] === l0[l0.length - 1]) doomed = doomed.slice(0, -1);
+  return doomed;
 }
 
 /**
@@ -156,21 +211,9 @@ export async function enforceL0Retention(replica: Replica, o: CompactOptions = {
   const c = cfg(o);
   if (c.l0Retention <= 0) return [];
   const l1 = await listLevel(replica, 1, { signal: o.signal });
-  const maxL1 = l1.reduce((m, f) => (f.maxTXID > m ? f.maxTXID : m), 0n);
-  if (maxL1 === 0n) return [];
-  const threshold = (o.now ?? new Date()).getTime() - c.l0Retention;
+  if (l1.length === 0) return [];
   const l0 = await listLevel(replica, 0, { signal: o.signal });
-  let doomed: FileInfo[] = [];
-  let all = true;
-  for (const f of l0) {
-    if (f.createdAt.getTime() > threshold) {
-      all = false;
-      break;
-    }
-    if (f.maxTXID <= maxL1) doomed.push(f);
-  }
-  if (all && doomed.length && doomed[doomed.length - 1] === last(l0)) doomed = doomed.slice(0, -1);
-  return remove(replica, doomed, c.retention, o.signal);
+  return remove(replica, l0RetentionVictims(l0, l1, (o.now ?? new Date()).getTime(), c.l0Retention), c.retention, o.signal);
 }
 
 export interface CompactReport {

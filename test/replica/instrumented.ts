@@ -1,5 +1,6 @@
 /** Test helpers for streamed restores: random replicas and a store that instruments its streams. */
 import type { BlobStore, ByteRange, GetOptions } from "../../lib/store/blob-store.ts";
+import { LtxError } from "../../lib/errors.ts";
 import { encodeLtxBytes, type Page } from "../../lib/ltx/encoder.ts";
 import { writeLtxFile } from "../../lib/replica/list.ts";
 import type { Replica } from "../../lib/replica/url.ts";
@@ -125,3 +126,60 @@ export class InstrumentedStore implements BlobStore {
   head: BlobStore["head"] = (...a) => this.inner.head(...a);
 }
 
+/** How a request should fail, or null to pass it through. */
+export type Fault = (op: "get" | "getStream" | "put" | "list" | "delete" | "head", key: string) => Error | null;
+
+/** An S3-like 5xx error and a network error, as the stores report them. */
+export const http503 = () => new LtxError("STORE_ERROR", "PUT failed: HTTP 503 Slow Down", { details: { status: 503 } });
+export const netError = () => new TypeError("fetch failed: connection reset");
+
+/** Counts every request per operation (`puts` also by key) and fails the ones `fault` picks. */
+export class CountingStore implements BlobStore {
+  readonly kind: string;
+  readonly inner: BlobStore;
+  counts = { get: 0, getStream: 0, put: 0, list: 0, delete: 0, head: 0 };
+  puts: string[] = [];
+  deletes: string[] = [];
+  lists: string[] = [];
+  fault: Fault = () => null;
+  /** Fail only after a macrotask turn (as a slow server does), so requests of other stores finish first. */
+  slowFaults = false;
+  constructor(inner: BlobStore) {
+    this.inner = inner;
+    this.kind = inner.kind;
+  }
+  async #check(op: keyof CountingStore["counts"], key: string): Promise<void> {
+    this.counts[op]++;
+    const e = this.fault(op, key);
+    if (e && this.slowFaults) await new Promise((r) => setTimeout(r, 0));
+    if (e) throw e;
+  }
+  reset(): void {
+    this.counts = { get: 0, getStream: 0, put: 0, list: 0, delete: 0, head: 0 };
+    this.puts = [];
+    this.deletes = [];
+    this.lists = [];
+  }
+  get: BlobStore["get"] = async (key, ...a) => (await this.#check("get", key), this.inner.get(key, ...a));
+  getStream: BlobStore["getStream"] = async (key, ...a) => (await this.#check("getStream", key), this.inner.getStream(key, ...a));
+  put: BlobStore["put"] = async (key, ...a) => {
+    await this.#check("put", key);
+    const r = await this.inner.put(key, ...a);
+    this.puts.push(key);
+    return r;
+  };
+  list: BlobStore["list"] = (prefix, opts) => {
+    const self = this;
+    return (async function* () {
+      self.lists.push(prefix);
+      await self.#check("list", prefix);
+      yield* self.inner.list(prefix, opts);
+    })();
+  };
+  delete: BlobStore["delete"] = async (keys, opts) => {
+    await this.#check("delete", keys[0] ?? "");
+    await this.inner.delete(keys, opts);
+    this.deletes.push(...keys);
+  };
+  head: BlobStore["head"] = async (key, ...a) => (await this.#check("head", key), this.inner.head(key, ...a));
+}

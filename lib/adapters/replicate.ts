@@ -1,0 +1,95 @@
+/**
+ * `replicate()`: Litestream's write path for a live SQLite database file, in Node, Bun and Deno.
+ * A WalSource captures L0 files into `.<db>-litestream/ltx/0/` with the runtime's SQLite driver;
+ * a Replicator uploads them to the replicas, compacts, snapshots and prunes in the background.
+ */
+import process from "node:process";
+import type { SqliteOpener } from "../capture/sqlite.ts";
+import type { PageEncoding } from "../ltx/encoder.ts";
+import { fileLayout, s3Layout } from "../replica/layout.ts";
+import { Replicator, type ReplicatorEventType, type ReplicatorEvent, type ReplicatorOptions, type ReplicatorStatus } from "../replica/replicator.ts";
+import { openReplica, type Replica } from "../replica/url.ts";
+import type { BlobStore } from "../store/blob-store.ts";
+import { FsStore } from "./fs-store.ts";
+import { openWalSource } from "./wal-node.ts";
+
+/** Options of `replicate()`: the Replicator's, plus Litestream's per-database settings. */
+export type ReplicateOptions = ReplicatorOptions & {
+  /** PASSIVE checkpoint after this long (ms) without a change of the database file (default 60000; 0 disables). */
+  checkpointInterval?: number;
+  /** PASSIVE checkpoint once the synced WAL holds this many pages (default 1000). */
+  minCheckpointPageCount?: number;
+  /** TRUNCATE checkpoint once the WAL holds this many pages (default 121359). */
+  truncatePageN?: number;
+  /** busy_timeout of the replication connections in ms (default 1000). */
+  busyTimeout?: number;
+  /** At most this many WAL bytes per L0 file (default 64 MiB). */
+  maxSyncWalBytes?: number;
+  /** Local staging directory (default `<dir>/.<file>-litestream`). */
+  metaPath?: string;
+  /** SQLite driver (default: the runtime's, see openSqlite). */
+  open?: SqliteOpener;
+  /** Environment for replica URLs (S3 credentials); default the process environment. */
+  env?: Record<string, string | undefined>;
+  /** Page encoding of every file written (default "block", Litestream ≥ v0.5.16; "frame" for every v0.5.x reader). */
+  pageEncoding?: PageEncoding;
+};
+
+/** A running replication: the Replicator's surface. */
+export interface ReplicationHandle {
+  /** Resolves with a TXID once everything committed before the call is in every replica. */
+  sync(options?: { timeout?: number }): Promise<bigint>;
+  /** One capture, upload and ladder step (for callers that drive replication themselves). */
+  tick(): Promise<void>;
+  /** Final upload bounded by shutdownTimeout, then stops and closes the database connections. */
+  close(): Promise<void>;
+  status(): ReplicatorStatus;
+  addEventListener<T extends ReplicatorEventType>(type: T, listener: ((e: ReplicatorEvent<T>) => void) | EventListenerObject | null, options?: AddEventListenerOptions | boolean): void;
+  removeEventListener(type: ReplicatorEventType, listener: EventListenerOrEventListenerObject | null, options?: EventListenerOptions | boolean): void;
+}
+
+function isReplica(x: unknown): x is Replica {
+  return typeof x === "object" && x !== null && "layout" in x && "store" in x;
+}
+
+function storeReplica(store: BlobStore): Replica {
+  if (store.kind === "s3") return { url: "s3://", kind: "s3", store, layout: s3Layout(""), timestampFromMetadata: true };
+  const url = store instanceof FsStore ? store.root : `${store.kind}://`;
+  return { url, kind: store.kind === "file" ? "file" : "memory", store, layout: fileLayout, timestampFromMetadata: false };
+}
+
+function toReplicas(r: string | Replica | BlobStore | Array<string | Replica>, env: Record<string, string | undefined>): Replica[] {
+  const list = Array.isArray(r) ? r : [r];
+  return list.map((x) => (typeof x === "string" ? openReplica(x, { env, fileStore: (dir) => new FsStore(dir) }) : isReplica(x) ? x : storeReplica(x as BlobStore)));
+}
+
+/**
+ * Replicates the SQLite database at `db` to one or more replicas (URLs, Replica objects or a
+ * BlobStore) as Go Litestream v0.5.16 does, and starts the background loops. The database must
+ * exist; it is switched to WAL mode and gains the `_litestream_seq` and `_litestream_lock` tables.
+ * The application must not checkpoint by itself for Litestream's guarantees (checkpoints it does
+ * run are detected, and cost a full snapshot in the next L0 file).
+ *
+ * @throws {LtxError} NOT_FOUND when the database does not exist; UNSUPPORTED without a SQLite driver
+ */
+export async function replicate(db: string, replica: string | Replica | BlobStore | Array<string | Replica>, options: ReplicateOptions = {}): Promise<ReplicationHandle> {
+  const env = options.env ?? process.env;
+  const replicas = toReplicas(replica, env);
+  const { checkpointInterval, minCheckpointPageCount, truncatePageN, busyTimeout, maxSyncWalBytes, metaPath, open, pageEncoding, env: _env, ...rest } = options;
+  const source = await openWalSource(db, stripUndefined({ checkpointInterval, minCheckpointPageCount, truncatePageN, busyTimeout, maxSyncWalBytes, metaPath, open, pageEncoding, now: options.clock ? () => options.clock!.now() : undefined }));
+  const ro: ReplicatorOptions = { ...rest };
+  if (pageEncoding) ro.compaction = { ...ro.compaction, pageEncoding };
+  let r: Replicator;
+  try {
+    r = new Replicator(source, replicas, ro);
+    r.start();
+  } catch (e) {
+    await source.close();
+    throw e;
+  }
+  return r;
+}
+
+function stripUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}

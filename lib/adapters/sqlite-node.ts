@@ -1,0 +1,35 @@
+/** node:sqlite (Node >= 22.13 without flags, and Deno) behind `SqliteConnection`. */
+import type { SqliteConnection, SqliteOpener } from "../capture/sqlite.ts";
+
+interface NodeStatement {
+  all(...params: unknown[]): unknown[];
+}
+interface NodeDatabase {
+  exec(sql: string): void;
+  prepare(sql: string): NodeStatement;
+  close(): void;
+}
+type NodeCtor = new (path: string) => NodeDatabase;
+
+/** Wraps an open node:sqlite `DatabaseSync`. */
+export function wrapNodeSqlite(db: NodeDatabase): SqliteConnection {
+  return {
+    exec: (sql) => db.exec(sql),
+    query: (sql, params = []) => db.prepare(sql).all(...params) as Record<string, unknown>[],
+    close: () => db.close(),
+  };
+}
+
+/** Loads node:sqlite; null where the runtime lacks it (Node 20, or Node 22 before 22.13 without a flag). */
+export async function loadNodeSqlite(): Promise<SqliteOpener | null> {
+  const name = "node:sqlite";
+  let mod: { DatabaseSync?: NodeCtor };
+  try {
+    mod = (await import(name)) as { DatabaseSync?: NodeCtor };
+  } catch {
+    return null;
+  }
+  const Ctor = mod.DatabaseSync;
+  if (typeof Ctor !== "function") return null;
+  return (path) => wrapNodeSqlite(new Ctor(path));
+}

@@ -1,0 +1,416 @@
+/**
+ * L0 files from a live SQLite database, as Litestream's write path makes them (spec:
+ * litestream-replica.md §1.6, §3): its own connections with `wal_autocheckpoint=0`, the
+ * `_litestream_seq` / `_litestream_lock` tables, a long-lived read transaction, one L0 file per
+ * sync in the local staging replica (`.<db>-litestream/ltx/0/<txid>-<txid>.ltx`, written
+ * atomically), the checkpoint policy with its write barrier, and a full snapshot whenever
+ * continuity with the previous L0 file cannot be proven. Drivers and file access are injected.
+ */
+import { LtxError } from "../errors.ts";
+import { decodeHeader, HEADER_FLAG_NO_CHECKSUM, HEADER_SIZE, type Header } from "../ltx/header.ts";
+import { encodeLtx, type PageEncoding } from "../ltx/encoder.ts";
+import { listLevel, writeLtxFile } from "../replica/list.ts";
+import type { Replica } from "../replica/url.ts";
+import { allPgnos, incrementalPgnos, readPages, rechunk, streamPages, windowed } from "./l0-pages.ts";
+import { isBusyError, LitestreamConnections } from "./litestream-conn.ts";
+import type { FileAccess, RandomAccessReader, SqliteOpener } from "./sqlite.ts";
+import { DEFAULT_MAX_SYNC_WAL_BYTES, frameSize, planSync, readWalHeader, scanWal, type SyncPlan, type WalPosition } from "./wal-reader.ts";
+import { WAL_HEADER_SIZE, type WalHeader } from "./wal.ts";
+import { checkpointPolicy, DEFAULT_CHECKPOINT, type CheckpointConfig } from "./checkpoint-policy.ts";
+
+export interface WalSourceOptions extends Partial<CheckpointConfig> {
+  /** Path of the database file. */
+  path: string;
+  open: SqliteOpener;
+  files: FileAccess;
+  /** The local staging replica in the file layout (a file store on `.<db>-litestream`). */
+  local: Replica;
+  /** busy_timeout of the source's connections in ms (Litestream: 1000). */
+  busyTimeout?: number;
+  /** At most this many WAL bytes per L0 file, cut at a commit (Litestream: 64 MiB). */
+  maxSyncWalBytes?: number;
+  pageEncoding?: PageEncoding;
+  /** Clock for L0 timestamps and the checkpoint interval (ms). */
+  now?: () => number;
+  /** Called after each L0 file is written (observability and tests). */
+  onL0?: (e: L0Event) => void;
+}
+
+/** One L0 file written by `sync()`. */
+export interface L0Event {
+  txid: bigint;
+  /** True when the file holds every page (no position, or continuity not provable). */
+  snapshot: boolean;
+  reason?: string;
+  header: Header;
+  pages: number;
+}
+
+interface Position {
+  txid: bigint;
+  header: Header;
+}
+
+
+function walPosition(p: Position): WalPosition {
+  const h = p.header;
+  return { offset: h.walOffset + h.walSize, salt1: h.walSalt1, salt2: h.walSalt2, commit: h.commit };
+}
+
+/** The capture side of replication over a live database: an `L0Source` for the replicator. */
+export class WalSource {
+  readonly path: string;
+  readonly walPath: string;
+  readonly local: Replica;
+  #o: WalSourceOptions;
+  #cfg: CheckpointConfig;
+  #c: LitestreamConnections | null = null;
+  #pageSize = 0;
+  #pos: Position | null = null;
+  #sealed: { salt1: number; salt2: number } | null = null;
+  #hold = 0;
+  #queue: Promise<unknown> = Promise.resolve();
+  #syncedSinceCheckpoint = false;
+  #closed = false;
+
+  private constructor(o: WalSourceOptions) {
+    this.#o = o;
+    this.path = o.path;
+    this.walPath = o.path + "-wal";
+    this.local = o.local;
+    this.#cfg = { ...DEFAULT_CHECKPOINT, ...stripUndefined(o) };
+  }
+
+  /** Opens the database as Litestream's `DB.init` does and loads the position from the local L0 files. */
+  static async open(o: WalSourceOptions): Promise<WalSource> {
+    const s = new WalSource(o);
+    try {
+      await s.#init();
+    } catch (e) {
+      s.#closeConnections();
+      throw e;
+    }
+    return s;
+  }
+
+  get pageSize(): number {
+    return this.#pageSize;
+  }
+
+  /** The newest local TXID (0n before the first sync). */
+  get txid(): bigint {
+    return this.#pos?.txid ?? 0n;
+  }
+
+  async #init(): Promise<void> {
+    if (!(await this.#o.files.stat(this.path))) throw new LtxError("NOT_FOUND", `database does not exist: ${this.path}`);
+    const c = (this.#c = new LitestreamConnections(this.#o.open, this.path, this.#o.busyTimeout ?? 1000));
+    this.#pageSize = c.pageSize;
+    const wal = await this.#o.files.stat(this.walPath);
+    if (!wal || wal.size < WAL_HEADER_SIZE) c.bump();
+    c.beginRead();
+    this.#pos = await this.#loadPosition();
+  }
+
+  #bump(): void {
+    this.#c!.bump();
+  }
+
+  async #loadPosition(): Promise<Position | null> {
+    const files = await listLevel(this.local, 0);
+    let best = files[0];
+    for (const f of files) if (f.maxTXID > best!.maxTXID) best = f;
+    if (!best) return null;
+    const b = await this.local.store.get(best.key, { offset: 0, length: HEADER_SIZE });
+    if (!b) throw new LtxError("NOT_FOUND", `local ltx file disappeared: ${best.key}`);
+    try {
+      return { txid: best.maxTXID, header: decodeHeader(b) };
+    } catch (e) {
+      throw new LtxError("INVALID_LTX_FILE", `local ltx file ${best.key} is corrupt: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** Runs `fn` after every earlier operation (one sync, checkpoint or snapshot at a time). */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(() => {
+      if (this.#closed) throw new LtxError("INVALID_STATE", "wal source is closed");
+      return fn();
+    });
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Captures everything committed so far into local L0 files, then runs the checkpoint policy. */
+  sync(): Promise<bigint> {
+    return this.#exclusive(async () => {
+      await this.#syncAll();
+      await checkpointPolicy(this.#checkpointHost(), this.#cfg);
+      return this.txid;
+    });
+  }
+
+  /** Syncs until no committed frame is left unread. */
+  async #syncAll(force?: string): Promise<void> {
+    for (let i = 0; ; i++) {
+      const r = await this.#syncOnce(i === 0 ? force : undefined);
+      if (!r.limited) return;
+    }
+  }
+
+  /** Opens the WAL, forcing a frame first when it has no header. */
+  async #openWal(): Promise<{ f: RandomAccessReader; h: WalHeader }> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const f = await this.#o.files.open(this.walPath);
+      if (f) {
+        try {
+          const h = await readWalHeader(f);
+          if (h) return { f, h };
+        } catch (e) {
+          await f.close();
+          throw e;
+        }
+        await f.close();
+      }
+      this.#bump();
+    }
+    throw new LtxError("INVALID_STATE", `wal ${this.walPath} has no header after a forced write`);
+  }
+
+  /** Writes at most one L0 file. `force` names the reason for a snapshot that must be taken. */
+  async #syncOnce(force?: string): Promise<{ wrote: boolean; limited: boolean }> {
+    for (let attempt = 0; ; attempt++) {
+      const { f, h } = await this.#openWal();
+      try {
+        const pos = this.#pos ? walPosition(this.#pos) : null;
+        const plan: SyncPlan = force
+          ? { mode: "snapshot", reason: force }
+          : await planSync(f, { pos, header: h, walSize: await f.size(), pageSize: this.#pageSize, sealed: this.#sealed });
+        const inc = plan.mode === "incremental";
+        const scan = await scanWal(f, h, inc ? { offset: plan.offset, seed: plan.seed, maxBytes: this.#o.maxSyncWalBytes ?? DEFAULT_MAX_SYNC_WAL_BYTES } : { offset: WAL_HEADER_SIZE, seed: h.checksum, maxBytes: Infinity });
+        if (scan.commit === 0) {
+          if (inc) return { wrote: false, limited: false };
+          // A snapshot needs a commit to take its size from: force one and read again.
+          if (attempt > 0) throw new LtxError("INVALID_STATE", "no committed frame in the wal after a forced write");
+          this.#bump();
+          continue;
+        }
+        const txid = (this.#pos?.txid ?? 0n) + 1n;
+        const header: Header = {
+          flags: HEADER_FLAG_NO_CHECKSUM,
+          pageSize: this.#pageSize,
+          commit: scan.commit,
+          minTXID: txid,
+          maxTXID: txid,
+          timestamp: this.#now(),
+          preApplyChecksum: 0n,
+          walOffset: scan.start,
+          walSize: scan.end - scan.start,
+          walSalt1: h.salt1,
+          walSalt2: h.salt2,
+          nodeID: 0n,
+        };
+        const pgnos = inc ? incrementalPgnos(scan.pages, plan.prevCommit, scan.commit, this.#pageSize) : [...allPgnos(scan.commit, this.#pageSize)];
+        const dbFile = await this.#o.files.open(this.path);
+        try {
+          const src = { db: dbFile && windowed(dbFile), wal: windowed(f), header: h, pageSize: this.#pageSize, map: scan.pages };
+          const body = encodeLtx(header, readPages(src, pgnos), { pageEncoding: this.#o.pageEncoding ?? "block" });
+          await writeLtxFile(this.local, 0, txid, txid, rechunk(body as unknown as AsyncIterable<Uint8Array>), header.timestamp);
+        } finally {
+          await dbFile?.close();
+        }
+        this.#pos = { txid, header };
+        // A sealed generation is consumed by the first file of the next one and stale once more
+        // frames of its own are captured.
+        this.#sealed = null;
+        this.#syncedSinceCheckpoint = true;
+        const ev: L0Event = { txid, snapshot: !inc, header, pages: pgnos.length };
+        if (!inc) ev.reason = plan.reason;
+        this.#o.onL0?.(ev);
+        return { wrote: true, limited: scan.limited };
+      } finally {
+        await f.close();
+      }
+    }
+  }
+
+  #now(): number {
+    return this.#o.now ? this.#o.now() : Date.now();
+  }
+
+  async #walHeaderBytes(): Promise<string> {
+    const f = await this.#o.files.open(this.walPath);
+    if (!f) return "";
+    try {
+      const b = await f.read(0, WAL_HEADER_SIZE);
+      return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    } finally {
+      await f.close();
+    }
+  }
+
+  /** The checkpoint procedure: returns true when the WAL restarted. */
+  async #checkpoint(mode: "PASSIVE" | "TRUNCATE"): Promise<boolean> {
+    if (this.#hold > 0) return false; // a snapshot reads the WAL: no checkpoint until it is done
+    await this.#syncAll();
+    const { f, h } = await this.#openWal();
+    await f.close();
+    const before = `${h.salt1}:${h.salt2}`;
+    const p = this.#pos!;
+    const aligned = p.header.walSalt1 === h.salt1 && p.header.walSalt2 === h.salt2;
+    const frames = (walPosition(p).offset - WAL_HEADER_SIZE) / frameSize(this.#pageSize);
+    // One synchronous step, so an application in this thread cannot commit in between (and the
+    // barrier keeps other processes out): the write barrier (PASSIVE), the checkpoint, the
+    // rollback, the seq bump that restarts the WAL. The WAL generation is sealed when the
+    // checkpoint saw exactly the frames already captured: the one restart that follows then
+    // loses nothing. No lock is ever held across an await.
+    this.#sealed = null;
+    const c = this.#c!;
+    let r: { busy: number; log: number };
+    if (mode === "PASSIVE") {
+      c.beginBarrier();
+      try {
+        r = c.checkpoint(mode);
+      } finally {
+        c.endBarrier();
+      }
+    } else r = c.checkpoint(mode);
+    if (mode === "PASSIVE" && aligned && r.busy === 0 && r.log === frames) this.#sealed = { salt1: h.salt1, salt2: h.salt2 };
+    c.bump();
+    this.#syncedSinceCheckpoint = false;
+    const after = await this.#openWal();
+    await after.f.close();
+    if (`${after.h.salt1}:${after.h.salt2}` === before) {
+      this.#sealed = null; // no restart: the seal proves nothing about frames written after it
+      return false;
+    }
+    if (mode === "PASSIVE") {
+      await this.#syncAll();
+      return true;
+    }
+    // TRUNCATE took the writer lock itself: commits between the last sync and the checkpoint may
+    // have been copied into the database unseen, so a full "checkpoint boundary snapshot" follows.
+    // The read transaction keeps the database file and the new WAL generation stable meanwhile.
+    await this.#syncAll("checkpoint boundary snapshot");
+    this.#syncedSinceCheckpoint = false;
+    return true;
+  }
+
+  #checkpointHost() {
+    return {
+      pageSize: this.#pageSize,
+      hasPosition: () => this.#pos !== null,
+      syncedEnd: () => (this.#pos ? walPosition(this.#pos).offset : WAL_HEADER_SIZE),
+      syncedSinceCheckpoint: () => this.#syncedSinceCheckpoint,
+      walFileSize: async () => (await this.#o.files.stat(this.walPath))?.size ?? 0,
+      dbMtime: async () => (await this.#o.files.stat(this.path))?.mtimeMs ?? 0,
+      now: () => this.#now(),
+      checkpoint: async (mode: "PASSIVE" | "TRUNCATE") => {
+        try {
+          return await this.#checkpoint(mode);
+        } catch (e) {
+          if (isBusyError(e)) return false; // someone holds a lock: the next sync retries
+          throw e;
+        }
+      },
+    };
+  }
+
+  /** Runs a checkpoint now (PASSIVE with the write barrier, or TRUNCATE and a boundary snapshot). */
+  checkpoint(mode: "PASSIVE" | "TRUNCATE" = "PASSIVE"): Promise<boolean> {
+    return this.#exclusive(() => this.#checkpoint(mode));
+  }
+
+  /**
+   * A full snapshot at the current local position for level 9: MinTXID 1, MaxTXID = the position,
+   * NoChecksum, every page 1..commit (the database file plus the WAL up to the synced offset).
+   * Checkpoints wait until the body is read to the end or cancelled.
+   */
+  snapshot(): Promise<{ txid: bigint; timestamp: number; body: ReadableStream<Uint8Array> }> {
+    return this.#exclusive(async () => {
+      await this.#syncAll();
+      let { f, h } = await this.#openWal();
+      if (!this.#pos || this.#pos.header.walSalt1 !== h.salt1 || this.#pos.header.walSalt2 !== h.salt2) {
+        await f.close();
+        await this.#syncAll("align the position with the wal generation before a snapshot");
+        ({ f, h } = await this.#openWal());
+      }
+      const pos = this.#pos!;
+      const end = walPosition(pos).offset;
+      const scan = await scanWal(f, h, { offset: WAL_HEADER_SIZE, seed: h.checksum, maxBytes: Infinity, endOffset: end });
+      if (scan.end !== end || (scan.commit !== 0 && scan.commit !== pos.header.commit)) {
+        await f.close();
+        throw new LtxError("INVALID_STATE", `the wal changed under the snapshot (read to ${scan.end}, position ${end})`);
+      }
+      const fs = frameSize(this.#pageSize);
+      const walOffset = end <= WAL_HEADER_SIZE ? WAL_HEADER_SIZE : Math.max(end - fs, WAL_HEADER_SIZE);
+      const timestamp = this.#now();
+      const header: Header = {
+        flags: HEADER_FLAG_NO_CHECKSUM,
+        pageSize: this.#pageSize,
+        commit: pos.header.commit,
+        minTXID: 1n,
+        maxTXID: pos.txid,
+        timestamp,
+        preApplyChecksum: 0n,
+        walOffset,
+        walSize: end - walOffset,
+        walSalt1: h.salt1,
+        walSalt2: h.salt2,
+        nodeID: 0n,
+      };
+      const db = await this.#o.files.open(this.path);
+      this.#hold++;
+      const src = { db: db && windowed(db), wal: windowed(f), header: h, pageSize: this.#pageSize, map: scan.pages };
+      const body = streamPages(header, readPages(src, allPgnos(header.commit, this.#pageSize)), this.#o.pageEncoding ?? "block", async () => {
+        this.#hold--;
+        await f.close();
+        await db?.close();
+      });
+      return { txid: pos.txid, timestamp, body };
+    });
+  }
+
+  /**
+   * The remote is ahead of the local position (a restore on a fresh host, Litestream issue
+   * #781): local L0 files are removed and the given remote L0 file becomes the position, so
+   * numbering continues after it (the next sync then writes a snapshot).
+   */
+  adoptRemote(txid: bigint, file: Uint8Array): Promise<void> {
+    return this.#exclusive(async () => {
+      const h = decodeHeader(file);
+      if (h.maxTXID !== txid) throw new LtxError("INVALID_ARGUMENT", `adopted file ends at txid ${h.maxTXID}, not ${txid}`);
+      const old = await listLevel(this.local, 0);
+      if (old.length) await this.local.store.delete(old.map((f) => f.key));
+      await writeLtxFile(this.local, 0, h.minTXID, h.maxTXID, file, h.timestamp);
+      this.#pos = { txid, header: h };
+      this.#sealed = null;
+    });
+  }
+
+  /**
+   * Calls `onCommit` soon after the WAL changes (where the file access can watch files), so a
+   * replicator can capture a commit at once; returns a stop function.
+   */
+  watch(onCommit: () => void): () => void {
+    const w = this.#o.files.watch;
+    if (!w) throw new LtxError("UNSUPPORTED", "this file access cannot watch files");
+    return w.call(this.#o.files, this.walPath, onCommit);
+  }
+
+  /** Ends the read transaction and closes the connections. */
+  close(): Promise<void> {
+    return this.#exclusive(async () => {
+      this.#closed = true;
+      this.#closeConnections();
+    });
+  }
+
+  #closeConnections(): void {
+    this.#c?.close();
+    this.#c = null;
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
