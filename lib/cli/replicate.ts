@@ -13,6 +13,9 @@ import process from "node:process";
 import { FsStore } from "../adapters/fs-store.ts";
 import { LtxError } from "../errors.ts";
 import type { CompactionConfig } from "../replica/compact.ts";
+import { SNAPSHOT_LEVEL } from "../replica/file-info.ts";
+import { writeLtxFile } from "../replica/list.ts";
+import type { L0Source } from "../replica/replicator.ts";
 import { openReplica, parseReplicaURL, redact, type Replica } from "../replica/url.ts";
 import { formatTXID } from "../ltx/txid.ts";
 import { parseArgs, bool, str } from "./args.ts";
@@ -30,6 +33,8 @@ export interface ReplicationHandleLike {
   addEventListener(type: "sync" | "upload" | "error" | "snapshot" | "compact", fn: (ev: Event) => void): void;
   /** Writes a level-9 snapshot now (`-once -force-snapshot`). */
   snapshot?(): Promise<unknown>;
+  /** The capture side (a Replicator's L0Source): used for `-force-snapshot` when there is no snapshot(). */
+  readonly source?: Pick<L0Source, "snapshot">;
 }
 
 /** Options the command passes to `replicate()` for one database (a subset of ReplicateOptions). */
@@ -277,8 +282,7 @@ export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise
           log.info("synced database", { path: db.path, txid });
           if (forceSnapshot) {
             log.info("taking snapshot", { path: db.path });
-            if (!handle.snapshot) throw new LtxError("UNSUPPORTED", "snapshots on demand are not available in this build of ltxkit");
-            await handle.snapshot();
+            await writeForcedSnapshot(handle, plans.find((p) => p.db === db)!.replicas);
           }
         } catch (e) {
           log.error("one-shot replication failed", { path: db.path, error: errorText(e) });
@@ -332,6 +336,23 @@ export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise
     return closed;
   } finally {
     unsubscribe();
+  }
+}
+
+/**
+ * `-force-snapshot`: a level-9 snapshot of the database at its current position (MinTXID 1), as
+ * Litestream's DB.Snapshot, written to every replica.
+ */
+async function writeForcedSnapshot(handle: ReplicationHandleLike, replicas: Replica[]): Promise<void> {
+  if (handle.snapshot) {
+    await handle.snapshot();
+    return;
+  }
+  const source = handle.source;
+  if (!source) throw new LtxError("UNSUPPORTED", "snapshots on demand are not available in this build of ltxkit");
+  for (const r of replicas) {
+    const s = await source.snapshot();
+    await writeLtxFile(r, SNAPSHOT_LEVEL, 1n, s.txid, s.body, s.timestamp);
   }
 }
 
