@@ -4,12 +4,14 @@
  * v0.5.16 when installed) gives back exactly what the application sees at that step.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { goTool } from "../../conformance/go-tools.ts";
+import { openReplica } from "../../lib/replica/url.ts";
+import { s3env, skipS3 } from "../store/s3-env.ts";
 
 const nodeEntry = (await import("../../lib/adapters/node.ts")) as Record<string, unknown>;
 const hasReplicate = typeof nodeEntry.replicate === "function";
@@ -153,5 +155,57 @@ describe.skipIf(!hasReplicate)("ltxkit replicate end to end (built binary, live 
     expect(got.rows("SELECT x FROM t ORDER BY rowid")).toEqual([{ x: "before" }, { x: "after start" }]);
     got.close();
     app.close();
+  });
+});
+
+describe.skipIf(!hasReplicate || skipS3)("ltxkit replicate end to end to S3 (built binary, real server, credentials from the config)", () => {
+  beforeAll(() => {
+    execFileSync(...runtimeArgs(join(root, "node_modules", "typescript", "bin", "tsc"), ["-p", join(root, "tsconfig.build.json")]), { stdio: "inherit" });
+  });
+
+  it("replicate -once with a config naming the S3 replica and its keys, then restore from the URL", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ltxkit-e2e-s3-"));
+    const dbPath = join(dir, "app.db");
+    const prefix = `cliconf-e2e-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    const cfg = join(dir, "litestream.yml");
+    writeFileSync(
+      cfg,
+      `dbs:
+  - path: ${dbPath}
+    replica:
+      type: s3
+      bucket: ${s3env.bucket}
+      path: ${prefix}
+      endpoint: ${s3env.endpoint}
+      region: ${s3env.region}
+      access-key-id: $KEY_FOR_TEST
+      secret-access-key: \${SECRET_FOR_TEST}
+`,
+    );
+    const app = openApp(dbPath);
+    app.exec("PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    // the replicate process gets the credentials only through the config's $VARs
+    const bare = { PATH: process.env.PATH!, KEY_FOR_TEST: s3env.accessKeyId, SECRET_FOR_TEST: s3env.secretAccessKey };
+    const url = `s3://${s3env.bucket}/${prefix}?endpoint=${encodeURIComponent(s3env.endpoint)}&region=${s3env.region}&forcePathStyle=true`;
+    const withKeys = { ...bare, AWS_ACCESS_KEY_ID: s3env.accessKeyId, AWS_SECRET_ACCESS_KEY: s3env.secretAccessKey };
+    for (let step = 0; step < 3; step++) {
+      for (let i = 0; i < 50; i++) app.exec(`INSERT INTO t (v) VALUES ('step ${step} row ${i}')`);
+      const rep = spawnSync(...runtimeArgs(bin, ["replicate", "-once", "-config", cfg]), { encoding: "utf8", env: bare });
+      expect(rep.status, rep.stderr).toBe(0);
+      expect(rep.stderr).toContain(`msg="replicating to" type=s3 sync-interval=1s bucket=${s3env.bucket} path=${prefix} region=${s3env.region} endpoint=${s3env.endpoint}`);
+      expect(rep.stderr).not.toContain(s3env.secretAccessKey);
+      const out = join(dir, `restored-${step}.db`);
+      const res = spawnSync(...runtimeArgs(bin, ["restore", "-o", out, url]), { encoding: "utf8", env: withKeys });
+      expect(res.status, res.stderr).toBe(0);
+      const got = openApp(out);
+      expect(got.rows("SELECT id, v FROM t ORDER BY id")).toEqual(app.rows("SELECT id, v FROM t ORDER BY id"));
+      got.close();
+    }
+    app.close();
+    const replica = openReplica(url, { env: withKeys });
+    const keys: string[] = [];
+    for await (const b of replica.store.list(`${prefix}/`)) keys.push(b.key);
+    expect(keys.length).toBeGreaterThan(0);
+    await replica.store.delete(keys);
   });
 });
