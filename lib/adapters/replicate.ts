@@ -70,6 +70,13 @@ function toReplicas(r: string | Replica | BlobStore | Array<string | Replica>, e
  * The application must not checkpoint by itself for Litestream's guarantees (checkpoints it does
  * run are detected, and cost a full snapshot in the next L0 file).
  *
+ * The SQLite drivers are synchronous: a replication in the same thread as an application that
+ * keeps a write transaction open across an `await` makes the seq bump or the checkpoint barrier
+ * wait up to `busyTimeout` with the thread blocked (then that checkpoint is skipped). Such
+ * applications replicate from a worker or another process. SQLite's PERSIST_WAL cannot be set
+ * through these drivers, so when replication holds the last connection, closing it deletes the
+ * WAL and the next start writes a snapshot.
+ *
  * @throws {LtxError} NOT_FOUND when the database does not exist; UNSUPPORTED without a SQLite driver
  */
 export async function replicate(db: string, replica: string | Replica | BlobStore | Array<string | Replica>, options: ReplicateOptions = {}): Promise<ReplicationHandle> {

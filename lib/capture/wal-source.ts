@@ -237,17 +237,6 @@ export class WalSource {
     return this.#o.now ? this.#o.now() : Date.now();
   }
 
-  async #walHeaderBytes(): Promise<string> {
-    const f = await this.#o.files.open(this.walPath);
-    if (!f) return "";
-    try {
-      const b = await f.read(0, WAL_HEADER_SIZE);
-      return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-    } finally {
-      await f.close();
-    }
-  }
-
   /** The checkpoint procedure: returns true when the WAL restarted. */
   async #checkpoint(mode: "PASSIVE" | "TRUNCATE"): Promise<boolean> {
     if (this.#hold > 0) return false; // a snapshot reads the WAL: no checkpoint until it is done

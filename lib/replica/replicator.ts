@@ -14,132 +14,28 @@
  *   instead of timers.
  */
 import { LtxError, isLtxError, wrapError } from "../errors.ts";
-import { decodeHeader, HEADER_FLAG_NO_CHECKSUM, HEADER_SIZE, TRAILER_SIZE } from "../ltx/header.ts";
-import { formatTXID } from "../ltx/txid.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { DEFAULT_COMPACTION_CONFIG, type CompactionConfig } from "./compact.ts";
-import type { FileInfo } from "./file-info.ts";
-import { Ladder, LevelCache } from "./ladder.ts";
-import { listLevel, writeLtxFile } from "./list.ts";
+import { listLevel } from "./list.ts";
+import { Uploader } from "./uploader.ts";
 import type { Replica } from "./url.ts";
 
-export type { Clock } from "./clock.ts";
+/** Errors a retry may cure (store and network trouble, a busy local disk); sync() retries only these. */
+const TRANSIENT = new Set<string>(["STORE_ERROR", "STORE_AUTH", "TIMEOUT", "ABORTED", "IO_ERROR", "PRECONDITION_FAILED"]);
 
-/** Where L0 files come from (the WAL capture of a live database, or a sqlite-wasm capture). */
-export interface L0Source {
-  /** Local staging replica holding L0 files as `ltx/0/<txid>-<txid>.ltx` (file layout), or a memory replica. The replicator uploads from it and deletes what every replica holds. */
-  readonly local: Replica;
-  /** Captures everything committed so far into local L0 files; returns the newest local TXID (0n when none). Writes nothing when nothing is new. */
-  sync(): Promise<bigint>;
-  /** A full snapshot at the current local position: MinTXID 1, MaxTXID = txid, NoChecksum, pages 1..commit. */
-  snapshot(): Promise<{ txid: bigint; timestamp: number; body: ReadableStream<Uint8Array> }>;
-  /** The remote is ahead of the local position: adopt this remote L0 file (its bytes) as the local position. */
-  adoptRemote(txid: bigint, file: Uint8Array): Promise<void>;
-  /** Optional: calls `onCommit` soon after a commit lands; returns a stop function. */
-  watch?(onCommit: () => void): () => void;
-  close(): Promise<void>;
-}
-
-/** Options of a Replicator. Durations are milliseconds. */
-export interface ReplicatorOptions {
-  /** Time source (default: Date.now and setTimeout). */
-  clock?: Clock;
-  /** How often the source is captured (default 1000, Litestream's monitor-interval). */
-  monitorInterval?: number;
-  /** How often replicas are uploaded to when no capture wakes them (default 1000, sync-interval). */
-  syncInterval?: number;
-  /** Levels, snapshot interval and retention, L0 retention (default: Litestream's). */
-  compaction?: Partial<CompactionConfig>;
-  /** Backoff after a failure: initialDelay doubled per consecutive failure up to maxDelay (default 1000 and 300000, Litestream's 5 min). */
-  retries?: { initialDelay?: number; maxDelay?: number };
-  /** How long `sync()` keeps retrying a failing replica before it rejects (default 30000). */
-  syncTimeout?: number;
-  /** How long `close()` tries to upload what is left (default 30000, shutdown-sync-timeout). */
-  shutdownTimeout?: number;
-  /** How often `close()` retries meanwhile, whatever the backoff (default 500, shutdown-sync-interval). */
-  shutdownSyncInterval?: number;
-  /** Capture as soon as a commit lands (source.watch) as well as every monitorInterval. */
-  eventDriven?: boolean;
-  /** Files per upload batch before other work gets a turn (default 256, max-sync-ltx-files). */
-  batchSize?: number;
-}
-
-/** One replica's state. */
-export interface ReplicaStatus {
-  url: string;
-  /** The newest TXID this replica holds (0n before its position is known). */
-  remoteTXID: bigint;
-  /** The error of the last failed attempt, while the replica is failing. */
-  lastError?: LtxError;
-  /** Clock time of the last successful upload. */
-  lastUploadAt?: number;
-  /** Consecutive failed attempts. */
-  failures: number;
-  /** True when the replica was stopped for good (REPLICA_MISMATCH). */
-  stopped: boolean;
-}
-
-/** The replicator's state. */
-export interface ReplicatorStatus {
-  localTXID: bigint;
-  replicas: ReplicaStatus[];
-  /** How long the oldest TXID not yet in every replica has waited (0 when all are caught up). */
-  lagMs: number;
-  /** The current error: the source's, else the first failing replica's. */
-  lastError?: LtxError;
-}
-
-/** Events a Replicator dispatches; `detail` says what happened. */
-export type ReplicatorEventType = "sync" | "upload" | "error" | "snapshot" | "compact";
-
-/** Details per event type. */
-export interface ReplicatorEventDetail {
-  /** New local TXIDs were captured. */
-  sync: { minTXID: bigint; maxTXID: bigint };
-  /** L0 files minTXID..maxTXID reached a replica. */
-  upload: { url: string; minTXID: bigint; maxTXID: bigint };
-  /** A capture (url undefined) or a replica operation failed. */
-  error: { url?: string; error: LtxError };
-  /** A level-9 snapshot was written. */
-  snapshot: { url: string; file: FileInfo };
-  /** A compacted file was written (`file`), or files were deleted by retention (`deleted`). */
-  compact: { url: string; file?: FileInfo; inputs?: FileInfo[]; deleted?: FileInfo[] };
-}
-
-/** An event of a Replicator. */
-export class ReplicatorEvent<T extends ReplicatorEventType = ReplicatorEventType> extends Event {
-  readonly detail: ReplicatorEventDetail[T];
-  constructor(type: T, detail: ReplicatorEventDetail[T]) {
-    super(type);
-    this.detail = detail;
-  }
-}
-
-interface RState {
-  replica: Replica;
-  cache: LevelCache;
-  ladder: Ladder;
-  /** undefined until level 0 was listed. */
-  pos: bigint | undefined;
-  failures: number;
-  retryAt: number;
-  lastError?: LtxError;
-  lastUploadAt?: number;
-  fatal?: LtxError;
-  lane: Promise<void>;
-  ladderLane: Promise<void>;
-  ladderFailures: number;
-  ladderRetryAt: number;
-}
-
+/** The largest remote L0 file adopted (it is read into memory). */
 const MAX_ADOPT_BYTES = 1 << 30;
+
+export type { Clock } from "./clock.ts";
+export { ReplicatorEvent, type L0Source, type ReplicatorOptions, type ReplicaStatus, type ReplicatorStatus, type ReplicatorEventType, type ReplicatorEventDetail } from "./replicator-types.ts";
+import { ReplicatorEvent, type L0Source, type ReplicatorOptions, type ReplicaStatus, type ReplicatorStatus, type ReplicatorEventType, type ReplicatorEventDetail } from "./replicator-types.ts";
 
 /** Ships L0 files from a source to replicas and runs the level ladder on them. */
 export class Replicator extends EventTarget {
   readonly source: L0Source;
   #clock: Clock;
   #o: { monitorInterval: number; syncInterval: number; initialDelay: number; maxDelay: number; syncTimeout: number; shutdownTimeout: number; shutdownSyncInterval: number; eventDriven: boolean; batchSize: number };
-  #rs: RState[];
+  #rs: Uploader[];
   #localPos = 0n;
   #localLow = 1n;
   #captures: { txid: bigint; at: number }[] = [];
@@ -182,8 +78,7 @@ export class Replicator extends EventTarget {
     this.#rs = replicas.map((replica) => {
       if (replica.kind !== "memory" && urls.has(replica.url)) throw new LtxError("INVALID_ARGUMENT", `replica given twice: ${replica.url}`);
       urls.add(replica.url);
-      const cache = new LevelCache();
-      return { replica, cache, ladder: new Ladder(replica, cache, config), pos: undefined, failures: 0, retryAt: 0, lane: Promise.resolve(), ladderLane: Promise.resolve(), ladderFailures: 0, ladderRetryAt: 0 };
+      return new Uploader(replica, config);
     });
   }
 
@@ -193,7 +88,9 @@ export class Replicator extends EventTarget {
     if (this.#started) return;
     this.#started = true;
     if (this.#o.eventDriven && this.source.watch) this.#unwatch = this.source.watch(() => this.#wakeCapture.notify());
-    this.#loops.push(this.#captureLoop(), this.#uploadLoop(), ...this.#rs.map((rs) => this.#ladderLoop(rs)));
+    // One driver retries a failed startup; every loop starts once it succeeded.
+    const ready = this.#startupDone();
+    this.#loops.push(ready.then(() => {}), this.#captureLoop(ready), this.#uploadLoop(ready), ...this.#rs.map((rs) => this.#ladderLoop(rs, ready)));
   }
 
   /**
@@ -214,8 +111,9 @@ export class Replicator extends EventTarget {
   /**
    * Captures what is committed, then resolves with the local TXID once every replica holds it.
    * A failing replica is retried with backoff for up to `syncTimeout`; then sync() rejects with its
-   * last error (the files stay queued and the background loops keep retrying). A stopped replica
-   * (REPLICA_MISMATCH) rejects at once. `timeout` overrides the `syncTimeout` option for this call.
+   * last error (the files stay queued and the background loops keep retrying). An error no retry
+   * can cure (a local L0 file missing or malformed) rejects after the first attempt, and a stopped
+   * replica (REPLICA_MISMATCH) at once. `timeout` overrides the `syncTimeout` option for this call.
    */
   async sync(options: { timeout?: number } = {}): Promise<bigint> {
     this.#checkOpen();
@@ -232,9 +130,9 @@ export class Replicator extends EventTarget {
       if (rs.lastUploadAt !== undefined) s.lastUploadAt = rs.lastUploadAt;
       return s;
     });
-    const min = this.#minRemote(true);
-    const oldest = this.#captures.find((c) => c.txid > min);
-    const out: ReplicatorStatus = { localTXID: this.#localPos, replicas, lagMs: oldest && min < this.#localPos ? Math.max(0, now - oldest.at) : 0 };
+    const min = this.#minRemote();
+    const oldest = min === undefined ? undefined : this.#captures.find((c) => c.txid > min);
+    const out: ReplicatorStatus = { localTXID: this.#localPos, replicas, lagMs: oldest ? Math.max(0, now - oldest.at) : 0 };
     const err = this.#sourceError ?? replicas.find((r) => r.lastError)?.lastError;
     if (err) out.lastError = err;
     return out;
@@ -305,7 +203,7 @@ export class Replicator extends EventTarget {
   }
 
   /** Uploads to one replica until it holds `target`, sleeping out backoffs until `deadline`. */
-  async #drain(rs: RState, target: bigint, deadline: number, interval?: number): Promise<void> {
+  async #drain(rs: Uploader, target: bigint, deadline: number, interval?: number): Promise<void> {
     const giveUp = () => (rs.lastError ?? new LtxError("TIMEOUT", "replica not reachable")).wrap(`sync: ${rs.replica.url} still failing after ${rs.failures} attempts`);
     try {
       await this.#drainLoop(rs, target, deadline, giveUp, interval);
@@ -316,10 +214,12 @@ export class Replicator extends EventTarget {
     }
   }
 
-  async #drainLoop(rs: RState, target: bigint, deadline: number, giveUp: () => LtxError, interval?: number): Promise<void> {
+  async #drainLoop(rs: Uploader, target: bigint, deadline: number, giveUp: () => LtxError, interval?: number): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       if (rs.fatal) throw rs.fatal;
       if (rs.pos !== undefined && rs.pos >= target) return;
+      // Retrying cannot fix a missing or malformed local file: say so now (the loops keep trying).
+      if (attempt > 0 && rs.lastError && !TRANSIENT.has(rs.lastError.code)) throw giveUp();
       const now = this.#clock.now();
       if (interval !== undefined) {
         if (attempt > 0) {
@@ -354,7 +254,7 @@ export class Replicator extends EventTarget {
     this.#localLow = local[0]?.minTXID ?? 1n;
     await Promise.all(this.#rs.map((rs) => this.#pump(rs, true)));
     // Adopt the replica furthest ahead (Go's checkDatabaseBehindReplica).
-    let ahead: RState | undefined;
+    let ahead: Uploader | undefined;
     for (const rs of this.#rs) if (!rs.fatal && rs.pos !== undefined && rs.pos > this.#localPos && (!ahead || rs.pos > ahead.pos!)) ahead = rs;
     if (ahead) {
       const txid = ahead.pos!;
@@ -363,41 +263,10 @@ export class Replicator extends EventTarget {
       const bytes = await ahead.replica.store.get(f.key, undefined, { signal: this.#kill.signal });
       if (!bytes) throw new LtxError("NOT_FOUND", `remote L0 file disappeared: ${f.key}`);
       await this.source.adoptRemote(txid, bytes);
+      if (local.length === 0) this.#localLow = txid; // else the old local files go once every replica holds them
       this.#localPos = txid;
-      this.#localLow = txid;
       this.#captures = [];
     }
-  }
-
-  /** Lists level 0 of a replica once and checks that it continues the local chain. */
-  async #initReplica(rs: RState, atStartup: boolean): Promise<void> {
-    const l0 = await listLevel(rs.replica, 0, { signal: this.#kill.signal });
-    const remote = l0.reduce((m, f) => (f.maxTXID > m ? f.maxTXID : m), 0n);
-    const local = this.#localPos;
-    const t = remote < local ? remote : local;
-    let same: boolean | undefined;
-    if (t > 0n) same = await this.#sameFile(rs, l0, t);
-    if (same === false) throw mismatch(rs, `its TXID ${formatTXID(t)} differs from the local one (a replica of another database?)`);
-    if (remote > local) {
-      if (!atStartup) throw mismatch(rs, `it is ahead of the local position (${formatTXID(remote)} > ${formatTXID(local)}): another writer?`);
-      if (local > 0n && same === undefined) throw mismatch(rs, `it is ahead of the local position and no longer holds L0 TXID ${formatTXID(local)} to prove it continues the local chain`);
-    }
-    rs.cache.set(0, l0);
-    rs.pos = remote;
-  }
-
-  /** Compares the trailers (post-apply and file checksums) of the local and remote L0 file `t`; undefined when either is missing. */
-  async #sameFile(rs: RState, l0: FileInfo[], t: bigint): Promise<boolean | undefined> {
-    const r = l0.find((f) => f.minTXID === t && f.maxTXID === t);
-    const lkey = this.source.local.layout.key(0, t, t);
-    const lh = await this.source.local.store.head(lkey, { signal: this.#kill.signal });
-    if (!r || !lh || r.size < HEADER_SIZE + TRAILER_SIZE || lh.size < HEADER_SIZE + TRAILER_SIZE) return undefined;
-    const [a, b] = await Promise.all([
-      rs.replica.store.get(r.key, { offset: r.size - TRAILER_SIZE, length: TRAILER_SIZE }, { signal: this.#kill.signal }),
-      this.source.local.store.get(lkey, { offset: lh.size - TRAILER_SIZE, length: TRAILER_SIZE }, { signal: this.#kill.signal }),
-    ]);
-    if (!a || !b) return undefined;
-    return a.length === b.length && a.every((x, i) => x === b[i]);
   }
 
   // ---- capture
@@ -443,23 +312,23 @@ export class Replicator extends EventTarget {
   // ---- upload
 
   /** Runs one upload pass on a replica, serialized with other passes on it. */
-  #pump(rs: RState, atStartup = false, force = false): Promise<void> {
+  #pump(rs: Uploader, atStartup = false, force = false): Promise<void> {
     const run = rs.lane.then(() => this.#pumpNow(rs, atStartup, force));
     rs.lane = run.catch(() => {});
     return rs.lane;
   }
 
-  async #pumpNow(rs: RState, atStartup: boolean, force: boolean): Promise<void> {
+  async #pumpNow(rs: Uploader, atStartup: boolean, force: boolean): Promise<void> {
     if (rs.fatal || this.#kill.signal.aborted) return;
     if (!force && this.#clock.now() < rs.retryAt) return;
     try {
-      if (rs.pos === undefined) await this.#initReplica(rs, atStartup);
+      if (rs.pos === undefined) await rs.init(this.source.local, this.#localPos, atStartup, this.#kill.signal);
       while (rs.pos! < this.#localPos && !this.#kill.signal.aborted) {
         const from = rs.pos! + 1n;
         let to = from + BigInt(this.#o.batchSize) - 1n;
         if (to > this.#localPos) to = this.#localPos;
         for (let t = from; t <= to; t++) {
-          const f = await this.#uploadOne(rs, t);
+          const f = await rs.upload(this.source.local, t, this.#rs, this.#kill.signal);
           rs.cache.add(f);
           rs.pos = t;
           rs.lastUploadAt = this.#clock.now();
@@ -479,54 +348,31 @@ export class Replicator extends EventTarget {
     }
   }
 
-  /** Uploads local L0 file `t` (or, when the local copy is gone after an adoption, another replica's copy). */
-  async #uploadOne(rs: RState, t: bigint): Promise<FileInfo> {
-    const signal = this.#kill.signal;
-    let from: Replica = this.source.local;
-    let key = from.layout.key(0, t, t);
-    let head = await from.store.get(key, { offset: 0, length: HEADER_SIZE }, { signal });
-    if (!head || head.length === 0) {
-      for (const o of this.#rs) {
-        const f = o !== rs && !o.fatal ? o.cache.levels[0]!.find((g) => g.minTXID === t && g.maxTXID === t) : undefined;
-        if (!f) continue;
-        head = await o.replica.store.get(f.key, { offset: 0, length: HEADER_SIZE }, { signal });
-        if (head && head.length) {
-          from = o.replica;
-          key = f.key;
-          break;
-        }
-      }
-    }
-    if (!head || head.length === 0) throw new LtxError("NOT_FOUND", `local L0 file of TXID ${formatTXID(t)} is missing (${key})`);
-    const h = decodeHeader(head);
-    if (h.minTXID !== t || h.maxTXID !== t) throw new LtxError("INVALID_HEADER", `L0 file ${key} holds TXIDs ${formatTXID(h.minTXID)}-${formatTXID(h.maxTXID)}, expected ${formatTXID(t)}`);
-    if ((h.flags & HEADER_FLAG_NO_CHECKSUM) === 0) throw new LtxError("INVALID_HEADER", `L0 file ${key} is not NoChecksum (Go Litestream could not restore it)`);
-    const body = await from.store.getStream(key, undefined, { signal });
-    if (!body) throw new LtxError("NOT_FOUND", `L0 file ${key} disappeared`);
-    return writeLtxFile(rs.replica, 0, t, t, body, h.timestamp, signal);
-  }
-
-  /** The lowest replica position (undefined positions count as 0); stopped replicas count only with `all`. */
-  #minRemote(all: boolean): bigint {
+  /** The lowest position of the replicas not stopped (unknown positions count as 0); undefined when none is left. */
+  #minRemote(): bigint | undefined {
     let min: bigint | undefined;
     for (const rs of this.#rs) {
-      if (rs.fatal && !all) continue;
+      if (rs.fatal) continue;
       const p = rs.pos ?? 0n;
       if (min === undefined || p < min) min = p;
     }
-    return min ?? 0n;
+    return min;
   }
 
   /** Deletes local L0 files every live replica holds, keeping the newest one and the lowest replica position. */
   async #pruneLocal(): Promise<void> {
-    if (!this.#rs.some((rs) => !rs.fatal)) return;
-    const min = this.#minRemote(false);
+    const min = this.#minRemote();
+    this.#captures = min === undefined ? [] : this.#captures.filter((c) => c.txid > min);
+    if (min === undefined) return; // every replica stopped: keep the local chain as it is
     const upto = min < this.#localPos ? min : this.#localPos; // keep `upto` itself
-    this.#captures = this.#captures.filter((c) => c.txid > this.#minRemote(true));
     if (this.#localLow >= upto) return;
-    const keys: string[] = [];
-    for (let t = this.#localLow; t < upto; t++) keys.push(this.source.local.layout.key(0, t, t));
+    const local = this.source.local;
     try {
+      // A long range (after an adoption, say) holds mostly absent files: list what is there instead.
+      const keys =
+        upto - this.#localLow > 4096n
+          ? (await listLevel(local, 0, { signal: this.#kill.signal })).filter((f) => f.maxTXID < upto).map((f) => f.key)
+          : Array.from({ length: Number(upto - this.#localLow) }, (_, i) => local.layout.key(0, this.#localLow + BigInt(i), this.#localLow + BigInt(i)));
       for (let i = 0; i < keys.length; i += 1000) await this.source.local.store.delete(keys.slice(i, i + 1000));
       this.#localLow = upto;
     } catch (e) {
@@ -536,7 +382,7 @@ export class Replicator extends EventTarget {
 
   // ---- ladder
 
-  #ladderStep(rs: RState): Promise<void> {
+  #ladderStep(rs: Uploader): Promise<void> {
     const run = rs.ladderLane.then(async () => {
       const now = this.#clock.now();
       if (rs.fatal || rs.pos === undefined || now < rs.ladderRetryAt || this.#kill.signal.aborted) return;
@@ -582,13 +428,21 @@ export class Replicator extends EventTarget {
     return !this.#stop.signal.aborted;
   }
 
-  async #captureLoop(): Promise<void> {
-    try {
-      await this.#ensureStartup();
-    } catch (e) {
-      this.#emit("error", { error: isLtxError(e) ? e : wrapError(e, "startup", "STORE_ERROR") });
-      return;
+  /** Runs the startup, trying again with backoff while it fails; false once stopped. */
+  async #startupDone(): Promise<boolean> {
+    for (let failures = 1; ; failures++) {
+      try {
+        await this.#ensureStartup();
+        return true;
+      } catch (e) {
+        this.#emit("error", { error: isLtxError(e) ? e : wrapError(e, "startup", "STORE_ERROR") });
+        if (!(await this.#wait(this.#delay(failures)))) return false;
+      }
     }
+  }
+
+  async #captureLoop(ready: Promise<boolean>): Promise<void> {
+    if (!(await ready)) return;
     while (!this.#stop.signal.aborted) {
       if (this.#clock.now() >= this.#sourceRetryAt) await this.#capture(false);
       const wait = this.#sourceRetryAt > 0 ? this.#sourceRetryAt - this.#clock.now() : this.#o.monitorInterval;
@@ -596,12 +450,8 @@ export class Replicator extends EventTarget {
     }
   }
 
-  async #uploadLoop(): Promise<void> {
-    try {
-      await this.#ensureStartup();
-    } catch {
-      return;
-    }
+  async #uploadLoop(ready: Promise<boolean>): Promise<void> {
+    if (!(await ready)) return;
     while (!this.#stop.signal.aborted) {
       await Promise.all(this.#rs.map((rs) => this.#pump(rs)));
       await this.#pruneLocal();
@@ -612,12 +462,8 @@ export class Replicator extends EventTarget {
     }
   }
 
-  async #ladderLoop(rs: RState): Promise<void> {
-    try {
-      await this.#ensureStartup();
-    } catch {
-      return;
-    }
+  async #ladderLoop(rs: Uploader, ready: Promise<boolean>): Promise<void> {
+    if (!(await ready)) return;
     while (!this.#stop.signal.aborted) {
       await this.#ladderStep(rs);
       const now = this.#clock.now();
@@ -648,8 +494,4 @@ class Waker {
   disarm(): void {
     this.#ctl = null;
   }
-}
-
-function mismatch(rs: RState, why: string): LtxError {
-  return new LtxError("REPLICA_MISMATCH", `replica ${rs.replica.url} is not a continuation of the local database: ${why}; nothing was written to it`);
 }

@@ -10,7 +10,7 @@ import { fileLayout } from "../../lib/replica/layout.ts";
 import { listLevel, writeLtxFile } from "../../lib/replica/list.ts";
 import { memoryReplica, type Replica } from "../../lib/replica/url.ts";
 import { contentHash, restoreAndCheck } from "./app.ts";
-import { driver, openApp } from "./driver.ts";
+import { driver, open, openApp } from "./driver.ts";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "ltxkit-walsrc2-"));
 
@@ -165,6 +165,39 @@ describe(`WalSource checkpoints, snapshots and positions (${driver.name})`, () =
     expect(events).toMatchObject([{ txid: 2n, snapshot: true }]);
     expect((await listLevel(s2.local, 0)).map((f) => f.maxTXID)).toEqual([1n, 2n]);
     await s2.close();
+    app.close();
+  });
+
+  it("a commit landing between the last sync and the checkpoint barrier voids the seal: the restarted WAL is snapshotted", async () => {
+    const { path, app, write } = setup();
+    write(20);
+    let armed = false;
+    // Another writer commits right before the barrier's BEGIN (as another process could).
+    const opener = (p: string) => {
+      const c = open(p);
+      return {
+        ...c,
+        exec(sql: string) {
+          if (armed && sql === "BEGIN") {
+            armed = false;
+            app.query("INSERT INTO t (v) VALUES ('landed before the barrier')");
+          }
+          c.exec(sql);
+        },
+        query: c.query.bind(c),
+        close: c.close.bind(c),
+      };
+    };
+    const events: L0Event[] = [];
+    const s = await openWalSource(path, { open: opener, minCheckpointPageCount: 100_000, onL0: (e) => events.push(e) });
+    await s.sync();
+    armed = true;
+    expect(await s.checkpoint("PASSIVE")).toBe(true);
+    expect(armed).toBe(false);
+    expect(events[events.length - 1]).toMatchObject({ snapshot: true, reason: expect.stringContaining("salts changed") });
+    const r = await restoreAndCheck(s.local);
+    expect([r.integrity, r.hash]).toEqual(["ok", contentHash(app)]);
+    await s.close();
     app.close();
   });
 

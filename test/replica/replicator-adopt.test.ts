@@ -5,7 +5,9 @@ import { memoryReplica, type Replica } from "../../lib/replica/url.ts";
 import { listLevel } from "../../lib/replica/list.ts";
 import { restore, BytesSink } from "../../lib/replica/restore.ts";
 import { MemoryStore } from "../../lib/store/memory.ts";
-import { CountingStore, FakeSource } from "./fake-source.ts";
+import { CountingStore, FakeSource, PS } from "./fake-source.ts";
+import { encodeLtxBytes } from "../../lib/ltx/encoder.ts";
+import { writeLtxFile } from "../../lib/replica/list.ts";
 
 const T0 = Date.UTC(2026, 0, 1, 0, 0, 7);
 const NO_LADDER = { levels: [], l0Retention: 0 };
@@ -126,5 +128,32 @@ describe("Replicator: a remote ahead of the local position", () => {
     expect(b.adopted).toEqual([]);
     expect(a.store.puts).toEqual([]);
     await rep.close().catch(() => {});
+  });
+
+  it("adopting far ahead of a local chain: the old local files go once uploaded, by listing rather than by 5000 keys", async () => {
+    const a = await firstHost(3);
+    const clock = new ManualClock(T0);
+    const localStore = new CountingStore(new MemoryStore());
+    const local = memoryReplica(localStore);
+    for (let t = 1n; t <= 3n; t++) {
+      const k = `ltx/0/${t.toString(16).padStart(16, "0")}-${t.toString(16).padStart(16, "0")}.ltx`;
+      await local.store.put(k, (await a.remote.store.get(k))!);
+    }
+    // Another host continued the chain up to TXID 5000 (its last L0 file, and a snapshot).
+    const db = a.src.images.get(3n)!;
+    const pages = Array.from({ length: db.length / PS }, (_, i) => ({ pgno: i + 1, data: db.slice(i * PS, (i + 1) * PS) }));
+    const hdr = (min: bigint, max: bigint) => ({ flags: 2, pageSize: PS, commit: pages.length, minTXID: min, maxTXID: max, timestamp: T0, preApplyChecksum: 0n, walOffset: 32, walSize: 0, walSalt1: 0, walSalt2: 0, nodeID: 0n });
+    await writeLtxFile(a.remote, 9, 1n, 4999n, encodeLtxBytes(hdr(1n, 4999n), pages), T0);
+    await writeLtxFile(a.remote, 0, 5000n, 5000n, encodeLtxBytes(hdr(5000n, 5000n), pages.slice(0, 1)), T0);
+    const src = new FakeSource(local, clock, { db, pos: 3n, seed: 11 });
+    const rep = new Replicator(src, [a.remote], { clock, compaction: NO_LADDER });
+    localStore.reset();
+    src.commit();
+    expect(await rep.sync()).toBe(5001n);
+    expect(src.adopted.map((x) => x.txid)).toEqual([5000n]);
+    expect((await listLevel(local, 0)).map((f) => f.maxTXID)).toEqual([5001n]);
+    expect(localStore.deletes.sort()).toEqual(["ltx/0/0000000000000001-0000000000000001.ltx", "ltx/0/0000000000000002-0000000000000002.ltx", "ltx/0/0000000000000003-0000000000000003.ltx", "ltx/0/0000000000001388-0000000000001388.ltx"]);
+    expect(await restoredAt(a.remote)).toEqual(src.db);
+    await rep.close();
   });
 });
