@@ -42,6 +42,8 @@ export const ERROR_CODES = [
   "ABORTED", // the caller aborted
   "IO_ERROR", // a local file operation failed
   "UNSUPPORTED", // a feature is missing on this runtime or backend
+  // CLI
+  "INVALID_CONFIG", // a configuration file is missing, malformed or names an unknown key
 ] as const;
 
 /** One of ERROR_CODES. */

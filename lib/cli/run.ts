@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   ls: () => import("./ls.ts").then((m) => m.command),
   restore: () => import("./restore.ts").then((m) => m.command),
   compact: () => import("./compact.ts").then((m) => m.command),
+  replicate: () => import("./replicate.ts").then((m) => m.command),
   demo: () => import("./demo.ts").then((m) => m.command),
 };
 

@@ -1,0 +1,438 @@
+/**
+ * `ltxkit replicate`: continuous replication of live SQLite databases, with the flags, config file
+ * and log lines of `litestream replicate` (spec: litestream-replica.md §3, §4.4, §9). Each database
+ * of the config runs through `replicate()`; SIGINT or SIGTERM closes every database (a final sync,
+ * bounded by `shutdown-sync-timeout`) and exits 0.
+ *
+ * Logs go to stderr in Go's slog text format; with `-json`, the same records are JSON lines on
+ * stdout (`{"time","level","msg",…}`, durations in nanoseconds as slog's JSON handler writes them).
+ */
+import { spawn as spawnChild } from "node:child_process";
+import os from "node:os";
+import process from "node:process";
+import { FsStore } from "../adapters/fs-store.ts";
+import { LtxError } from "../errors.ts";
+import type { CompactionConfig } from "../replica/compact.ts";
+import { SNAPSHOT_LEVEL } from "../replica/file-info.ts";
+import { writeLtxFile } from "../replica/list.ts";
+import type { L0Source } from "../replica/replicator.ts";
+import { openReplica, parseReplicaURL, redact, type Replica } from "../replica/url.ts";
+import { formatTXID } from "../ltx/txid.ts";
+import { parseArgs, bool, str } from "./args.ts";
+import { configFromArgs, defaultConfigPath, formatGoDuration, loadConfigFile, DEFAULT_CONFIG_PATH, type ReplicateConfig, type ReplicateDbConfig } from "./config.ts";
+import type { CliIO } from "./io.ts";
+import type { Command } from "./run.ts";
+
+/** The surface of a running replication that the command uses (the Replicator's, plus an optional snapshot). */
+export interface ReplicationHandleLike {
+  /** Resolves with a TXID once everything committed before the call is in every replica. */
+  sync(): Promise<bigint>;
+  /** Final sync, bounded by `shutdownTimeout`, then stop. */
+  close(): Promise<void>;
+  status(): unknown;
+  addEventListener(type: "sync" | "upload" | "error" | "snapshot" | "compact", fn: (ev: Event) => void): void;
+  /** Writes a level-9 snapshot now (`-once -force-snapshot`). */
+  snapshot?(): Promise<unknown>;
+  /** The capture side (a Replicator's L0Source): used for `-force-snapshot` when there is no snapshot(). */
+  readonly source?: Pick<L0Source, "snapshot">;
+}
+
+/** Options the command passes to `replicate()` for one database (a subset of ReplicateOptions). */
+export interface CliReplicateOptions {
+  monitorInterval: number;
+  syncInterval: number;
+  checkpointInterval: number;
+  minCheckpointPageCount: number;
+  truncatePageN: number;
+  busyTimeout: number;
+  metaPath?: string;
+  compaction: Partial<CompactionConfig>;
+  shutdownTimeout?: number;
+  env: Record<string, string | undefined>;
+}
+
+/** `replicate(db, replicas, options)` of ltxkit/node, or a stand-in. */
+export type ReplicateFunction = (db: string, replicas: Replica[], options: CliReplicateOptions) => Promise<ReplicationHandleLike>;
+
+/** A child process started by `-exec`. */
+export interface ChildLike {
+  /** Resolves when the child exits: its exit code, or the signal that ended it. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+export type StopSignal = "SIGINT" | "SIGTERM";
+
+/** What the command takes from its surroundings; every field has a process default. */
+export interface ReplicateDeps {
+  io: CliIO;
+  replicate?: ReplicateFunction;
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  now?: () => number;
+  /** Subscribes to SIGINT/SIGTERM; returns an unsubscribe function. */
+  onSignal?: (fn: (sig: StopSignal) => void) => () => void;
+  /** Starts `-exec CMD` through the shell with inherited stdio. */
+  spawn?: (cmd: string, env: Record<string, string | undefined>) => ChildLike;
+  /** Opens a replica URL with the given environment (credentials). */
+  openReplica?: (url: string, env: Record<string, string | undefined>) => Replica;
+  /** Extra time allowed beyond the shutdown timeout before giving up on close (ms, default 5000). */
+  closeMarginMs?: number;
+}
+
+const USAGE = `usage: ltxkit replicate [flags]
+       ltxkit replicate [flags] DB_PATH REPLICA_URL [REPLICA_URL...]
+
+Replicates SQLite databases continuously, as \`litestream replicate\` does: the databases and
+replicas come from a Litestream-format config file, or from one DB_PATH and its replica URLs.
+
+  -config PATH      config file (default $LITESTREAM_CONFIG, else ${DEFAULT_CONFIG_PATH})
+  -no-expand-env    do not expand $VAR and \${VAR} in the config file
+  -once             one sync of every database and its replicas, then exit (not with -exec)
+  -force-snapshot   with -once: also write a snapshot (level 9) of every database
+  -exec CMD         run CMD through the shell beside replication; exit with its exit code when it
+                    exits (replication is closed first). Overrides the config's exec:
+  -json             log records as JSON lines on stdout instead of text on stderr
+
+Stops on SIGINT or SIGTERM: each database does a final sync (bounded by shutdown-sync-timeout,
+default 30s), then the command exits 0. Exit codes: 0 success, 1 failure, 2 usage error.`;
+
+export const command: Command = {
+  summary: "replicate live SQLite databases to replicas (like `litestream replicate`)",
+  usage: USAGE,
+  run: (argv, io) => runReplicate(argv, { io }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Logging in Go's slog formats
+
+type LogValue = string | number | boolean | bigint | { duration: number };
+type Level = "INFO" | "WARN" | "ERROR";
+
+/** A logger writing Go slog records: text on stderr, or JSON lines on stdout. */
+export class SlogLogger {
+  constructor(
+    private readonly io: CliIO,
+    private readonly json: boolean,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  log(level: Level, msg: string, attrs: Record<string, LogValue | undefined> = {}): void {
+    const time = new Date(this.now()).toISOString();
+    if (this.json) {
+      const rec: Record<string, unknown> = { time, level, msg };
+      for (const [k, v] of Object.entries(attrs)) {
+        if (v === undefined) continue;
+        rec[k] = typeof v === "object" ? Math.round(v.duration * 1e6) : typeof v === "bigint" ? formatTXID(v) : v;
+      }
+      this.io.out(JSON.stringify(rec));
+      return;
+    }
+    let line = `time=${time} level=${level} msg=${quote(msg)}`;
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined) continue;
+      const s = typeof v === "object" ? formatGoDuration(v.duration) : typeof v === "bigint" ? formatTXID(v) : String(v);
+      line += ` ${k}=${quote(s)}`;
+    }
+    this.io.err(line);
+  }
+  info(msg: string, attrs?: Record<string, LogValue | undefined>): void {
+    this.log("INFO", msg, attrs);
+  }
+  warn(msg: string, attrs?: Record<string, LogValue | undefined>): void {
+    this.log("WARN", msg, attrs);
+  }
+  error(msg: string, attrs?: Record<string, LogValue | undefined>): void {
+    this.log("ERROR", msg, attrs);
+  }
+}
+
+/** slog's text handler quotes a value that is empty or holds a space, `=`, `"` or a control character. */
+function quote(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s === "" || /[\s="\u0000-\u001f\u007f]/.test(s) ? JSON.stringify(s) : s;
+}
+
+const SIGNAL_NAMES: Record<StopSignal, string> = { SIGINT: "interrupt", SIGTERM: "terminated" };
+
+function errorText(e: unknown): string {
+  if (e instanceof LtxError) return `${e.message} [${e.code}]`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Process defaults
+
+function processSignals(fn: (sig: StopSignal) => void): () => void {
+  const on = (sig: StopSignal) => () => fn(sig);
+  const int = on("SIGINT"), term = on("SIGTERM");
+  process.on("SIGINT", int);
+  process.on("SIGTERM", term);
+  return () => {
+    process.off("SIGINT", int);
+    process.off("SIGTERM", term);
+  };
+}
+
+function processSpawn(cmd: string, env: Record<string, string | undefined>): ChildLike {
+  const child = spawnChild(cmd, { shell: true, stdio: "inherit", env });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on("error", () => resolve({ code: 127, signal: null }));
+    child.on("exit", (code, signal) => resolve({ code, signal }));
+  });
+  return { exited, kill: (sig) => void child.kill(sig) };
+}
+
+async function defaultReplicate(): Promise<ReplicateFunction> {
+  const mod = (await import("../adapters/node.ts")) as Record<string, unknown>;
+  const fn = mod.replicate;
+  if (typeof fn !== "function") throw new LtxError("UNSUPPORTED", "replicate() is not available in this build of ltxkit");
+  return fn as ReplicateFunction;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Runs `ltxkit replicate` with the given arguments; returns the exit code. */
+export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise<number> {
+  const a = parseArgs(argv, [
+    { names: ["config"], type: "string" },
+    { names: ["once"], type: "boolean" },
+    { names: ["force-snapshot"], type: "boolean" },
+    { names: ["exec"], type: "string" },
+    { names: ["json"], type: "boolean" },
+    { names: ["no-expand-env"], type: "boolean" },
+  ]);
+  const env = deps.env ?? process.env;
+  const cwd = deps.cwd ?? process.cwd();
+  const once = bool(a, "once"), forceSnapshot = bool(a, "force-snapshot");
+  const configFlag = str(a, "config");
+  if (a.positionals.length === 1) throw new LtxError("INVALID_ARGUMENT", `must specify at least one replica URL for ${a.positionals[0]}`);
+  if (a.positionals.length > 1 && configFlag !== undefined) throw new LtxError("INVALID_ARGUMENT", "cannot specify a replica URL and the -config flag");
+  if (forceSnapshot && !once) throw new LtxError("INVALID_ARGUMENT", "cannot specify -force-snapshot flag without -once");
+  if (once && str(a, "exec")) throw new LtxError("INVALID_ARGUMENT", "cannot specify -once flag with -exec");
+
+  let cfg: ReplicateConfig;
+  if (a.positionals.length > 1) {
+    const [db, ...urls] = a.positionals;
+    cfg = configFromArgs(db!, urls, { cwd });
+  } else {
+    cfg = await loadConfigFile(configFlag || defaultConfigPath(env), { env, cwd, expandEnv: !bool(a, "no-expand-env") });
+  }
+  const execCmd = str(a, "exec") || cfg.exec;
+  if (once && execCmd) throw new LtxError("INVALID_ARGUMENT", "cannot specify -once flag with -exec");
+  if (!cfg.dbs.length) throw new LtxError("INVALID_CONFIG", "no databases specified in configuration");
+
+  const log = new SlogLogger(deps.io, bool(a, "json"), deps.now);
+  const open = deps.openReplica ?? ((url, e) => openReplica(url, { env: e, fileStore: (dir) => new FsStore(dir) }));
+  // Replicas are opened before anything starts, so a bad URL or missing credentials fail fast.
+  const fromConfig = a.positionals.length === 0;
+  const plans = cfg.dbs.map((db) => ({
+    db,
+    replicas: db.replicas.map((r) => {
+      try {
+        return open(r.url, { ...env, ...r.env });
+      } catch (e) {
+        // a config problem (exit 1), not a misuse of the command line
+        if (fromConfig && e instanceof LtxError) throw new LtxError("INVALID_CONFIG", `database ${db.path}: replica ${redact(r.url)}: ${e.message}`, { cause: e });
+        throw e;
+      }
+    }),
+  }));
+
+  const replicate = deps.replicate ?? (await defaultReplicate());
+  const running: Array<{ db: ReplicateDbConfig; handle: ReplicationHandleLike }> = [];
+  const signals: StopSignal[] = [];
+  const waiters: Array<{ seen: number; resolve: () => void }> = [];
+  const unsubscribe = (deps.onSignal ?? processSignals)((sig) => {
+    signals.push(sig);
+    for (const w of waiters.splice(0)) {
+      if (signals.length > w.seen) w.resolve();
+      else waiters.push(w);
+    }
+  });
+  /** Resolves once more than `seen` signals have arrived. */
+  const nextSignal = (seen: number) =>
+    new Promise<void>((resolve) => {
+      if (signals.length > seen) resolve();
+      else waiters.push({ seen, resolve });
+    });
+  try {
+    for (const { db, replicas } of plans) {
+      let handle: ReplicationHandleLike;
+      try {
+        handle = await replicate(db.path, replicas, optionsOf(db, cfg, env));
+      } catch (e) {
+        log.error("cannot open database", { path: db.path, error: errorText(e) });
+        await closeAll(running, cfg, log, deps, signals, nextSignal);
+        return 1;
+      }
+      running.push({ db, handle });
+      handle.addEventListener("error", (ev) => log.error("replication error", { path: db.path, error: errorText(eventError(ev)) }));
+      log.info("initialized db", { path: db.path });
+      db.replicas.forEach((r) => logReplica(log, r.url, r.syncInterval));
+    }
+
+    if (once) {
+      let code = 0;
+      for (const { db, handle } of running) {
+        if (signals.length) break;
+        try {
+          log.info("syncing database", { path: db.path });
+          const txid = await handle.sync();
+          log.info("synced database", { path: db.path, txid });
+          if (forceSnapshot) {
+            log.info("taking snapshot", { path: db.path });
+            await writeForcedSnapshot(handle, plans.find((p) => p.db === db)!.replicas);
+          }
+        } catch (e) {
+          log.error("one-shot replication failed", { path: db.path, error: errorText(e) });
+          code = 1;
+          break;
+        }
+      }
+      if (signals.length) log.info("signal received, ltxkit shutting down", { signal: SIGNAL_NAMES[signals[0]!] });
+      else {
+        if (code === 0) log.info("one-shot replication complete");
+        log.info("replication complete, ltxkit shutting down");
+      }
+      const closed = await closeAll(running, cfg, log, deps, signals, nextSignal);
+      log.info("ltxkit shut down");
+      return code || closed;
+    }
+
+    if (execCmd) {
+      const child = (deps.spawn ?? processSpawn)(execCmd, env);
+      let forwarded = 0;
+      const forward = () => {
+        while (forwarded < signals.length) child.kill(signals[forwarded++]!);
+      };
+      const childDone = child.exited.then((r) => ({ kind: "child" as const, ...r }));
+      let result = await Promise.race([childDone, nextSignal(0).then(() => ({ kind: "signal" as const }))]);
+      if (result.kind === "signal") {
+        log.info("signal received, ltxkit shutting down", { signal: SIGNAL_NAMES[signals[0]!] });
+        log.info("sending signal to exec process");
+        forward();
+        log.info("waiting for exec process to close");
+        for (;;) {
+          const seen = signals.length;
+          const r = await Promise.race([childDone, nextSignal(seen).then(() => null)]);
+          if (r) {
+            result = r;
+            break;
+          }
+          forward();
+        }
+      } else log.info("subprocess exited, ltxkit shutting down", { code: result.code ?? undefined, signal: result.signal ?? undefined });
+      const exit = result.kind === "child" ? childCode(result, forwarded > 0) : 0;
+      const closed = await closeAll(running, cfg, log, deps, signals, nextSignal);
+      log.info("ltxkit shut down");
+      return closed || exit;
+    }
+
+    await nextSignal(0);
+    log.info("signal received, ltxkit shutting down", { signal: SIGNAL_NAMES[signals[0]!] });
+    const closed = await closeAll(running, cfg, log, deps, signals, nextSignal);
+    log.info("ltxkit shut down");
+    return closed;
+  } finally {
+    unsubscribe();
+  }
+}
+
+/**
+ * `-force-snapshot`: a level-9 snapshot of the database at its current position (MinTXID 1), as
+ * Litestream's DB.Snapshot, written to every replica.
+ */
+async function writeForcedSnapshot(handle: ReplicationHandleLike, replicas: Replica[]): Promise<void> {
+  if (handle.snapshot) {
+    await handle.snapshot();
+    return;
+  }
+  const source = handle.source;
+  if (!source) throw new LtxError("UNSUPPORTED", "snapshots on demand are not available in this build of ltxkit");
+  for (const r of replicas) {
+    const s = await source.snapshot();
+    await writeLtxFile(r, SNAPSHOT_LEVEL, 1n, s.txid, s.body, s.timestamp);
+  }
+}
+
+function optionsOf(db: ReplicateDbConfig, cfg: ReplicateConfig, env: Record<string, string | undefined>): CliReplicateOptions {
+  const o: CliReplicateOptions = {
+    monitorInterval: db.monitorInterval,
+    syncInterval: db.syncInterval,
+    checkpointInterval: db.checkpointInterval,
+    minCheckpointPageCount: db.minCheckpointPageCount,
+    truncatePageN: db.truncatePageN,
+    busyTimeout: db.busyTimeout,
+    compaction: cfg.compaction,
+    env,
+  };
+  if (db.metaPath !== undefined) o.metaPath = db.metaPath;
+  if (cfg.shutdownTimeout !== undefined) o.shutdownTimeout = cfg.shutdownTimeout;
+  return o;
+}
+
+/** The "replicating to" line of Litestream for a replica URL. */
+function logReplica(log: SlogLogger, url: string, syncInterval: number): void {
+  const p = parseReplicaURL(url);
+  if (p.kind === "s3") log.info("replicating to", { type: "s3", "sync-interval": { duration: syncInterval }, bucket: p.bucket, path: p.prefix, region: p.region ?? "", endpoint: p.endpoint ?? "" });
+  else if (p.kind === "file") log.info("replicating to", { type: "file", "sync-interval": { duration: syncInterval }, path: p.path });
+  else log.info("replicating to", { type: p.kind, "sync-interval": { duration: syncInterval } });
+}
+
+function eventError(ev: Event): unknown {
+  const e = ev as Event & { error?: unknown; detail?: unknown };
+  if (e.error !== undefined) return e.error;
+  const d = e.detail as { error?: unknown } | undefined;
+  return d && typeof d === "object" && "error" in d ? d.error : (d ?? "unknown error");
+}
+
+/** The exit code for a finished child: its code; 128+N for death by signal N, unless we sent it. */
+function childCode(r: { code: number | null; signal: NodeJS.Signals | null }, weSignalled: boolean): number {
+  if (r.code !== null) return r.code;
+  if (weSignalled) return 0;
+  const n = r.signal ? os.constants.signals[r.signal] : undefined;
+  return n ? 128 + n : 1;
+}
+
+/**
+ * Closes every running database at once. Bounded: gives up after the shutdown timeout plus a
+ * margin, or at a second signal. Returns 0 when all closed cleanly, else 1.
+ */
+async function closeAll(
+  running: Array<{ db: ReplicateDbConfig; handle: ReplicationHandleLike }>,
+  cfg: ReplicateConfig,
+  log: SlogLogger,
+  deps: ReplicateDeps,
+  signals: StopSignal[],
+  nextSignal: (seen: number) => Promise<void>,
+): Promise<number> {
+  if (!running.length) return 0;
+  const seen = signals.length;
+  let failed = false;
+  const all = Promise.all(
+    running.map(({ db, handle }) =>
+      handle.close().catch((e) => {
+        failed = true;
+        log.error("failed to close database", { path: db.path, error: errorText(e) });
+      }),
+    ),
+  ).then(() => "closed" as const);
+  const bound = (cfg.shutdownTimeout ?? 30_000) + (deps.closeMarginMs ?? 5000);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), bound);
+  });
+  const interrupted = nextSignal(seen).then(() => "interrupted" as const);
+  const r = await Promise.race([all, timeout, interrupted]);
+  clearTimeout(timer);
+  if (r === "timeout") {
+    log.error("shutdown timed out", { timeout: { duration: bound } });
+    return 1;
+  }
+  if (r === "interrupted") {
+    log.warn("shutdown sync skipped by user interrupt");
+    return 1;
+  }
+  return failed ? 1 : 0;
+}
