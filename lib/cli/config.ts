@@ -14,7 +14,7 @@ import nodePath from "node:path";
 import process from "node:process";
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YNode } from "yaml";
 import { LtxError } from "../errors.ts";
-import type { CompactionConfig } from "../replica/compact.ts";
+import type { CompactionConfig } from "../replica/schedule.ts";
 import { cleanPath, parseReplicaURL, redact } from "../replica/url.ts";
 
 /** One replica destination of a database: a URL `openReplica` accepts, plus credentials. */

@@ -7,16 +7,18 @@
  * Logs go to stderr in Go's slog text format; with `-json`, the same records are JSON lines on
  * stdout (`{"time","level","msg",…}`, durations in nanoseconds as slog's JSON handler writes them).
  */
+import { S3Store } from "../store/s3.ts";
 import { spawn as spawnChild } from "node:child_process";
 import os from "node:os";
 import process from "node:process";
 import { FsStore } from "../adapters/fs-store.ts";
 import { LtxError } from "../errors.ts";
-import type { CompactionConfig } from "../replica/compact.ts";
+import type { CompactionConfig } from "../replica/schedule.ts";
 import { SNAPSHOT_LEVEL } from "../replica/file-info.ts";
 import { writeLtxFile } from "../replica/list.ts";
 import type { L0Source } from "../replica/replicator.ts";
-import { openReplica, parseReplicaURL, redact, type Replica } from "../replica/url.ts";
+import { openReplica, parseReplicaURL, redact } from "../replica/url.ts";
+import { type Replica } from "../replica/replica.ts";
 import { formatTXID } from "../ltx/txid.ts";
 import { parseArgs, bool, str } from "./args.ts";
 import { configFromArgs, defaultConfigPath, formatGoDuration, loadConfigFile, DEFAULT_CONFIG_PATH, type ReplicateConfig, type ReplicateDbConfig } from "./config.ts";
@@ -223,7 +225,7 @@ export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise
   if (!cfg.dbs.length) throw new LtxError("INVALID_CONFIG", "no databases specified in configuration");
 
   const log = new SlogLogger(deps.io, bool(a, "json"), deps.now);
-  const open = deps.openReplica ?? ((url, e) => openReplica(url, { env: e, fileStore: (dir) => new FsStore(dir) }));
+  const open = deps.openReplica ?? ((url, e) => openReplica(url, { env: e, fileStore: (dir) => new FsStore(dir), s3Store: (o) => new S3Store(o) }));
   // Replicas are opened before anything starts, so a bad URL or missing credentials fail fast.
   const fromConfig = a.positionals.length === 0;
   const plans = cfg.dbs.map((db) => ({

@@ -1,3 +1,4 @@
+import { S3Store } from "../../lib/store/s3.ts";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -495,7 +496,7 @@ dbs:
     for (const [i, db] of cfg.dbs.entries()) {
       const target = db.replicas[0]!;
       // only the config's credentials: the process environment is not consulted
-      const replica = openReplica(target.url, { env: target.env });
+      const replica = openReplica(target.url, { env: target.env, s3Store: (o) => new S3Store(o) });
       await writeLtxFile(replica, 0, 1n, BigInt(i + 1), new Uint8Array([1, 2, 3, i]), Date.UTC(2026, 11, 1, 20, 0, 0));
       const files = await listLevel(replica, 0);
       expect(files.map((f) => [f.minTXID, f.maxTXID, f.size])).toEqual([[1n, BigInt(i + 1), 4]]);

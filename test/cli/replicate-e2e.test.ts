@@ -3,6 +3,7 @@
  * -once DB file:///replica` runs after each step, and `ltxkit restore` (and `litestream restore`
  * v0.5.16 when installed) gives back exactly what the application sees at that step.
  */
+import { S3Store } from "../../lib/store/s3.ts";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -202,7 +203,7 @@ describe.skipIf(!hasReplicate || skipS3)("ltxkit replicate end to end to S3 (bui
       got.close();
     }
     app.close();
-    const replica = openReplica(url, { env: withKeys });
+    const replica = openReplica(url, { env: withKeys, s3Store: (o) => new S3Store(o) });
     const keys: string[] = [];
     for await (const b of replica.store.list(`${prefix}/`)) keys.push(b.key);
     expect(keys.length).toBeGreaterThan(0);
