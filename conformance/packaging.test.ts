@@ -81,7 +81,7 @@ describe.skipIf(!inNode || skip(registryUp() ? [] : ["npm registry"], "npm tarba
   let packed: string[] = [];
   beforeAll(() => {
     tmp = mkdtempSync(join(tmpdir(), "ltxkit-pack-"));
-    const info = JSON.parse(ok(run("npm", ["pack", "--json", "--pack-destination", tmp], ROOT, 600_000), "npm pack")) as { filename: string; files: { path: string }[] }[];
+    const info = JSON.parse(ok(run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", tmp], ROOT, 600_000), "npm pack")) as { filename: string; files: { path: string }[] }[];
     tarball = join(tmp, info[0]!.filename);
     packed = info[0]!.files.map((f) => f.path);
     proj = join(tmp, "app");

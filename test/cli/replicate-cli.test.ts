@@ -1,8 +1,8 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LtxError } from "../../lib/errors.ts";
 import { runReplicate, type ReplicateDeps, type ReplicateFunction, type ReplicationHandleLike, type StopSignal } from "../../lib/cli/replicate.ts";
 import { captureIO } from "./capture-io.ts";
@@ -335,9 +335,6 @@ dbs:
 describe("ltxkit replicate (the built binary)", () => {
   const root = join(import.meta.dirname, "..", "..");
   const bin = join(root, "dist", "cli", "main.js");
-  beforeAll(() => {
-    execFileSync(...runtimeArgs(join(root, "node_modules", "typescript", "bin", "tsc"), ["-p", join(root, "tsconfig.build.json")]), { stdio: "inherit" });
-  });
   const cli = (args: string[], env: Record<string, string> = {}) => {
     const r = spawnSync(...runtimeArgs(bin, ["replicate", ...args]), { encoding: "utf8", env: { PATH: process.env.PATH!, ...env } });
     return { code: r.status, out: r.stdout, err: r.stderr };

@@ -4,12 +4,12 @@
  * v0.5.16 when installed) gives back exactly what the application sees at that step.
  */
 import { S3Store } from "../../lib/store/s3.ts";
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { goTool } from "../../conformance/go-tools.ts";
 import { openReplica } from "../../lib/replica/url.ts";
 import { s3env, skipS3 } from "../store/s3-env.ts";
@@ -56,10 +56,6 @@ const cli = (args: string[]) => {
 };
 
 describe.skipIf(!hasReplicate)("ltxkit replicate end to end (built binary, live WAL database, file replica)", () => {
-  beforeAll(() => {
-    execFileSync(...runtimeArgs(join(root, "node_modules", "typescript", "bin", "tsc"), ["-p", join(root, "tsconfig.build.json")]), { stdio: "inherit" });
-  });
-
   it("after each write step, replicate -once then restore gives the application's rows", () => {
     const dir = mkdtempSync(join(tmpdir(), "ltxkit-e2e-"));
     const dbPath = join(dir, "app.db");
@@ -160,10 +156,6 @@ describe.skipIf(!hasReplicate)("ltxkit replicate end to end (built binary, live 
 });
 
 describe.skipIf(!hasReplicate || skipS3)("ltxkit replicate end to end to S3 (built binary, real server, credentials from the config)", () => {
-  beforeAll(() => {
-    execFileSync(...runtimeArgs(join(root, "node_modules", "typescript", "bin", "tsc"), ["-p", join(root, "tsconfig.build.json")]), { stdio: "inherit" });
-  });
-
   it("replicate -once with a config naming the S3 replica and its keys, then restore from the URL", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ltxkit-e2e-s3-"));
     const dbPath = join(dir, "app.db");
