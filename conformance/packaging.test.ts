@@ -115,15 +115,28 @@ describe.skipIf(!inNode || skip(registryUp() ? [] : ["npm registry"], "npm tarba
     expect(JSON.parse(ok(run(process.execPath, ["closed.mjs"], proj), "closed imports"))).toEqual(Array(4).fill("ERR_PACKAGE_PATH_NOT_EXPORTED"));
   });
 
-  it("the ltxkit bin runs: -h prints the commands, verify checks a Go-written file, demo writes, restores and integrity-checks with sqlite-wasm", () => {
+  it("the ltxkit bin runs: -h prints the commands, verify checks a Go-written file; demo replicates and verifies its restores under Node 22 (node:sqlite), and without a driver says which to install", () => {
     const ltxkit = join(proj, "node_modules", ".bin", "ltxkit");
     const h = run(ltxkit, ["-h"], proj);
     expect(h.status, h.stderr).toBe(0);
     expect(h.stdout + h.stderr).toMatch(/restore/);
+    expect(h.stdout + h.stderr).toMatch(/replicate/);
     expect(ok(run(ltxkit, ["verify", VECTOR], proj), "ltxkit verify")).toBe(`${VECTOR}: ok\n`);
-    const demo = JSON.parse(ok(run(ltxkit, ["demo", "--json", "--dir", join(tmp, "demo")], proj), "ltxkit demo")) as { restores: { identical: boolean; integrity: unknown }[] };
+    // The empty project has no better-sqlite3 (an optional peer): on a Node without node:sqlite the
+    // demo (the write path) must fail with UNSUPPORTED and name the alternatives.
+    const main = join(proj, "node_modules", "ltxkit", "dist", "cli", "main.js");
+    if (!("sqlite" in process.versions)) {
+      const r = run(process.execPath, [main, "demo", "--dir", join(tmp, "demo-none")], proj);
+      expect(r.status, r.stdout).toBe(1);
+      expect(r.stderr).toMatch(/UNSUPPORTED/);
+      expect(r.stderr).toMatch(/better-sqlite3/);
+    }
+    const node22 = join(ROOT, "test", "runtimes", "node_modules", "node22", "bin", "node");
+    const demo = JSON.parse(ok(run(node22, [main, "demo", "--json", "--dir", join(tmp, "demo")], proj), "ltxkit demo under Node 22")) as { ok: boolean; driver: string; restores: { ok: boolean; integrity: unknown }[] };
+    expect(demo.driver).toBe("node:sqlite");
+    expect(demo.ok).toBe(true);
     expect(demo.restores.length).toBeGreaterThan(0);
-    for (const r of demo.restores) expect([r.identical, r.integrity]).toEqual([true, "ok"]);
+    for (const r of demo.restores) expect([r.ok, r.integrity]).toEqual([true, "ok"]);
   });
 
   it("without aws4fetch and sqlite-wasm installed the core entries load and restore (ltxkit/s3 alone needs aws4fetch); ltxkit/node loads sqlite-wasm only when asked", () => {
