@@ -1,0 +1,190 @@
+/**
+ * Faults: the replicating process is killed with SIGKILL at random points (during capture, sync,
+ * upload, checkpoint, compaction and its own restart) and restarted on the same database and file
+ * replica, many times. The application (conformance/kill/child.mjs, run by Node against dist/)
+ * prints `ACK <txid> <hash>` after each sync() resolves, the hash of its content taken before the
+ * call. After every kill the replica must hold every acknowledged commit: each sampled ACK restores
+ * to its hash with integrity_check ok, the levels are contiguous, and latest is at least the newest
+ * ACK. At the end `litestream restore` v0.5.16 at the newest ACK gives ltxkit's bytes.
+ *
+ * LTXKIT_KILLS (default 50) sets the number of kills; LTXKIT_KILL_SEED replays a run's random
+ * choices (kill delays, the child's workload, the sampled ACKs); the seed is printed.
+ */
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { FsStore } from "../lib/adapters/fs-store.ts";
+import type { FileInfo } from "../lib/replica/file-info.ts";
+import { fileLayout } from "../lib/replica/layout.ts";
+import { listAll } from "../lib/replica/list.ts";
+import { calcRestorePlan } from "../lib/replica/plan.ts";
+import type { Replica } from "../lib/replica/replica.ts";
+import { restoreAndCheck } from "../test/capture/app.ts";
+import { goTool, skipWithoutGo } from "./go-tools.ts";
+import { goEnv } from "./litestream/replicate.ts";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const CHILD = join(ROOT, "conformance", "kill", "child.mjs");
+const g = globalThis as { Bun?: unknown; Deno?: unknown };
+const NODE = g.Bun || g.Deno ? "node" : process.execPath;
+const KILLS = Number(process.env.LTXKIT_KILLS ?? 50);
+const SEED = Number(process.env.LTXKIT_KILL_SEED ?? Math.floor(Math.random() * 2 ** 31)) >>> 0;
+
+function mulberry32(s: number): () => number {
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const rand = mulberry32(SEED);
+const int = (n: number) => Math.floor(rand() * n);
+
+function newestMtime(dir: string): number {
+  let m = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    m = Math.max(m, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return m;
+}
+
+/** Builds dist/ (`npm run build`'s tsc) when it is missing or older than lib/. */
+function ensureBuilt(): void {
+  const probe = join(ROOT, "dist", "adapters", "replicate.js");
+  const src = Math.max(newestMtime(join(ROOT, "lib")), statSync(join(ROOT, "tsconfig.build.json")).mtimeMs);
+  if (existsSync(probe) && statSync(probe).mtimeMs >= src) return;
+  const r = spawnSync(NODE, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json")], { cwd: ROOT, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`npm run build failed: ${r.stdout}${r.stderr}`);
+}
+
+interface Ack { txid: bigint; hash: string; run: number }
+interface Run { acks: Ack[]; stderr: string; code: number | null; signal: string | null; waitedForAck: boolean; delay: number }
+
+/** Starts the child; kills it `delay` ms after its first ACK (or after its start when `afterAck` is false). */
+function runChild(db: string, replicaDir: string, run: number, afterAck: boolean, delay: number): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, [CHILD, db, replicaDir, String((SEED + run * 7919) >>> 0)], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let stderr = "";
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const kill = () => child.kill("SIGKILL");
+    // a child that never acknowledges is a failed recovery: killed after 60 s and reported
+    const guard = setTimeout(kill, 60_000);
+    if (!afterAck) timer = setTimeout(kill, delay);
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (d: string) => {
+      const first = !out.includes("\n");
+      out += d;
+      if (afterAck && first && out.includes("\n") && !timer) timer = setTimeout(kill, delay);
+    });
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(guard);
+      if (timer) clearTimeout(timer);
+      const acks: Ack[] = [];
+      // only complete lines count: a line cut by the kill was never acknowledged to anyone
+      for (const line of out.split("\n").slice(0, -1)) {
+        const m = /^ACK ([0-9a-f]{16}) ([0-9a-f]{64})$/.exec(line);
+        if (!m) throw new Error(`run ${run}: unexpected child output ${JSON.stringify(line)}`);
+        acks.push({ txid: BigInt("0x" + m[1]), hash: m[2]!, run });
+      }
+      resolve({ acks, stderr, code, signal, waitedForAck: afterAck, delay });
+    });
+  });
+}
+
+/** Files of a level must follow each other without gap or overlap (the snapshot level: each starts at 1). */
+function checkContiguous(files: FileInfo[]): void {
+  const byLevel = new Map<number, FileInfo[]>();
+  for (const f of files) byLevel.set(f.level, [...(byLevel.get(f.level) ?? []), f]);
+  for (const [level, list] of byLevel) {
+    list.sort((a, b) => (a.minTXID < b.minTXID ? -1 : a.minTXID > b.minTXID ? 1 : 0));
+    if (level === 9) {
+      for (const f of list) expect(f.minTXID, `snapshot ${f.key}`).toBe(1n);
+      continue;
+    }
+    // L0 is kept whole (l0Retention of an hour): it starts at TXID 1
+    if (level === 0) expect(list[0]!.minTXID, "first L0 file").toBe(1n);
+    for (let i = 1; i < list.length; i++) expect(list[i]!.minTXID, `level ${level}: ${list[i - 1]!.key} then ${list[i]!.key}`).toBe(list[i - 1]!.maxTXID + 1n);
+  }
+}
+
+const hex = (t: bigint) => t.toString(16).padStart(16, "0");
+const state: { replicaDir?: string; newest?: Ack } = {};
+
+beforeAll(() => ensureBuilt(), 600_000);
+
+describe("SIGKILL of the replicating process never loses an acknowledged commit (file replica)", () => {
+  it(`${KILLS} kills at random points, each followed by a restart: every ACK restores to its content, TXIDs stay contiguous`, async () => {
+    console.log(`kill test: LTXKIT_KILL_SEED=${SEED} LTXKIT_KILLS=${KILLS}`);
+    const dir = mkdtempSync(join(tmpdir(), "ltxkit-kill-"));
+    const db = join(dir, "app.db");
+    const replicaDir = join(dir, "replica");
+    const replica: Replica = { url: replicaDir, kind: "file", store: new FsStore(replicaDir), layout: fileLayout, timestampFromMetadata: false };
+    const acks: Ack[] = [];
+    let restores = 0;
+    let noAckRuns = 0;
+    for (let run = 0; run < KILLS; run++) {
+      // most kills land while the child works (sync, upload, checkpoint, compaction); some during its start and resume
+      const afterAck = run === 0 || rand() < 0.8;
+      const delay = afterAck ? int(1500) : int(900);
+      const r = await runChild(db, replicaDir, run, afterAck, delay);
+      const ctx = `run ${run} (${afterAck ? `${delay} ms after its first ACK` : `${delay} ms after start`}, seed ${SEED})`;
+      expect(r.signal, `${ctx}: the child ended by itself (code ${r.code}): ${r.stderr}`).toBe("SIGKILL");
+      if (afterAck) expect(r.acks.length, `${ctx}: no ACK within 60 s after the restart: ${r.stderr}`).toBeGreaterThan(0);
+      if (!r.acks.length) noAckRuns++;
+      for (const a of r.acks) {
+        const prev = acks[acks.length - 1];
+        // an ACK TXID at or below an earlier one would mean the numbering went back over acknowledged commits
+        if (prev) expect(a.txid > prev.txid, `${ctx}: ACK ${hex(a.txid)} after ACK ${hex(prev.txid)}`).toBe(true);
+        acks.push(a);
+      }
+      if (!acks.length) continue;
+      const newest = acks[acks.length - 1]!;
+
+      // the replica, the child dead: contiguous levels, a latest plan reaching the newest ACK
+      const files = await listAll(replica);
+      checkContiguous(files);
+      const plan = await calcRestorePlan(replica);
+      const latestTXID = plan[plan.length - 1]!.maxTXID;
+      expect(latestTXID >= newest.txid, `${ctx}: latest ${hex(latestTXID)} below the newest ACK ${hex(newest.txid)}`).toBe(true);
+      const latest = await restoreAndCheck(replica);
+      expect(latest.integrity, `${ctx}: latest`).toBe("ok");
+      restores++;
+
+      // every ACK of this run's first few, the newest, the first five ever, and a random sample
+      const sample = new Set<Ack>([...acks.slice(0, 5), newest, ...r.acks.slice(0, 2)]);
+      for (let i = 0; i < 4; i++) sample.add(acks[int(acks.length)]!);
+      for (const a of sample) {
+        const got = await restoreAndCheck(replica, a.txid);
+        restores++;
+        expect([got.integrity, got.hash], `${ctx}: restore at ACK ${hex(a.txid)} (acknowledged in run ${a.run})`).toEqual(["ok", a.hash]);
+      }
+    }
+    expect(acks.length).toBeGreaterThan(KILLS / 2);
+    state.replicaDir = replicaDir;
+    state.newest = acks[acks.length - 1];
+    console.log(`kill test: ${KILLS} kills (${noAckRuns} before any ACK of their run), ${acks.length} ACKs up to TXID ${hex(state.newest!.txid)}, ${restores} restores checked`);
+  }, 900_000);
+});
+
+describe.skipIf(skipWithoutGo("litestream-v0.5.16"))("the killed replica restores with litestream restore v0.5.16", () => {
+  it("at the newest ACK, byte-identical to ltxkit's restore and to the acknowledged content", async () => {
+    expect(state.newest, "the kill run produced no ACK").toBeDefined();
+    const { replicaDir, newest } = state as Required<typeof state>;
+    const replica: Replica = { url: replicaDir, kind: "file", store: new FsStore(replicaDir), layout: fileLayout, timestampFromMetadata: false };
+    const ours = await restoreAndCheck(replica, newest.txid);
+    expect([ours.integrity, ours.hash]).toEqual(["ok", newest.hash]);
+    const out = join(mkdtempSync(join(tmpdir(), "ltxkit-kill-go-")), "db");
+    execFileSync(goTool("litestream-v0.5.16")!, ["restore", "-o", out, "-txid", hex(newest.txid), `file://${replicaDir}`], { stdio: "pipe", env: goEnv() });
+    expect(Buffer.compare(new Uint8Array(readFileSync(out)), ours.bytes), "go and ltxkit restores differ").toBe(0);
+  });
+});
