@@ -8,6 +8,7 @@ import type { Header } from "../ltx/header.ts";
 import { readFully, type RandomAccessReader } from "./sqlite.ts";
 import { readFramePage } from "./wal-reader.ts";
 import type { WalHeader } from "./wal.ts";
+import { concat } from "../util/bytes.ts";
 
 export interface PageSource {
   db: RandomAccessReader | null;
@@ -123,15 +124,4 @@ export async function* rechunk(body: AsyncIterable<Uint8Array>, size = WINDOW): 
     }
   }
   if (n > 0) yield concat(parts, n);
-}
-
-function concat(parts: Uint8Array[], n: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
