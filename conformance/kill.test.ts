@@ -45,24 +45,6 @@ function mulberry32(s: number): () => number {
 const rand = mulberry32(SEED);
 const int = (n: number) => Math.floor(rand() * n);
 
-function newestMtime(dir: string): number {
-  let m = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    m = Math.max(m, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return m;
-}
-
-/** Builds dist/ (`npm run build`'s tsc) when it is missing or older than lib/. */
-function ensureBuilt(): void {
-  const probe = join(ROOT, "dist", "adapters", "replicate.js");
-  const src = Math.max(newestMtime(join(ROOT, "lib")), statSync(join(ROOT, "tsconfig.build.json")).mtimeMs);
-  if (existsSync(probe) && statSync(probe).mtimeMs >= src) return;
-  const r = spawnSync(NODE, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json")], { cwd: ROOT, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`npm run build failed: ${r.stdout}${r.stderr}`);
-}
-
 interface Ack { txid: bigint; hash: string; run: number }
 interface Run { acks: Ack[]; stderr: string; code: number | null; signal: string | null; waitedForAck: boolean; delay: number }
 
@@ -120,7 +102,7 @@ function checkContiguous(files: FileInfo[]): void {
 const hex = (t: bigint) => t.toString(16).padStart(16, "0");
 const state: { replicaDir?: string; newest?: Ack } = {};
 
-beforeAll(() => ensureBuilt(), 600_000);
+// dist/ is built once before any test file runs (test/setup/build-dist.ts).
 
 describe("SIGKILL of the replicating process never loses an acknowledged commit (file replica)", () => {
   it(`${KILLS} kills at random points, each followed by a restart: every ACK restores to its content, TXIDs stay contiguous`, async () => {

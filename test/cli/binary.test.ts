@@ -36,23 +36,6 @@ function ltxkit(args: string[], env: Record<string, string | undefined> = {}): R
 const sha = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `ltxkit-bin-${name}-`));
 
-function newestMtime(dir: string): number {
-  let m = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    m = Math.max(m, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return m;
-}
-
-/** Builds dist/ (`npm run build`'s tsc) when the binary is missing or older than its sources. */
-function ensureBuilt(): void {
-  const src = Math.max(newestMtime(join(ROOT, "lib")), statSync(join(ROOT, "tsconfig.build.json")).mtimeMs, statSync(join(ROOT, "package.json")).mtimeMs);
-  if (existsSync(BIN) && statSync(BIN).mtimeMs >= src) return;
-  const r = spawnSync(NODE, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json")], { cwd: ROOT, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`npm run build failed: ${r.stdout}${r.stderr}`);
-}
-
 /** Files of each level of a file replica, as `level:min-max` sorted. */
 function levels(replica: string): string[] {
   const out: string[] = [];
@@ -74,7 +57,7 @@ const L0 = (e: string) => e.startsWith("0:");
 const hex = (n: number) => n.toString(16).padStart(16, "0");
 const l0Names = Array.from({ length: 14 }, (_, i) => `0:${hex(i + 1)}-${hex(i + 1)}`);
 
-beforeAll(() => ensureBuilt(), 600_000);
+// dist/ is built once before any test file runs (test/setup/build-dist.ts).
 
 describe("ltxkit restore flags (built binary)", () => {
   it("-if-replica-exists: an empty replica exits 0 with a notice instead of 1, and writes nothing", () => {

@@ -23,23 +23,6 @@ const g = globalThis as { Bun?: unknown; Deno?: unknown };
 const NODE = g.Bun || g.Deno ? "node" : process.execPath;
 const sha = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
 
-function newestMtime(dir: string): number {
-  let m = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    m = Math.max(m, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return m;
-}
-
-/** Builds dist/ when the binary is missing or older than lib/. */
-function ensureBuilt(): void {
-  const src = Math.max(newestMtime(join(ROOT, "lib")), statSync(join(ROOT, "tsconfig.build.json")).mtimeMs);
-  if (existsSync(BIN) && statSync(BIN).mtimeMs >= src) return;
-  const r = spawnSync(NODE, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json")], { cwd: ROOT, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`npm run build failed: ${r.stdout}${r.stderr}`);
-}
-
 /** The driver the binary's Node must pick: node:sqlite from 22.13, else better-sqlite3. */
 function expectedDriver(): string {
   const [maj, min] = execFileSync(NODE, ["-p", "process.versions.node"], { encoding: "utf8" }).trim().split(".").map(Number) as [number, number];
@@ -67,7 +50,6 @@ describe("ltxkit demo (npm start) through the built binary", () => {
   let r: Report;
   const shaBefore = new Map<string, string>();
   beforeAll(() => {
-    ensureBuilt();
     const p = spawnSync(NODE, [BIN, "demo", "--json", "--dir", dir], { encoding: "utf8", timeout: 170_000 });
     run = { code: p.status, stdout: p.stdout, stderr: p.stderr };
     if (run.code === 0 || run.code === 1) r = JSON.parse(run.stdout);
