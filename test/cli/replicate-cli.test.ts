@@ -368,7 +368,9 @@ describe("ltxkit replicate (the built binary)", () => {
     const bad = writeConfig(dir, `dbs:\n  - path: ${dir}/a.db\n    replica:\n      path: ${dir}/r\n      sync_interval: 1s\n`);
     expect(cli(["-config", bad])).toEqual({ code: 1, out: "", err: `ltxkit replicate: ${bad}: dbs[0].replica.sync_interval: unknown key [INVALID_CONFIG]\n` });
     const nocreds = writeConfig(dir, `dbs:\n  - path: ${dir}/a.db\n    replica: {url: "s3://bkt/a?endpoint=http://127.0.0.1:9"}\n`);
-    expect(cli(["-config", nocreds])).toEqual({ code: 1, out: "", err: `ltxkit replicate: database ${dir}/a.db: replica s3://bkt/a?endpoint=http%3A%2F%2F127.0.0.1%3A9&forcePathStyle=true: s3 replica: credentials missing (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) [INVALID_CONFIG]\n` });
+    // Empty, not absent: Deno's child_process merges `env` into the parent's environment.
+    const noKeys = { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", LITESTREAM_ACCESS_KEY_ID: "", LITESTREAM_SECRET_ACCESS_KEY: "" };
+    expect(cli(["-config", nocreds], noKeys)).toEqual({ code: 1, out: "", err: `ltxkit replicate: database ${dir}/a.db: replica s3://bkt/a?endpoint=http%3A%2F%2F127.0.0.1%3A9&forcePathStyle=true: s3 replica: credentials missing (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) [INVALID_CONFIG]\n` });
     const empty = writeConfig(dir, "dbs: []\n");
     expect(cli(["--config", empty])).toEqual({ code: 1, out: "", err: "ltxkit replicate: no databases specified in configuration [INVALID_CONFIG]\n" });
   });
