@@ -47,6 +47,20 @@ export interface ReplicateDbConfig {
   busyTimeout: number;
   /** Upload cadence (ms): the `sync-interval` of the first replica (default 1 s). */
   syncInterval: number;
+  /** Most WAL bytes one capture reads (`max-sync-wal-bytes`; default: ltxkit's DEFAULT_MAX_SYNC_WAL_BYTES). */
+  maxSyncWalBytes?: number;
+  /** Restore the database from its first replica before replicating when the file does not exist (`restore-if-db-not-exists`). */
+  restoreIfNotExists: boolean;
+}
+
+/** A `dir:` entry with `watch: true`: databases appearing under it later are replicated too. */
+export interface WatchedDirectory {
+  /** Absolute directory. */
+  dir: string;
+  pattern: string;
+  recursive: boolean;
+  /** The database configuration for a database found under `dir` (absolute path), as the config would have made it at start. */
+  configFor(dbPath: string): ReplicateDbConfig;
 }
 
 /** A whole `ltxkit replicate` configuration. */
@@ -58,6 +72,8 @@ export interface ReplicateConfig {
   exec?: string;
   /** `shutdown-sync-timeout` (ms): how long the final sync may take on shutdown. */
   shutdownTimeout?: number;
+  /** Directory entries with `watch: true`, rescanned while replicating. */
+  watched: WatchedDirectory[];
 }
 
 /** Litestream's defaults for a database and its replicas (v0.5.16). */
@@ -217,7 +233,7 @@ const YAML11_NULL = new Set(["", "~", "null", "Null", "NULL"]);
 
 /** Keys Litestream v0.5.16 reads that ltxkit does not implement: named as such, not as unknown. */
 const UNSUPPORTED_GLOBAL = ["addr", "socket", "validation", "l0-retention-check-interval", "verify-compaction", "heartbeat-url", "heartbeat-interval", "logging", "mcp-addr", "shutdown-sync-interval"];
-const UNSUPPORTED_DB = ["watch", "max-sync-wal-bytes", "restore-if-db-not-exists", "snapshot"];
+const UNSUPPORTED_DB: string[] = [];
 const UNSUPPORTED_REPLICA = [
   "validation-interval", "max-sync-ltx-files", "auto-recover", "sign-payload", "require-content-md5", "skip-verify", "storage-class", "part-size", "concurrency",
   "sse-customer-algorithm", "sse-customer-key", "sse-customer-key-path", "sse-kms-key-id", "account-name", "account-key", "sas-token", "host", "user", "password",
@@ -584,7 +600,7 @@ function withRelative(d: Destination, rel: string): Destination {
 // The config
 
 const GLOBAL_KEYS = ["dbs", "levels", "snapshot", "l0-retention", "retention", "exec", "shutdown-sync-timeout", ...REPLICA_SETTINGS];
-const DB_KEYS = ["path", "dir", "pattern", "recursive", "meta-path", "meta-dir", "monitor-interval", "checkpoint-interval", "busy-timeout", "min-checkpoint-page-count", "truncate-page-n", "replica", "replicas"];
+const DB_KEYS = ["path", "dir", "pattern", "recursive", "watch", "meta-path", "meta-dir", "monitor-interval", "checkpoint-interval", "busy-timeout", "min-checkpoint-page-count", "truncate-page-n", "max-sync-wal-bytes", "restore-if-db-not-exists", "snapshot", "replica", "replicas"];
 const REPLICA_KEYS = ["url", "type", "path", "name", ...REPLICA_SETTINGS];
 
 /** Parses the text of a Litestream-format YAML config. Directory entries are expanded (the disk is read). */
@@ -635,7 +651,10 @@ export async function parseConfig(text: string, opts: ConfigOptions = {}): Promi
   const enabled = r.bool(get(ret, "enabled"), "retention.enabled");
   if (enabled !== undefined) compaction.retention = enabled;
 
-  const out: ReplicateConfig = { dbs: [], compaction };
+  const out: ReplicateConfig = { dbs: [], compaction, watched: [] };
+  // a per-database snapshot: section sets the global one when the file sets none, and every
+  // database that has one must agree (Go's applyDBSnapshotConfig)
+  const dbSnapshot: { interval?: [number, string]; retention?: [number, string] } = {};
   const exec = r.str(get(top, "exec"), "exec");
   if (exec !== undefined && exec !== "") out.exec = exec;
   const sst = r.duration(get(top, "shutdown-sync-timeout"), "shutdown-sync-timeout");
@@ -666,6 +685,21 @@ export async function parseConfig(text: string, opts: ConfigOptions = {}): Promi
     if (!dir && m.has("recursive")) fail(`${at("recursive")}: can only be used with 'dir'`);
     if (metaDir !== undefined && !dir) fail(`${where}: 'meta-dir' can only be used with a directory`);
     if (metaPath !== undefined && metaDir !== undefined) fail(`${where}: cannot specify both 'meta-path' and 'meta-dir'`);
+    const watch = r.bool(get(m, "watch"), at("watch")) ?? false;
+    if (watch && !dir) fail(`${at("watch")}: 'watch' can only be enabled with a directory`);
+    const restoreIfNotExists = r.bool(get(m, "restore-if-db-not-exists"), at("restore-if-db-not-exists")) ?? false;
+    const maxSyncWalBytes = r.int(get(m, "max-sync-wal-bytes"), at("max-sync-wal-bytes"));
+    if (maxSyncWalBytes !== undefined && maxSyncWalBytes <= 0) fail(`${at("max-sync-wal-bytes")}: max sync WAL bytes must be greater than 0 (got ${maxSyncWalBytes})`);
+    const dbId = path ?? dir!;
+    const dsnap = r.map(get(m, "snapshot"), at("snapshot"), ["interval", "retention"]);
+    for (const k of ["interval", "retention"] as const) {
+      const v = r.duration(get(dsnap, k), at(`snapshot.${k}`));
+      if (v === undefined) continue;
+      if (v <= 0) fail(`${at(`snapshot.${k}`)}: snapshot ${k} must be greater than 0 (got ${formatGoDuration(v)})`);
+      const prev = dbSnapshot[k];
+      if (prev && prev[0] !== v) fail(`${at(`snapshot.${k}`)}: conflicting database snapshot ${k}s: ${prev[1]} has ${formatGoDuration(prev[0])}, ${dbId} has ${formatGoDuration(v)}`);
+      dbSnapshot[k] = [v, dbId];
+    }
 
     const settings = {
       monitorInterval: positive(r.duration(get(m, "monitor-interval"), at("monitor-interval")), at("monitor-interval"), "monitor interval") ?? DB_DEFAULTS.monitorInterval,
@@ -673,6 +707,8 @@ export async function parseConfig(text: string, opts: ConfigOptions = {}): Promi
       busyTimeout: nonNegative(r.duration(get(m, "busy-timeout"), at("busy-timeout")), at("busy-timeout"), "busy timeout", formatGoDuration) ?? DB_DEFAULTS.busyTimeout,
       minCheckpointPageCount: nonNegative(r.int(get(m, "min-checkpoint-page-count"), at("min-checkpoint-page-count")), at("min-checkpoint-page-count"), "min checkpoint page count", String) ?? DB_DEFAULTS.minCheckpointPageCount,
       truncatePageN: nonNegative(r.int(get(m, "truncate-page-n"), at("truncate-page-n")), at("truncate-page-n"), "truncate page count", String) ?? DB_DEFAULTS.truncatePageN,
+      restoreIfNotExists,
+      ...(maxSyncWalBytes !== undefined ? { maxSyncWalBytes } : {}),
     };
 
     const hasOne = m.has("replica") && !r.isNull(get(m, "replica"));
@@ -706,13 +742,16 @@ export async function parseConfig(text: string, opts: ConfigOptions = {}): Promi
         if (raw.secretAccessKey) env.AWS_SECRET_ACCESS_KEY = raw.secretAccessKey;
         return { url: urlOf(rel === null ? dest : withRelative(dest, rel)), env, syncInterval: raw.syncInterval ?? DB_DEFAULTS.syncInterval };
       });
+    const make = (dbPath: string, meta: string | undefined, reps: ReplicaTargetConfig[]): ReplicateDbConfig => {
+      const db: ReplicateDbConfig = { path: dbPath, replicas: reps, ...settings, syncInterval: reps[0]!.syncInterval };
+      if (meta !== undefined) db.metaPath = meta;
+      return db;
+    };
     const add = (dbPath: string, meta: string | undefined, reps: ReplicaTargetConfig[]) => {
       const prev = origin.get(dbPath);
       if (prev) fail(`${where}: database ${dbPath} is already configured by ${prev}`);
       origin.set(dbPath, where);
-      const db: ReplicateDbConfig = { path: dbPath, replicas: reps, ...settings, syncInterval: reps[0]!.syncInterval };
-      if (meta !== undefined) db.metaPath = meta;
-      out.dbs.push(db);
+      out.dbs.push(make(dbPath, meta, reps));
     };
 
     if (path) {
@@ -721,19 +760,20 @@ export async function parseConfig(text: string, opts: ConfigOptions = {}): Promi
     }
     const dirAbs = expandPath(dir!, opts);
     if (matchPattern(pattern!, "") === null) fail(`${at("pattern")}: invalid pattern ${JSON.stringify(pattern)}: syntax error in pattern`);
-    const found = await findSQLiteDatabases(dirAbs, pattern!, recursive);
-    if (!found.length) fail(`${where}: no SQLite databases found in directory ${dirAbs} with pattern ${pattern}`);
-    for (const dbPath of found) {
-      const rel = nodePath.relative(dirAbs, dbPath).split(nodePath.sep).join("/");
-      let meta: string | undefined;
-      if (metaDir !== undefined) meta = nodePath.join(expandPath(metaDir, opts), rel + "-litestream");
-      else if (metaPath !== undefined) {
-        const relDir = nodePath.dirname(rel), relFile = nodePath.basename(rel);
-        meta = nodePath.join(expandPath(metaPath, opts), relDir, `.${relFile}-litestream`);
-      }
-      add(dbPath, meta, targets(rel));
-    }
+    // a watched directory may be empty or missing at start (Go: only an unwatched one must hold a database)
+    const found = watch ? await findSQLiteDatabases(dirAbs, pattern!, recursive).catch(() => []) : await findSQLiteDatabases(dirAbs, pattern!, recursive);
+    if (!found.length && !watch) fail(`${where}: no SQLite databases found in directory ${dirAbs} with pattern ${pattern}`);
+    const relOf = (dbPath: string) => nodePath.relative(dirAbs, dbPath).split(nodePath.sep).join("/");
+    const metaOf = (rel: string): string | undefined => {
+      if (metaDir !== undefined) return nodePath.join(expandPath(metaDir, opts), rel + "-litestream");
+      if (metaPath !== undefined) return nodePath.join(expandPath(metaPath, opts), nodePath.dirname(rel), `.${nodePath.basename(rel)}-litestream`);
+      return undefined;
+    };
+    for (const dbPath of found) add(dbPath, metaOf(relOf(dbPath)), targets(relOf(dbPath)));
+    if (watch) out.watched.push({ dir: dirAbs, pattern: pattern!, recursive, configFor: (dbPath) => make(dbPath, metaOf(relOf(dbPath)), targets(relOf(dbPath))) });
   }
+  if (dbSnapshot.interval && compaction.snapshotInterval === undefined) compaction.snapshotInterval = dbSnapshot.interval[0];
+  if (dbSnapshot.retention && compaction.snapshotRetention === undefined) compaction.snapshotRetention = dbSnapshot.retention[0];
   checkCollisions(out.dbs);
   return out;
 }
@@ -804,7 +844,7 @@ export async function loadConfigFile(file: string, opts: ConfigOptions = {}): Pr
 export function configFromArgs(dbPath: string, urls: readonly string[], opts: ConfigOptions = {}): ReplicateConfig {
   const reps = urls.map((u, i) => ({ url: urlOf(destinationOf({ url: u, where: `replica URL #${i + 1}` }, opts)), env: {}, syncInterval: DB_DEFAULTS.syncInterval }));
   const { syncInterval: _s, ...settings } = DB_DEFAULTS;
-  const cfg: ReplicateConfig = { dbs: [{ path: expandPath(dbPath, opts), replicas: reps, ...settings, syncInterval: DB_DEFAULTS.syncInterval }], compaction: {} };
+  const cfg: ReplicateConfig = { dbs: [{ path: expandPath(dbPath, opts), replicas: reps, ...settings, syncInterval: DB_DEFAULTS.syncInterval, restoreIfNotExists: false }], compaction: {}, watched: [] };
   checkCollisions(cfg.dbs);
   return cfg;
 }

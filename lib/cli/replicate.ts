@@ -9,10 +9,17 @@
  */
 import { S3Store } from "../store/s3.ts";
 import { spawn as spawnChild } from "node:child_process";
+import { promises as fsp } from "node:fs";
 import os from "node:os";
 import process from "node:process";
 import { FsStore } from "../adapters/fs-store.ts";
-import { LtxError } from "../errors.ts";
+import { LtxError, isLtxError } from "../errors.ts";
+import { FileSink } from "../adapters/fs-sink.ts";
+import { loadSqliteWasm } from "../adapters/sqlite-wasm.ts";
+import { integrityCheck } from "../replica/integrity.ts";
+import { enforceSnapshotRetention } from "../replica/retention.ts";
+import { calcRestorePlan } from "../replica/plan.ts";
+import { restore } from "../replica/restore.ts";
 import type { CompactionConfig } from "../replica/schedule.ts";
 import { SNAPSHOT_LEVEL } from "../replica/file-info.ts";
 import { writeLtxFile } from "../replica/list.ts";
@@ -21,7 +28,7 @@ import { openReplica, parseReplicaURL, redact } from "../replica/url.ts";
 import { type Replica } from "../replica/replica.ts";
 import { formatTXID } from "../ltx/txid.ts";
 import { parseArgs, bool, str } from "./args.ts";
-import { configFromArgs, defaultConfigPath, formatGoDuration, loadConfigFile, DEFAULT_CONFIG_PATH, type ReplicateConfig, type ReplicateDbConfig } from "./config.ts";
+import { configFromArgs, defaultConfigPath, findSQLiteDatabases, formatGoDuration, loadConfigFile, matchPattern, DEFAULT_CONFIG_PATH, type ReplicateConfig, type ReplicateDbConfig, type WatchedDirectory } from "./config.ts";
 import type { CliIO } from "./io.ts";
 import type { Command } from "./run.ts";
 
@@ -50,6 +57,7 @@ export interface CliReplicateOptions {
   metaPath?: string;
   compaction: Partial<CompactionConfig>;
   shutdownTimeout?: number;
+  maxSyncWalBytes?: number;
   env: Record<string, string | undefined>;
 }
 
@@ -80,6 +88,10 @@ export interface ReplicateDeps {
   openReplica?: (url: string, env: Record<string, string | undefined>) => Replica;
   /** Extra time allowed beyond the shutdown timeout before giving up on close (ms, default 5000). */
   closeMarginMs?: number;
+  /** Restores a database file from a replica (`-restore-if-db-not-exists`); resolves false when the replica holds no backup. */
+  restoreDb?: (path: string, replica: Replica) => Promise<boolean>;
+  /** How often watched directories are rescanned for new or removed databases (ms, default 1000). */
+  watchInterval?: number;
 }
 
 const USAGE = `usage: ltxkit replicate [flags]
@@ -92,6 +104,13 @@ replicas come from a Litestream-format config file, or from one DB_PATH and its 
   -no-expand-env    do not expand $VAR and \${VAR} in the config file
   -once             one sync of every database and its replicas, then exit (not with -exec)
   -force-snapshot   with -once: also write a snapshot (level 9) of every database
+  -enforce-retention
+                    with -once: also delete snapshots older than the snapshot retention, and
+                    the level files below the oldest snapshot kept
+  -restore-if-db-not-exists
+                    restore a database that does not exist from its first replica before
+                    replicating it (no backup yet: start fresh); also a per-database config key
+  -log-level LEVEL  trace, debug, info (default), warn or error; default $LOG_LEVEL
   -exec CMD         run CMD through the shell beside replication; exit with its exit code when it
                     exits (replication is closed first). Overrides the config's exec:
   -json             log records as JSON lines on stdout instead of text on stderr
@@ -109,7 +128,18 @@ export const command: Command = {
 // Logging in Go's slog formats
 
 type LogValue = string | number | boolean | bigint | { duration: number };
-type Level = "INFO" | "WARN" | "ERROR";
+type Level = "DEBUG" | "INFO" | "WARN" | "ERROR";
+
+/** slog's numeric levels, with Litestream's TRACE (DEBUG-4). */
+const LEVELS: Record<string, number> = { TRACE: -8, DEBUG: -4, INFO: 0, WARN: 4, WARNING: 4, ERROR: 8 };
+
+/** The threshold of `-log-level` / `$LOG_LEVEL` (case-insensitive, as Litestream reads them); INFO when unset. */
+export function parseLogLevel(value: string | undefined, from: string): number {
+  if (value === undefined || value === "") return LEVELS.INFO!;
+  const n = LEVELS[value.toUpperCase()];
+  if (n === undefined) throw new LtxError("INVALID_ARGUMENT", `${from}: unknown log level ${JSON.stringify(value)} (trace, debug, info, warn or error)`);
+  return n;
+}
 
 /** A logger writing Go slog records: text on stderr, or JSON lines on stdout. */
 export class SlogLogger {
@@ -117,9 +147,12 @@ export class SlogLogger {
     private readonly io: CliIO,
     private readonly json: boolean,
     private readonly now: () => number = Date.now,
+    /** Records below this slog level are dropped (default 0, INFO). */
+    private readonly minLevel = 0,
   ) {}
 
   log(level: Level, msg: string, attrs: Record<string, LogValue | undefined> = {}): void {
+    if (LEVELS[level]! < this.minLevel) return;
     const time = new Date(this.now()).toISOString();
     if (this.json) {
       const rec: Record<string, unknown> = { time, level, msg };
@@ -137,6 +170,9 @@ export class SlogLogger {
       line += ` ${k}=${quote(s)}`;
     }
     this.io.err(line);
+  }
+  debug(msg: string, attrs?: Record<string, LogValue | undefined>): void {
+    this.log("DEBUG", msg, attrs);
   }
   info(msg: string, attrs?: Record<string, LogValue | undefined>): void {
     this.log("INFO", msg, attrs);
@@ -203,6 +239,9 @@ export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise
     { names: ["exec"], type: "string" },
     { names: ["json"], type: "boolean" },
     { names: ["no-expand-env"], type: "boolean" },
+    { names: ["enforce-retention"], type: "boolean" },
+    { names: ["restore-if-db-not-exists"], type: "boolean" },
+    { names: ["log-level"], type: "string" },
   ]);
   const env = deps.env ?? process.env;
   const cwd = deps.cwd ?? process.cwd();
@@ -211,6 +250,10 @@ export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise
   if (a.positionals.length === 1) throw new LtxError("INVALID_ARGUMENT", `must specify at least one replica URL for ${a.positionals[0]}`);
   if (a.positionals.length > 1 && configFlag !== undefined) throw new LtxError("INVALID_ARGUMENT", "cannot specify a replica URL and the -config flag");
   if (forceSnapshot && !once) throw new LtxError("INVALID_ARGUMENT", "cannot specify -force-snapshot flag without -once");
+  const enforceRetention = bool(a, "enforce-retention");
+  if (enforceRetention && !once) throw new LtxError("INVALID_ARGUMENT", "cannot specify -enforce-retention flag without -once");
+  const logFlag = str(a, "log-level");
+  const minLevel = logFlag !== undefined ? parseLogLevel(logFlag, "-log-level") : parseLogLevel(env.LOG_LEVEL, "$LOG_LEVEL");
   if (once && str(a, "exec")) throw new LtxError("INVALID_ARGUMENT", "cannot specify -once flag with -exec");
 
   let cfg: ReplicateConfig;
@@ -222,13 +265,14 @@ export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise
   }
   const execCmd = str(a, "exec") || cfg.exec;
   if (once && execCmd) throw new LtxError("INVALID_ARGUMENT", "cannot specify -once flag with -exec");
-  if (!cfg.dbs.length) throw new LtxError("INVALID_CONFIG", "no databases specified in configuration");
+  if (!cfg.dbs.length && !cfg.watched.length) throw new LtxError("INVALID_CONFIG", "no databases specified in configuration");
+  if (bool(a, "restore-if-db-not-exists")) for (const db of cfg.dbs) db.restoreIfNotExists = true;
 
-  const log = new SlogLogger(deps.io, bool(a, "json"), deps.now);
+  const log = new SlogLogger(deps.io, bool(a, "json"), deps.now, minLevel);
   const open = deps.openReplica ?? ((url, e) => openReplica(url, { env: e, fileStore: (dir) => new FsStore(dir), s3Store: (o) => new S3Store(o) }));
   // Replicas are opened before anything starts, so a bad URL or missing credentials fail fast.
   const fromConfig = a.positionals.length === 0;
-  const plans = cfg.dbs.map((db) => ({
+  const planOf = (db: ReplicateDbConfig) => ({
     db,
     replicas: db.replicas.map((r) => {
       try {
@@ -239,7 +283,26 @@ export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise
         throw e;
       }
     }),
-  }));
+  });
+  const plans = cfg.dbs.map(planOf);
+
+  // -restore-if-db-not-exists: before any database is opened, as Litestream does
+  const restoreDb = deps.restoreDb ?? restoreFromReplica;
+  for (const { db, replicas } of plans) {
+    if (!db.restoreIfNotExists) continue;
+    if (await pathExists(db.path)) {
+      log.info("database exists, skipping restore", { path: db.path });
+      continue;
+    }
+    log.info("attempting restore before replication", { path: db.path });
+    try {
+      if (await restoreDb(db.path, replicas[0]!)) log.info("restore completed", { path: db.path });
+      else log.info("no backup found, starting fresh", { path: db.path });
+    } catch (e) {
+      log.error("restore failed", { path: db.path, error: errorText(e) });
+      return 1;
+    }
+  }
 
   const replicate = deps.replicate ?? (await defaultReplicate());
   const running: Array<{ db: ReplicateDbConfig; handle: ReplicationHandleLike }> = [];
@@ -259,20 +322,23 @@ export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise
       else waiters.push({ seen, resolve });
     });
   try {
-    for (const { db, replicas } of plans) {
-      let handle: ReplicationHandleLike;
-      try {
-        handle = await replicate(db.path, replicas, optionsOf(db, cfg, env));
-      } catch (e) {
-        log.error("cannot open database", { path: db.path, error: errorText(e) });
-        await closeAll(running, cfg, log, deps, signals, nextSignal);
-        return 1;
-      }
+    const start = async ({ db, replicas }: { db: ReplicateDbConfig; replicas: Replica[] }) => {
+      const handle = await replicate(db.path, replicas, optionsOf(db, cfg, env));
       running.push({ db, handle });
       handle.addEventListener("error", (ev) => log.error("replication error", { path: db.path, error: errorText(eventError(ev)) }));
       log.info("initialized db", { path: db.path });
       db.replicas.forEach((r) => logReplica(log, r.url, r.syncInterval));
+    };
+    for (const plan of plans) {
+      try {
+        await start(plan);
+      } catch (e) {
+        log.error("cannot open database", { path: plan.db.path, error: errorText(e) });
+        await closeAll(running, cfg, log, deps, signals, nextSignal);
+        return 1;
+      }
     }
+    for (const w of cfg.watched) log.info("found databases in directory", { dir: w.dir, count: running.filter((r) => isUnder(r.db.path, w.dir)).length, watch: true });
 
     if (once) {
       let code = 0;
@@ -285,6 +351,13 @@ export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise
           if (forceSnapshot) {
             log.info("taking snapshot", { path: db.path });
             await writeForcedSnapshot(handle, plans.find((p) => p.db === db)!.replicas);
+          }
+          if (enforceRetention) {
+            log.info("enforcing retention", { path: db.path });
+            for (const r of plans.find((p) => p.db === db)!.replicas) {
+              const deleted = await enforceSnapshotRetention(r, { config: cfg.compaction });
+              log.debug("retention enforced", { path: db.path, deleted: deleted.length });
+            }
           }
         } catch (e) {
           log.error("one-shot replication failed", { path: db.path, error: errorText(e) });
@@ -331,8 +404,10 @@ export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise
       return closed || exit;
     }
 
+    const stopWatching = cfg.watched.length ? watchDirectories(cfg, running, planOf, start, log, deps) : () => Promise.resolve();
     await nextSignal(0);
     log.info("signal received, ltxkit shutting down", { signal: SIGNAL_NAMES[signals[0]!] });
+    await stopWatching();
     const closed = await closeAll(running, cfg, log, deps, signals, nextSignal);
     log.info("ltxkit shut down");
     return closed;
@@ -358,6 +433,110 @@ async function writeForcedSnapshot(handle: ReplicationHandleLike, replicas: Repl
   }
 }
 
+/**
+ * `watch: true` directories: rescans each one every `watchInterval`, starts replicating databases
+ * that appeared (a file matching the pattern that begins with the SQLite header) and closes those
+ * whose file is gone. Returns a stop function that waits for a rescan in progress.
+ */
+function watchDirectories(
+  cfg: ReplicateConfig,
+  running: Array<{ db: ReplicateDbConfig; handle: ReplicationHandleLike }>,
+  planOf: (db: ReplicateDbConfig) => { db: ReplicateDbConfig; replicas: Replica[] },
+  start: (plan: { db: ReplicateDbConfig; replicas: Replica[] }) => Promise<void>,
+  log: SlogLogger,
+  deps: ReplicateDeps,
+): () => Promise<void> {
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let pass: Promise<void> = Promise.resolve();
+  const failing = new Set<string>(); // logged once until it succeeds
+  const scan = async () => {
+    for (const w of cfg.watched) {
+      let found: string[];
+      try {
+        found = await findSQLiteDatabases(w.dir, w.pattern, w.recursive);
+      } catch {
+        found = [];
+      }
+      const present = new Set(found);
+      for (let i = running.length - 1; i >= 0; i--) {
+        const r = running[i]!;
+        if (!isUnder(r.db.path, w.dir) || present.has(r.db.path) || !matchesWatched(w, r.db.path)) continue;
+        running.splice(i, 1);
+        log.info("database removed from directory, closing", { path: r.db.path });
+        await r.handle.close().catch((e) => log.error("failed to close database", { path: r.db.path, error: errorText(e) }));
+      }
+      for (const p of found) {
+        if (stopped) return;
+        if (running.some((r) => r.db.path === p)) continue;
+        try {
+          await start(planOf(w.configFor(p)));
+          failing.delete(p);
+          log.info("added database from directory", { path: p, dir: w.dir });
+        } catch (e) {
+          if (!failing.has(p)) log.error("cannot open database", { path: p, error: errorText(e) });
+          failing.add(p);
+        }
+      }
+    }
+  };
+  const loop = () => {
+    timer = setTimeout(() => {
+      pass = scan().finally(() => {
+        if (!stopped) loop();
+      });
+    }, deps.watchInterval ?? 1000);
+  };
+  loop();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    await pass;
+  };
+}
+
+/** Whether a database path is one the watched directory manages (its pattern, its depth). */
+function matchesWatched(w: WatchedDirectory, path: string): boolean {
+  const rel = path.slice(w.dir.length + 1);
+  return (w.recursive || !rel.includes("/")) && matchPattern(w.pattern, rel.slice(rel.lastIndexOf("/") + 1)) === true;
+}
+
+function isUnder(path: string, dir: string): boolean {
+  return path.startsWith(dir.endsWith("/") ? dir : dir + "/");
+}
+
+async function pathExists(p: string): Promise<boolean> {
+  try {
+    await fsp.stat(p);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw new LtxError("IO_ERROR", `cannot stat ${p}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * Restores the newest state of `replica` to `path` (atomically, then PRAGMA quick_check as
+ * Litestream's restore-if-db-not-exists does; a failed check removes the file). False when the
+ * replica holds no backup.
+ */
+async function restoreFromReplica(path: string, replica: Replica): Promise<boolean> {
+  let plan;
+  try {
+    plan = await calcRestorePlan(replica, {});
+  } catch (e) {
+    if (isLtxError(e, "TX_NOT_AVAILABLE") || isLtxError(e, "NO_BACKUPS")) return false;
+    throw e;
+  }
+  await restore(replica, { plan, sink: new FileSink(path) });
+  const problems = await integrityCheck(new Uint8Array(await fsp.readFile(path)), "quick", await loadSqliteWasm());
+  if (problems.length) {
+    await fsp.rm(path, { force: true });
+    throw new LtxError("INTEGRITY_CHECK_FAILED", `restored database failed quick_check, removed: ${problems.slice(0, 5).join("; ")}`);
+  }
+  return true;
+}
+
 function optionsOf(db: ReplicateDbConfig, cfg: ReplicateConfig, env: Record<string, string | undefined>): CliReplicateOptions {
   const o: CliReplicateOptions = {
     monitorInterval: db.monitorInterval,
@@ -370,6 +549,7 @@ function optionsOf(db: ReplicateDbConfig, cfg: ReplicateConfig, env: Record<stri
     env,
   };
   if (db.metaPath !== undefined) o.metaPath = db.metaPath;
+  if (db.maxSyncWalBytes !== undefined) o.maxSyncWalBytes = db.maxSyncWalBytes;
   if (cfg.shutdownTimeout !== undefined) o.shutdownTimeout = cfg.shutdownTimeout;
   return o;
 }

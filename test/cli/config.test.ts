@@ -27,7 +27,7 @@ async function rejects(text: string, message: string, env: Record<string, string
   return err as LtxError;
 }
 
-const DEFAULTS = { monitorInterval: 1000, checkpointInterval: 60000, busyTimeout: 1000, minCheckpointPageCount: 1000, truncatePageN: 121359 };
+const DEFAULTS = { monitorInterval: 1000, checkpointInterval: 60000, busyTimeout: 1000, minCheckpointPageCount: 1000, truncatePageN: 121359, restoreIfNotExists: false };
 
 describe("config: every supported key", () => {
   it("parses a full config to exact values (global settings as replica defaults, per-db settings, levels, snapshot, exec)", async () => {
@@ -76,6 +76,7 @@ dbs:
       compaction: { levels: [10_000, 120_000], snapshotInterval: 5_400_000, snapshotRetention: 172_800_000, l0Retention: 90_000, retention: false },
       exec: "./server --port 8080",
       shutdownTimeout: 45_000,
+      watched: [],
       dbs: [
         {
           path: "/data/app.db",
@@ -85,6 +86,7 @@ dbs:
           busyTimeout: 5000,
           minCheckpointPageCount: 2000,
           truncatePageN: 50_000,
+          restoreIfNotExists: false,
           syncInterval: 250,
           replicas: [
             { url: "s3://backups/prod/app?endpoint=https%3A%2F%2Fs3.example.com&region=us-west-2&forcePathStyle=false", env: { AWS_ACCESS_KEY_ID: "DBKEY", AWS_SECRET_ACCESS_KEY: "DBSECRET" }, syncInterval: 250 },
@@ -110,7 +112,7 @@ dbs:
 
   it("applies Litestream's defaults when keys are absent (1s monitor, 1m checkpoint, 1s busy, 1000 / 121359 pages, 1s sync) and sets no compaction key", async () => {
     const cfg = await parse("dbs:\n  - path: /a.db\n    replica:\n      url: s3://b/a\n");
-    expect(cfg).toEqual({ compaction: {}, dbs: [{ path: "/a.db", monitorInterval: 1000, checkpointInterval: 60000, busyTimeout: 1000, minCheckpointPageCount: 1000, truncatePageN: 121359, syncInterval: 1000, replicas: [{ url: "s3://b/a", env: {}, syncInterval: 1000 }] }] });
+    expect(cfg).toEqual({ compaction: {}, watched: [], dbs: [{ path: "/a.db", monitorInterval: 1000, checkpointInterval: 60000, busyTimeout: 1000, minCheckpointPageCount: 1000, truncatePageN: 121359, restoreIfNotExists: false, syncInterval: 1000, replicas: [{ url: "s3://b/a", env: {}, syncInterval: 1000 }] }] });
   });
 
   it("reads an endpoint as path style unless force-path-style says otherwise, as Go's S3 config does", async () => {
@@ -170,8 +172,35 @@ dbs:
   });
 
   it("returns no databases for an empty file", async () => {
-    expect(await parse("")).toEqual({ dbs: [], compaction: {} });
-    expect(await parse("# nothing\n")).toEqual({ dbs: [], compaction: {} });
+    expect(await parse("")).toEqual({ dbs: [], compaction: {}, watched: [] });
+    expect(await parse("# nothing\n")).toEqual({ dbs: [], compaction: {}, watched: [] });
+  });
+
+  it("reads max-sync-wal-bytes and restore-if-db-not-exists per database", async () => {
+    const cfg = await parse("dbs:\n  - path: /a.db\n    max-sync-wal-bytes: 1048576\n    restore-if-db-not-exists: true\n    replica: {path: /b}\n  - path: /c.db\n    replica: {path: /d}\n");
+    expect(cfg.dbs.map((d) => [d.maxSyncWalBytes, d.restoreIfNotExists])).toEqual([[1048576, true], [undefined, false]]);
+    await rejects("dbs:\n  - path: /a.db\n    max-sync-wal-bytes: 0\n    replica: {path: /b}\n", "dbs[0].max-sync-wal-bytes: max sync WAL bytes must be greater than 0 (got 0)");
+    await rejects("dbs:\n  - path: /a.db\n    max-sync-wal-bytes: 64MiB\n    replica: {path: /b}\n", 'dbs[0].max-sync-wal-bytes: invalid integer "64MiB"');
+  });
+
+  it("takes a per-database snapshot section as the global one when the file sets none, and rejects databases that disagree (Go's messages)", async () => {
+    const one = await parse("dbs:\n  - path: /a.db\n    snapshot: {interval: 2h, retention: 48h}\n    replica: {path: /b}\n  - path: /c.db\n    snapshot: {interval: 2h}\n    replica: {path: /d}\n");
+    expect(one.compaction).toEqual({ snapshotInterval: 7_200_000, snapshotRetention: 172_800_000 });
+    // a global section wins over the per-database one
+    const global = await parse("snapshot: {interval: 1h}\ndbs:\n  - path: /a.db\n    snapshot: {interval: 2h, retention: 3h}\n    replica: {path: /b}\n");
+    expect(global.compaction).toEqual({ snapshotInterval: 3_600_000, snapshotRetention: 10_800_000 });
+    await rejects("dbs:\n  - path: /a.db\n    snapshot: {interval: 2h}\n    replica: {path: /b}\n  - path: /c.db\n    snapshot: {interval: 3h}\n    replica: {path: /d}\n", "dbs[1].snapshot.interval: conflicting database snapshot intervals: /a.db has 2h0m0s, /c.db has 3h0m0s");
+    await rejects("dbs:\n  - path: /a.db\n    snapshot: {retention: 0s}\n    replica: {path: /b}\n", "dbs[0].snapshot.retention: snapshot retention must be greater than 0 (got 0s)");
+  });
+
+  it("keeps a watched directory (even empty) with the configuration each new database will get, and refuses watch without dir", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ltxkit-watch-"));
+    const cfg = await parse(`dbs:\n  - dir: ${dir}\n    pattern: "*.db"\n    watch: true\n    monitor-interval: 250ms\n    replica: {url: "s3://bk/tenants"}\n`);
+    expect(cfg.dbs).toEqual([]);
+    expect(cfg.watched.map((w) => [w.dir, w.pattern, w.recursive])).toEqual([[dir, "*.db", false]]);
+    expect(cfg.watched[0]!.configFor(join(dir, "t1.db"))).toEqual({ path: join(dir, "t1.db"), ...DEFAULTS, monitorInterval: 250, syncInterval: 1000, replicas: [{ url: "s3://bk/tenants/t1.db", env: {}, syncInterval: 1000 }] });
+    await rejects(`dbs:\n  - dir: ${dir}\n    pattern: "*.db"\n    replica: {path: /b}\n`, `dbs[0]: no SQLite databases found in directory ${dir} with pattern *.db`);
+    await rejects("dbs:\n  - path: /a.db\n    watch: true\n    replica: {path: /b}\n", "dbs[0].watch: 'watch' can only be enabled with a directory");
   });
 });
 
@@ -189,7 +218,6 @@ describe("config: rejected input names the key", () => {
 
   it("rejects keys Litestream has and ltxkit does not implement as unsupported, not unknown", async () => {
     await rejects("addr: :9090\n", "addr: not supported by ltxkit");
-    await rejects("dbs:\n  - dir: /d\n    pattern: '*.db'\n    watch: true\n", "dbs[0].watch: not supported by ltxkit");
     await rejects("dbs:\n  - path: /a.db\n    replica:\n      url: s3://b/a\n      sse-kms-key-id: k\n", "dbs[0].replica.sse-kms-key-id: not supported by ltxkit");
   });
 
@@ -390,6 +418,7 @@ describe("config: DB_PATH and REPLICA_URL arguments", () => {
   it("builds one database with Litestream's defaults and each URL as a replica", () => {
     expect(configFromArgs("app.db", ["file:///bk/app", "s3://b/app"], { cwd: CWD })).toEqual({
       compaction: {},
+      watched: [],
       dbs: [{ path: "/srv/app/app.db", ...DEFAULTS, syncInterval: 1000, replicas: [{ url: "/bk/app", env: {}, syncInterval: 1000 }, { url: "s3://b/app", env: {}, syncInterval: 1000 }] }],
     });
     expect(() => configFromArgs("app.db", ["gs://b/app"], { cwd: CWD })).toThrow('replica URL #1.url: replica type "gs" is not supported by ltxkit (file, s3)');

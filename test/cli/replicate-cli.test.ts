@@ -1,11 +1,14 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LtxError } from "../../lib/errors.ts";
 import { runReplicate, type ReplicateDeps, type ReplicateFunction, type ReplicationHandleLike, type StopSignal } from "../../lib/cli/replicate.ts";
 import { captureIO } from "./capture-io.ts";
+import { memoryReplica, type Replica } from "../../lib/replica/replica.ts";
+import { listLevel } from "../../lib/replica/list.ts";
+import { writeStagedReplica } from "../replica/fixtures.ts";
 
 const T0 = Date.UTC(2026, 11, 1, 20, 0, 0);
 const TIME = "time=2026-12-01T20:00:00.000Z";
@@ -111,6 +114,7 @@ dbs:
     busy-timeout: 2s
     min-checkpoint-page-count: 500
     truncate-page-n: 9000
+    max-sync-wal-bytes: 4194304
     meta-path: ${dir}/meta-a
     replicas:
       - {path: ${dir}/bk-a, sync-interval: 2s}
@@ -127,7 +131,7 @@ dbs:
       {
         db: `${dir}/a.db`,
         urls: [`${dir}/bk-a`, "s3://bkt/a?endpoint=http%3A%2F%2F127.0.0.1%3A9&region=r1&forcePathStyle=true"],
-        options: { monitorInterval: 250, syncInterval: 2000, checkpointInterval: 30000, minCheckpointPageCount: 500, truncatePageN: 9000, busyTimeout: 2000, metaPath: `${dir}/meta-a`, compaction: { levels: [15000] }, shutdownTimeout: 10000, env: undefined },
+        options: { monitorInterval: 250, syncInterval: 2000, checkpointInterval: 30000, minCheckpointPageCount: 500, truncatePageN: 9000, busyTimeout: 2000, metaPath: `${dir}/meta-a`, maxSyncWalBytes: 4194304, compaction: { levels: [15000] }, shutdownTimeout: 10000, env: undefined },
       },
       { db: `${dir}/b.db`, urls: [`${dir}/bk-b`], options: { monitorInterval: 1000, syncInterval: 1000, checkpointInterval: 60000, minCheckpointPageCount: 1000, truncatePageN: 121359, busyTimeout: 1000, compaction: { levels: [15000] }, shutdownTimeout: 10000, env: undefined } },
     ]);
@@ -193,6 +197,117 @@ dbs:
     expect(await runReplicate(["-config", cfg, "-once", "-force-snapshot"], h.deps)).toBe(1);
     expect(h.io.stderr).toContain('error="snapshots on demand are not available in this build of ltxkit [UNSUPPORTED]"');
     expect(f.handles.map((x) => x.closes)).toEqual([1, 1]);
+  });
+
+  it("-once -enforce-retention deletes the snapshots past retention and the level files below the oldest kept, after the sync", async () => {
+    const dir = tmp();
+    const cfg = writeConfig(dir, `dbs:\n  - {path: ${dir}/a.db, replica: {path: ${dir}/ra}}\n`);
+    // five snapshots and L1–L3 written in 2025: every snapshot is past the default 24h retention
+    const r = memoryReplica();
+    await writeStagedReplica(r, { start: 1_760_000_000_000, interval: 60_000 });
+    const f = fake();
+    const h = harness(f, { openReplica: () => r });
+    expect(await runReplicate(["-config", cfg, "-once", "-enforce-retention"], h.deps)).toBe(0);
+    const left: string[] = [];
+    for (const level of [1, 2, 3, 9]) for (const fi of await listLevel(r, level)) left.push(`${level}:${fi.minTXID}-${fi.maxTXID}`);
+    // the same cut the retention tests derive: the newest snapshot (1-40) is kept, floor 36
+    expect(left).toEqual(["1:31-36", "1:37-40", "2:31-40", "3:1-15", "9:1-40"]);
+    expect(f.events).toEqual([`start ${dir}/a.db`, `sync ${dir}/a.db`, `close ${dir}/a.db`]);
+    expect(h.io.stderr).toContain(`${TIME} level=INFO msg="synced database" path=${dir}/a.db txid=0000000000000010\n${TIME} level=INFO msg="enforcing retention" path=${dir}/a.db\n`);
+  });
+
+  it("-log-level (or $LOG_LEVEL) drops records below the level; the flag wins over the variable", async () => {
+    const dir = tmp();
+    const cfg = writeConfig(dir, `dbs:\n  - {path: ${dir}/a.db, replica: {path: ${dir}/ra}}\n`);
+    for (const [args, env, expected] of [
+      [["-log-level", "warn"], {}, [] as string[]],
+      [[], { LOG_LEVEL: "ERROR" }, []],
+      [["-log-level", "INFO"], { LOG_LEVEL: "error" }, ["syncing database", "synced database", "one-shot replication complete", "replication complete, ltxkit shutting down", "ltxkit shut down"]],
+    ] as const) {
+      const f = fake();
+      const h = harness(f, { env: { ...env } });
+      expect(await runReplicate(["-config", cfg, "-once", ...args], h.deps)).toBe(0);
+      expect(lines(h.io.stderr).map((l) => /msg="?([^"]*)"?/.exec(l)![1]).filter((m) => !["initialized db", "replicating to"].includes(m!))).toEqual(expected);
+    }
+    // an error still passes -log-level warn
+    const f = fake();
+    const h = harness(f);
+    const run = runReplicate(["-config", cfg, "-log-level", "warn"], h.deps);
+    await f.started(1);
+    const ev = new Event("error") as Event & { error?: unknown };
+    ev.error = new LtxError("STORE_ERROR", "upload failed: 500");
+    await new Promise((r) => setTimeout(r, 10)); // the command subscribes once replicate() returns
+    f.handles[0]!.dispatchEvent(ev);
+    h.signal("SIGINT");
+    expect(await run).toBe(0);
+    expect(lines(h.io.stderr)).toEqual([`${TIME} level=ERROR msg="replication error" path=${dir}/a.db error="upload failed: 500 [STORE_ERROR]"`]);
+    await expect(runReplicate(["-config", cfg, "-log-level", "loud"], harness(fake()).deps)).rejects.toThrow('-log-level: unknown log level "loud" (trace, debug, info, warn or error)');
+    await expect(runReplicate(["-config", cfg], harness(fake(), { env: { LOG_LEVEL: "chatty" } }).deps)).rejects.toThrow('$LOG_LEVEL: unknown log level "chatty"');
+  });
+
+  it("-restore-if-db-not-exists restores a missing database from its first replica before starting it; an existing one, or no backup, starts as is", async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, "present.db"), "x");
+    const cfg = writeConfig(dir, `dbs:\n  - {path: ${dir}/missing.db, replicas: [{path: ${dir}/r1}, {path: ${dir}/r2}]}\n  - {path: ${dir}/present.db, replica: {path: ${dir}/r3}}\n  - {path: ${dir}/fresh.db, replica: {path: ${dir}/r4}}\n`);
+    const restored: string[] = [];
+    const f = fake();
+    const h = harness(f, {
+      restoreDb: async (path: string, replica: Replica) => {
+        restored.push(`${path} <- ${replica.url}`);
+        f.events.push(`restore ${path}`);
+        return !path.endsWith("fresh.db");
+      },
+    });
+    expect(await runReplicate(["-config", cfg, "-once", "-restore-if-db-not-exists"], h.deps)).toBe(0);
+    expect(restored).toEqual([`${dir}/missing.db <- ${dir}/r1`, `${dir}/fresh.db <- ${dir}/r4`]);
+    expect(f.events.slice(0, 3)).toEqual([`restore ${dir}/missing.db`, `restore ${dir}/fresh.db`, `start ${dir}/missing.db`]);
+    expect(lines(h.io.stderr).slice(0, 6)).toEqual([
+      `${TIME} level=INFO msg="attempting restore before replication" path=${dir}/missing.db`,
+      `${TIME} level=INFO msg="restore completed" path=${dir}/missing.db`,
+      `${TIME} level=INFO msg="database exists, skipping restore" path=${dir}/present.db`,
+      `${TIME} level=INFO msg="attempting restore before replication" path=${dir}/fresh.db`,
+      `${TIME} level=INFO msg="no backup found, starting fresh" path=${dir}/fresh.db`,
+      `${TIME} level=INFO msg="initialized db" path=${dir}/missing.db`,
+    ]);
+    // without the flag or the key, nothing is restored; a failed restore exits 1 before any database starts
+    const f2 = fake();
+    expect(await runReplicate(["-config", cfg, "-once"], harness(f2, { restoreDb: async () => { throw new Error("must not restore"); } }).deps)).toBe(0);
+    const cfgKey = writeConfig(dir, `dbs:\n  - {path: ${dir}/missing.db, restore-if-db-not-exists: true, replica: {path: ${dir}/r1}}\n`);
+    const f3 = fake();
+    const h3 = harness(f3, { restoreDb: async () => { throw new LtxError("CHECKSUM_MISMATCH", "file checksum mismatch"); } });
+    expect(await runReplicate(["-config", cfgKey], h3.deps)).toBe(1);
+    expect(f3.events).toEqual([]);
+    expect(h3.io.stderr).toContain(`level=ERROR msg="restore failed" path=${dir}/missing.db error="file checksum mismatch [CHECKSUM_MISMATCH]"`);
+  });
+
+  it("a watched directory: databases that appear are started with the directory's settings, removed ones are closed", async () => {
+    const dir = tmp();
+    const tenants = join(dir, "tenants");
+    mkdirSync(tenants);
+    const sqliteFile = (p: string) => writeFileSync(p, Buffer.concat([Buffer.from("SQLite format 3\0"), Buffer.alloc(84)]));
+    sqliteFile(join(tenants, "a.db"));
+    const cfg = writeConfig(dir, `dbs:\n  - dir: ${tenants}\n    pattern: "*.db"\n    watch: true\n    monitor-interval: 250ms\n    replica: {path: ${dir}/bk}\n`);
+    const f = fake();
+    const h = harness(f, { watchInterval: 20 });
+    const run = runReplicate(["-config", cfg], h.deps);
+    await f.started(1);
+    writeFileSync(join(tenants, "notes.txt"), "not a database");
+    writeFileSync(join(tenants, "c.db"), "not a database either");
+    sqliteFile(join(tenants, "b.db"));
+    await f.started(2);
+    expect(f.calls.map((c) => [c.db, c.urls, c.options.monitorInterval])).toEqual([
+      [join(tenants, "a.db"), [join(dir, "bk", "a.db")], 250],
+      [join(tenants, "b.db"), [join(dir, "bk", "b.db")], 250],
+    ]);
+    rmSync(join(tenants, "a.db"));
+    for (let i = 0; i < 200 && f.handles[0]!.closes === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(f.handles.map((x) => x.closes)).toEqual([1, 0]);
+    h.signal("SIGTERM");
+    expect(await run).toBe(0);
+    expect(f.handles.map((x) => x.closes)).toEqual([1, 1]);
+    expect(f.calls.length).toBe(2);
+    expect(h.io.stderr).toContain(`msg="added database from directory" path=${join(tenants, "b.db")} dir=${tenants}`);
+    expect(h.io.stderr).toContain(`msg="database removed from directory, closing" path=${join(tenants, "a.db")}`);
   });
 
   it("takes DB_PATH and REPLICA_URLs instead of a config, relative paths from the working directory", async () => {
@@ -358,6 +473,8 @@ describe("ltxkit replicate (the built binary)", () => {
       [["-once", "-config", cfg], "ltxkit replicate: cannot specify -once flag with -exec [INVALID_ARGUMENT]\n"],
       [["-bogus"], "ltxkit replicate: unknown flag: -bogus [INVALID_ARGUMENT]\n"],
       [["-config"], "ltxkit replicate: flag -config needs a value [INVALID_ARGUMENT]\n"],
+      [["-enforce-retention", `${dir}/a.db`, `${dir}/r`], "ltxkit replicate: cannot specify -enforce-retention flag without -once [INVALID_ARGUMENT]\n"],
+      [["-log-level", "verbose", `${dir}/a.db`, `${dir}/r`], 'ltxkit replicate: -log-level: unknown log level "verbose" (trace, debug, info, warn or error) [INVALID_ARGUMENT]\n'],
     ];
     for (const [args, err] of cases) expect(cli(args), args.join(" ")).toEqual({ code: 2, out: "", err });
   });

@@ -5,7 +5,7 @@
  */
 import { S3Store } from "../../lib/store/s3.ts";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -106,6 +106,40 @@ describe.skipIf(!hasReplicate)("ltxkit replicate end to end (built binary, live 
     expect(fin.rows("SELECT id, body FROM notes ORDER BY id")).toEqual(app.rows("SELECT id, body FROM notes ORDER BY id"));
     fin.close();
     app.close();
+  });
+
+  it("-restore-if-db-not-exists on a fresh host restores the database from the replica, then keeps replicating it with no TXID gap", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ltxkit-e2e-"));
+    const dbPath = join(dir, "app.db");
+    const replica = `file://${join(dir, "replica")}`;
+    let app = openApp(dbPath);
+    app.exec("PRAGMA journal_mode=WAL");
+    app.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    for (let i = 0; i < 50; i++) app.exec(`INSERT INTO t (v) VALUES ('before ${i}')`);
+    expect(cli(["replicate", "-once", dbPath, replica]).code).toBe(0);
+    const before = app.rows("SELECT * FROM t ORDER BY id");
+    app.close();
+    // the host is lost: database, WAL and local state go
+    for (const f of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`, join(dir, ".app.db-litestream")]) rmSync(f, { recursive: true, force: true });
+    const r = cli(["replicate", "-once", "-restore-if-db-not-exists", dbPath, replica]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain(`msg="attempting restore before replication" path=${dbPath}\n`);
+    expect(r.err).toContain(`msg="restore completed" path=${dbPath}\n`);
+    app = openApp(dbPath);
+    expect(app.rows("SELECT * FROM t ORDER BY id")).toEqual(before);
+    app.exec("INSERT INTO t (v) VALUES ('after')");
+    // an existing database is left alone
+    const again = cli(["replicate", "-once", "-restore-if-db-not-exists", dbPath, replica]);
+    expect(again.code, again.err).toBe(0);
+    expect(again.err).toContain(`msg="database exists, skipping restore" path=${dbPath}\n`);
+    const out = join(dir, "check.db");
+    expect(cli(["restore", "-o", out, replica]).code).toBe(0);
+    const got = openApp(out);
+    expect(got.rows("SELECT * FROM t ORDER BY id")).toEqual(app.rows("SELECT * FROM t ORDER BY id"));
+    got.close();
+    app.close();
+    const listing = JSON.parse(cli(["ls", "-level", "0", "-json", replica]).out) as Array<{ min_txid: string; max_txid: string }>;
+    for (let i = 1; i < listing.length; i++) expect(BigInt("0x" + listing[i]!.min_txid), "L0 TXIDs contiguous").toBe(BigInt("0x" + listing[i - 1]!.max_txid) + 1n);
   });
 
   it("-exec: replicates while the child runs and exits with the child's code", async () => {
