@@ -26,6 +26,12 @@ export interface ReplicaTargetConfig {
   env: Record<string, string | undefined>;
   /** Upload cadence of this replica (ms). */
   syncInterval: number;
+  /**
+   * S3 only: the key prefix exactly as Go Litestream uses a config file's `path:` (keys are
+   * `keyPrefix + "/" + …`), set when it differs from the URL's cleaned prefix (a leading or trailing
+   * `/`, an empty path). Open the replica with `s3Layout(keyPrefix, true)`.
+   */
+  keyPrefix?: string;
 }
 
 /** One database to replicate, with every per-database setting resolved (defaults applied). */
@@ -486,7 +492,7 @@ interface RawReplica {
 
 type Destination =
   | { kind: "file"; path: string }
-  | { kind: "s3"; bucket: string; prefix: string; endpoint?: string; region?: string; forcePathStyle?: boolean; extra: Array<[string, string]> };
+  | { kind: "s3"; bucket: string; prefix: string; endpoint?: string; region?: string; forcePathStyle?: boolean; extra: Array<[string, string]>; raw?: string };
 
 function readReplicaSettings(r: Reader, m: Map<string, Value>, where: string, into: Partial<RawReplica>): void {
   const at = (k: string) => (where ? `${where}.${k}` : k);
@@ -568,6 +574,8 @@ function destinationOf(raw: RawReplica, opts: ConfigOptions): Destination {
   }
   if (!bucket) fail(`${w}: bucket required for s3 replica`);
   const d: Destination = { kind: "s3", bucket, prefix, extra };
+  // a config `path:` is Go's key prefix verbatim (no cleaning); a URL's path is cleaned
+  if (!raw.url) d.raw = raw.path ?? "";
   if (endpoint) d.endpoint = endpoint;
   if (region) d.region = region;
   if (forcePathStyle !== undefined) d.forcePathStyle = forcePathStyle;
@@ -593,7 +601,10 @@ function urlOf(d: Destination): string {
 function withRelative(d: Destination, rel: string): Destination {
   if (d.kind === "file") return { kind: "file", path: nodePath.join(d.path, rel) };
   const base = d.prefix.replace(/\/+$/, "");
-  return { ...d, prefix: base ? `${base}/${rel}` : rel };
+  const out: Destination = { ...d, prefix: base ? `${base}/${rel}` : rel };
+  // Go: path.Join(path, rel), or rel alone when the path is empty
+  if (d.raw !== undefined) out.raw = d.raw ? nodePath.posix.join(d.raw, rel) : rel;
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -740,7 +751,13 @@ export async function parseConfig(text: string, opts: ConfigOptions = {}): Promi
         const env: Record<string, string | undefined> = {};
         if (raw.accessKeyId) env.AWS_ACCESS_KEY_ID = raw.accessKeyId;
         if (raw.secretAccessKey) env.AWS_SECRET_ACCESS_KEY = raw.secretAccessKey;
-        return { url: urlOf(rel === null ? dest : withRelative(dest, rel)), env, syncInterval: raw.syncInterval ?? DB_DEFAULTS.syncInterval };
+        const d = rel === null ? dest : withRelative(dest, rel);
+        const t: ReplicaTargetConfig = { url: urlOf(d), env, syncInterval: raw.syncInterval ?? DB_DEFAULTS.syncInterval };
+        if (d.kind === "s3" && d.raw !== undefined) {
+          const parsed = parseReplicaURL(t.url);
+          if (parsed.kind === "s3" && parsed.prefix + "/" !== d.raw + "/") t.keyPrefix = d.raw;
+        }
+        return t;
       });
     const make = (dbPath: string, meta: string | undefined, reps: ReplicaTargetConfig[]): ReplicateDbConfig => {
       const db: ReplicateDbConfig = { path: dbPath, replicas: reps, ...settings, syncInterval: reps[0]!.syncInterval };
@@ -803,7 +820,7 @@ function checkCollisions(dbs: ReplicateDbConfig[]): void {
     if (other) fail(`meta-path collision: databases ${other} and ${db.path} would share meta-path ${mp}, causing replication state corruption`);
     metas.set(mp, db.path);
     for (const rep of db.replicas) {
-      const key = destinationKey(rep.url);
+      const key = destinationKey(rep.url) + (rep.keyPrefix !== undefined ? `:exact:${rep.keyPrefix}` : "");
       const o = dests.get(key);
       if (o === db.path) fail(`replica collision: database ${db.path} lists replica ${redact(rep.url)} twice`);
       if (o) fail(`replica collision: databases ${o} and ${db.path} would both replicate to ${redact(rep.url)}`);

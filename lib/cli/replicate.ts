@@ -26,6 +26,7 @@ import { writeLtxFile } from "../replica/list.ts";
 import type { L0Source } from "../replica/replicator.ts";
 import { openReplica, parseReplicaURL, redact } from "../replica/url.ts";
 import { type Replica } from "../replica/replica.ts";
+import { s3Layout } from "../replica/layout.ts";
 import { formatTXID } from "../ltx/txid.ts";
 import { parseArgs, bool, str } from "./args.ts";
 import { configFromArgs, defaultConfigPath, findSQLiteDatabases, formatGoDuration, loadConfigFile, matchPattern, DEFAULT_CONFIG_PATH, type ReplicateConfig, type ReplicateDbConfig, type WatchedDirectory } from "./config.ts";
@@ -276,7 +277,8 @@ export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise
     db,
     replicas: db.replicas.map((r) => {
       try {
-        return open(r.url, { ...env, ...r.env });
+        const replica = open(r.url, { ...env, ...r.env });
+        return r.keyPrefix !== undefined && replica.kind === "s3" ? { ...replica, layout: s3Layout(r.keyPrefix, true) } : replica;
       } catch (e) {
         // a config problem (exit 1), not a misuse of the command line
         if (fromConfig && e instanceof LtxError) throw new LtxError("INVALID_CONFIG", `database ${db.path}: replica ${redact(r.url)}: ${e.message}`, { cause: e });

@@ -40,9 +40,14 @@ export const fileLayout: ReplicaLayout = {
   },
 };
 
-/** `<prefix>/<%04x>/<min>-<max>.ltx`. The prefix is used verbatim ("." when the URL path was empty). */
-export function s3Layout(prefix: string): ReplicaLayout {
-  const base = prefix === "" ? "" : prefix.replace(/\/+$/, "") + "/";
+/**
+ * `<prefix>/<%04x>/<min>-<max>.ltx`. The prefix is used verbatim ("." when the URL path was empty);
+ * trailing slashes are dropped, and an empty prefix means keys at the bucket root. With `exact`, the
+ * keys are `prefix + "/" + …` whatever the prefix holds, as Go Litestream builds them from a config
+ * file's `path:` (a leading or trailing `/` kept, an empty path giving `/0000/…`).
+ */
+export function s3Layout(prefix: string, exact = false): ReplicaLayout {
+  const base = exact ? prefix + "/" : prefix === "" ? "" : prefix.replace(/\/+$/, "") + "/";
   return {
     root: base,
     levelPrefix(level) {

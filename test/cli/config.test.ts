@@ -176,6 +176,30 @@ dbs:
     expect(await parse("# nothing\n")).toEqual({ dbs: [], compaction: {}, watched: [] });
   });
 
+  it("keeps an S3 `path:` as Go's verbatim key prefix where cleaning would change it (leading or trailing /, empty); a URL path is cleaned", async () => {
+    const cfg = await parse(`dbs:
+  - path: /a.db
+    replicas:
+      - {type: s3, bucket: b, path: /lead/app}
+      - {type: s3, bucket: b, path: tail/}
+      - {type: s3, bucket: b}
+      - {type: s3, bucket: b, path: plain/app}
+      - {url: "s3://b//url/app/"}
+`);
+    expect(cfg.dbs[0]!.replicas.map((r) => [r.url, r.keyPrefix])).toEqual([
+      ["s3://b/lead/app", "/lead/app"],
+      ["s3://b/tail", "tail/"],
+      ["s3://b", ""],
+      ["s3://b/plain/app", undefined],
+      ["s3://b/url/app", undefined],
+    ]);
+    // directory replication: Go's path.Join(path, rel)
+    const dir = mkdtempSync(join(tmpdir(), "ltxkit-prefix-"));
+    writeFileSync(join(dir, "t.db"), Buffer.concat([Buffer.from("SQLite format 3\0"), Buffer.alloc(84)]));
+    const d = await parse(`dbs:\n  - dir: ${dir}\n    pattern: "*.db"\n    replica: {type: s3, bucket: b, path: /tenants/}\n`);
+    expect(d.dbs[0]!.replicas.map((r) => [r.url, r.keyPrefix])).toEqual([["s3://b/tenants/t.db", "/tenants/t.db"]]);
+  });
+
   it("reads max-sync-wal-bytes and restore-if-db-not-exists per database", async () => {
     const cfg = await parse("dbs:\n  - path: /a.db\n    max-sync-wal-bytes: 1048576\n    restore-if-db-not-exists: true\n    replica: {path: /b}\n  - path: /c.db\n    replica: {path: /d}\n");
     expect(cfg.dbs.map((d) => [d.maxSyncWalBytes, d.restoreIfNotExists])).toEqual([[1048576, true], [undefined, false]]);
