@@ -17,9 +17,9 @@ import { driver, openApp } from "../test/capture/driver.ts";
 import { goTool, skipWithoutGo } from "./go-tools.ts";
 import { goEnv } from "./litestream/replicate.ts";
 
-describe.skipIf(skipWithoutGo("litestream-v0.5.16"))(`replicate() checked by litestream restore v0.5.16 (${driver.name})`, () => {
+describe.skipIf(skipWithoutGo("litestream-v0.5.16", "litestream-v0.5.15"))(`replicate() checked by litestream restore v0.5.16, and v0.5.15 for frame pages (${driver.name})`, () => {
   for (const pageEncoding of ["block", "frame"] as const) {
-    it(`every sync() restores byte-identically with Go and ltxkit (${pageEncoding} pages)`, async () => {
+    it(`every sync() restores byte-identically with Go ${pageEncoding === "frame" ? "v0.5.16 and v0.5.15" : "v0.5.16"} and ltxkit (${pageEncoding} pages)`, async () => {
       const dir = mkdtempSync(join(tmpdir(), "ltxkit-replicate-go-"));
       const path = join(dir, "app.db");
       const app = openApp(path, { pageSize: 4096, autocheckpoint: 0 });
@@ -43,6 +43,12 @@ describe.skipIf(skipWithoutGo("litestream-v0.5.16"))(`replicate() checked by lit
           const out = join(dir, `go-${i}.db`);
           execFileSync(goTool("litestream-v0.5.16")!, ["restore", "-o", out, "-txid", txid.toString(16).padStart(16, "0"), `file://${url}`], { stdio: "pipe", env: goEnv() });
           expect(Buffer.compare(new Uint8Array(readFileSync(out)), ours.bytes), `${step.name}: go and ltxkit restores differ`).toBe(0);
+          if (pageEncoding === "frame") {
+            // v0.5.15 writes and reads only frame-encoded pages: the replica must be one it can restore
+            const old = join(dir, `go15-${i}.db`);
+            execFileSync(goTool("litestream-v0.5.15")!, ["restore", "-o", old, "-txid", txid.toString(16).padStart(16, "0"), `file://${url}`], { stdio: "pipe", env: goEnv() });
+            expect(Buffer.compare(new Uint8Array(readFileSync(old)), ours.bytes), `${step.name}: go v0.5.15 and ltxkit restores differ`).toBe(0);
+          }
         }
       } finally {
         await h.close();
