@@ -7,8 +7,11 @@
  * to its hash with integrity_check ok, the levels are contiguous, and latest is at least the newest
  * ACK. At the end `litestream restore` v0.5.16 at the newest ACK gives ltxkit's bytes.
  *
- * LTXKIT_KILLS (default 50) sets the number of kills; LTXKIT_KILL_SEED replays a run's random
- * choices (kill delays, the child's workload, the sampled ACKs); the seed is printed.
+ * The same runs against an S3 replica on Ceph RGW (fewer kills: each restart lists the bucket).
+ *
+ * LTXKIT_KILLS (default 50) and LTXKIT_KILLS_S3 (default 15) set the number of kills;
+ * LTXKIT_KILL_SEED replays a run's random choices (kill delays, the child's workload, the sampled
+ * ACKs); the seed is printed.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -23,6 +26,9 @@ import { listAll } from "../lib/replica/list.ts";
 import { calcRestorePlan } from "../lib/replica/plan.ts";
 import type { Replica } from "../lib/replica/replica.ts";
 import { restoreAndCheck } from "../test/capture/app.ts";
+import { openReplica } from "../lib/replica/url.ts";
+import { S3Store } from "../lib/store/s3.ts";
+import { s3env, skipS3 } from "../test/store/s3-env.ts";
 import { goTool, skipWithoutGo } from "./go-tools.ts";
 import { goEnv } from "./litestream/replicate.ts";
 
@@ -31,6 +37,7 @@ const CHILD = join(ROOT, "conformance", "kill", "child.mjs");
 const g = globalThis as { Bun?: unknown; Deno?: unknown };
 const NODE = g.Bun || g.Deno ? "node" : process.execPath;
 const KILLS = Number(process.env.LTXKIT_KILLS ?? 50);
+const KILLS_S3 = Number(process.env.LTXKIT_KILLS_S3 ?? 15);
 const SEED = Number(process.env.LTXKIT_KILL_SEED ?? Math.floor(Math.random() * 2 ** 31)) >>> 0;
 
 function mulberry32(s: number): () => number {
@@ -49,9 +56,9 @@ interface Ack { txid: bigint; hash: string; run: number }
 interface Run { acks: Ack[]; stderr: string; code: number | null; signal: string | null; waitedForAck: boolean; delay: number }
 
 /** Starts the child; kills it `delay` ms after its first ACK (or after its start when `afterAck` is false). */
-function runChild(db: string, replicaDir: string, run: number, afterAck: boolean, delay: number): Promise<Run> {
+function runChild(db: string, replicaUrl: string, run: number, afterAck: boolean, delay: number): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [CHILD, db, replicaDir, String((SEED + run * 7919) >>> 0)], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(NODE, [CHILD, db, replicaUrl, String((SEED + run * 7919) >>> 0)], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let stderr = "";
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -100,73 +107,105 @@ function checkContiguous(files: FileInfo[]): void {
 }
 
 const hex = (t: bigint) => t.toString(16).padStart(16, "0");
-const state: { replicaDir?: string; newest?: Ack } = {};
+
+interface Target {
+  name: string;
+  skip: boolean;
+  kills: number;
+  /** A fresh replica: its URL for the child and for Go, and the Replica to check it with. */
+  make(dir: string): { url: string; replica: Replica };
+}
+
+const TARGETS: Target[] = [
+  {
+    name: "file replica",
+    skip: false,
+    kills: KILLS,
+    make(dir) {
+      const replicaDir = join(dir, "replica");
+      return { url: replicaDir, replica: { url: replicaDir, kind: "file", store: new FsStore(replicaDir), layout: fileLayout, timestampFromMetadata: false } };
+    },
+  },
+  {
+    name: "S3 replica on Ceph RGW",
+    skip: skipS3,
+    kills: KILLS_S3,
+    make() {
+      const url = `s3://${s3env.bucket}/kill-${Date.now().toString(36)}?endpoint=${encodeURIComponent(s3env.endpoint)}&region=${s3env.region}&forcePathStyle=true`;
+      return { url, replica: openReplica(url, { env: process.env, s3Store: (o) => new S3Store(o) }) };
+    },
+  },
+];
 
 // dist/ is built once before any test file runs (test/setup/build-dist.ts).
 
-describe("SIGKILL of the replicating process never loses an acknowledged commit (file replica)", () => {
-  it(`${KILLS} kills at random points, each followed by a restart: every ACK restores to its content, TXIDs stay contiguous`, async () => {
-    console.log(`kill test: LTXKIT_KILL_SEED=${SEED} LTXKIT_KILLS=${KILLS}`);
-    const dir = mkdtempSync(join(tmpdir(), "ltxkit-kill-"));
-    const db = join(dir, "app.db");
-    const replicaDir = join(dir, "replica");
-    const replica: Replica = { url: replicaDir, kind: "file", store: new FsStore(replicaDir), layout: fileLayout, timestampFromMetadata: false };
-    const acks: Ack[] = [];
-    let restores = 0;
-    let noAckRuns = 0;
-    for (let run = 0; run < KILLS; run++) {
-      // most kills land while the child works (sync, upload, checkpoint, compaction); some during its start and resume
-      const afterAck = run === 0 || rand() < 0.8;
-      const delay = afterAck ? int(1500) : int(900);
-      const r = await runChild(db, replicaDir, run, afterAck, delay);
-      const ctx = `run ${run} (${afterAck ? `${delay} ms after its first ACK` : `${delay} ms after start`}, seed ${SEED})`;
-      expect(r.signal, `${ctx}: the child ended by itself (code ${r.code}): ${r.stderr}`).toBe("SIGKILL");
-      if (afterAck) expect(r.acks.length, `${ctx}: no ACK within 60 s after the restart: ${r.stderr}`).toBeGreaterThan(0);
-      if (!r.acks.length) noAckRuns++;
-      for (const a of r.acks) {
-        const prev = acks[acks.length - 1];
-        // an ACK TXID at or below an earlier one would mean the numbering went back over acknowledged commits
-        if (prev) expect(a.txid > prev.txid, `${ctx}: ACK ${hex(a.txid)} after ACK ${hex(prev.txid)}`).toBe(true);
-        acks.push(a);
-      }
-      if (!acks.length) continue;
-      const newest = acks[acks.length - 1]!;
+for (const target of TARGETS) {
+  const state: { url?: string; replica?: Replica; newest?: Ack } = {};
+  const kills = target.kills;
 
-      // the replica, the child dead: contiguous levels, a latest plan reaching the newest ACK
-      const files = await listAll(replica);
-      checkContiguous(files);
-      const plan = await calcRestorePlan(replica);
-      const latestTXID = plan[plan.length - 1]!.maxTXID;
-      expect(latestTXID >= newest.txid, `${ctx}: latest ${hex(latestTXID)} below the newest ACK ${hex(newest.txid)}`).toBe(true);
-      const latest = await restoreAndCheck(replica);
-      expect(latest.integrity, `${ctx}: latest`).toBe("ok");
-      restores++;
+  describe.skipIf(target.skip)(`SIGKILL of the replicating process never loses an acknowledged commit (${target.name})`, () => {
+    it(`${kills} kills at random points, each followed by a restart: every ACK restores to its content, TXIDs stay contiguous`, async () => {
+      console.log(`kill test (${target.name}): LTXKIT_KILL_SEED=${SEED} kills=${kills}`);
+      const dir = mkdtempSync(join(tmpdir(), "ltxkit-kill-"));
+      const db = join(dir, "app.db");
+      const { url, replica } = target.make(dir);
+      const acks: Ack[] = [];
+      let restores = 0;
+      let noAckRuns = 0;
+      for (let run = 0; run < kills; run++) {
+        // most kills land while the child works (sync, upload, checkpoint, compaction); some during its start and resume
+        const afterAck = run === 0 || rand() < 0.8;
+        const delay = afterAck ? int(1500) : int(900);
+        const r = await runChild(db, url, run, afterAck, delay);
+        const ctx = `run ${run} (${afterAck ? `${delay} ms after its first ACK` : `${delay} ms after start`}, seed ${SEED})`;
+        expect(r.signal, `${ctx}: the child ended by itself (code ${r.code}): ${r.stderr}`).toBe("SIGKILL");
+        if (afterAck) expect(r.acks.length, `${ctx}: no ACK within 60 s after the restart: ${r.stderr}`).toBeGreaterThan(0);
+        if (!r.acks.length) noAckRuns++;
+        for (const a of r.acks) {
+          const prev = acks[acks.length - 1];
+          // an ACK TXID at or below an earlier one would mean the numbering went back over acknowledged commits
+          if (prev) expect(a.txid > prev.txid, `${ctx}: ACK ${hex(a.txid)} after ACK ${hex(prev.txid)}`).toBe(true);
+          acks.push(a);
+        }
+        if (!acks.length) continue;
+        const newest = acks[acks.length - 1]!;
 
-      // every ACK of this run's first few, the newest, the first five ever, and a random sample
-      const sample = new Set<Ack>([...acks.slice(0, 5), newest, ...r.acks.slice(0, 2)]);
-      for (let i = 0; i < 4; i++) sample.add(acks[int(acks.length)]!);
-      for (const a of sample) {
-        const got = await restoreAndCheck(replica, a.txid);
+        // the replica, the child dead: contiguous levels, a latest plan reaching the newest ACK
+        const files = await listAll(replica);
+        checkContiguous(files);
+        const plan = await calcRestorePlan(replica);
+        const latestTXID = plan[plan.length - 1]!.maxTXID;
+        expect(latestTXID >= newest.txid, `${ctx}: latest ${hex(latestTXID)} below the newest ACK ${hex(newest.txid)}`).toBe(true);
+        const latest = await restoreAndCheck(replica);
+        expect(latest.integrity, `${ctx}: latest`).toBe("ok");
         restores++;
-        expect([got.integrity, got.hash], `${ctx}: restore at ACK ${hex(a.txid)} (acknowledged in run ${a.run})`).toEqual(["ok", a.hash]);
-      }
-    }
-    expect(acks.length).toBeGreaterThan(KILLS / 2);
-    state.replicaDir = replicaDir;
-    state.newest = acks[acks.length - 1];
-    console.log(`kill test: ${KILLS} kills (${noAckRuns} before any ACK of their run), ${acks.length} ACKs up to TXID ${hex(state.newest!.txid)}, ${restores} restores checked`);
-  }, 900_000);
-});
 
-describe.skipIf(skipWithoutGo("litestream-v0.5.16"))("the killed replica restores with litestream restore v0.5.16", () => {
-  it("at the newest ACK, byte-identical to ltxkit's restore and to the acknowledged content", async () => {
-    expect(state.newest, "the kill run produced no ACK").toBeDefined();
-    const { replicaDir, newest } = state as Required<typeof state>;
-    const replica: Replica = { url: replicaDir, kind: "file", store: new FsStore(replicaDir), layout: fileLayout, timestampFromMetadata: false };
-    const ours = await restoreAndCheck(replica, newest.txid);
-    expect([ours.integrity, ours.hash]).toEqual(["ok", newest.hash]);
-    const out = join(mkdtempSync(join(tmpdir(), "ltxkit-kill-go-")), "db");
-    execFileSync(goTool("litestream-v0.5.16")!, ["restore", "-o", out, "-txid", hex(newest.txid), `file://${replicaDir}`], { stdio: "pipe", env: goEnv() });
-    expect(Buffer.compare(new Uint8Array(readFileSync(out)), ours.bytes), "go and ltxkit restores differ").toBe(0);
+        // every ACK of this run's first few, the newest, the first five ever, and a random sample
+        const sample = new Set<Ack>([...acks.slice(0, 5), newest, ...r.acks.slice(0, 2)]);
+        for (let i = 0; i < 4; i++) sample.add(acks[int(acks.length)]!);
+        for (const a of sample) {
+          const got = await restoreAndCheck(replica, a.txid);
+          restores++;
+          expect([got.integrity, got.hash], `${ctx}: restore at ACK ${hex(a.txid)} (acknowledged in run ${a.run})`).toEqual(["ok", a.hash]);
+        }
+      }
+      expect(acks.length).toBeGreaterThan(kills / 2);
+      state.url = url;
+      state.replica = replica;
+      state.newest = acks[acks.length - 1];
+      console.log(`kill test (${target.name}): ${kills} kills (${noAckRuns} before any ACK of their run), ${acks.length} ACKs up to TXID ${hex(state.newest!.txid)}, ${restores} restores checked`);
+    }, 900_000);
   });
-});
+
+  describe.skipIf(target.skip || skipWithoutGo("litestream-v0.5.16"))(`the killed replica restores with litestream restore v0.5.16 (${target.name})`, () => {
+    it("at the newest ACK, byte-identical to ltxkit's restore and to the acknowledged content", async () => {
+      expect(state.newest, "the kill run produced no ACK").toBeDefined();
+      const { url, replica, newest } = state as Required<typeof state>;
+      const ours = await restoreAndCheck(replica, newest.txid);
+      expect([ours.integrity, ours.hash]).toEqual(["ok", newest.hash]);
+      const out = join(mkdtempSync(join(tmpdir(), "ltxkit-kill-go-")), "db");
+      execFileSync(goTool("litestream-v0.5.16")!, ["restore", "-o", out, "-txid", hex(newest.txid), url.startsWith("s3://") ? url : `file://${url}`], { stdio: "pipe", env: goEnv() });
+      expect(Buffer.compare(new Uint8Array(readFileSync(out)), ours.bytes), "go and ltxkit restores differ").toBe(0);
+    });
+  });
+}

@@ -1,12 +1,12 @@
 // The application of the kill test (conformance/kill.test.ts), run by Node against dist/: it
-// replicates its database to a file replica and writes transactions in a loop; after each sync()
+// replicates its database to a file or S3 replica and writes transactions in a loop; after each sync()
 // resolves it prints `ACK <txid hex> <content hash>`, the hash taken before the sync() call.
-// argv: <db> <replica dir> <seed>. The parent kills it with SIGKILL at random points.
+// argv: <db> <replica dir or URL> <seed>. The parent kills it with SIGKILL at random points.
 import { createHash } from "node:crypto";
 import { replicate } from "../../dist/adapters/replicate.js";
 import { openSqlite } from "../../dist/adapters/sqlite-open.js";
 
-const [db, replicaDir, seedArg] = process.argv.slice(2);
+const [db, replicaUrl, seedArg] = process.argv.slice(2);
 let seed = Number(seedArg) >>> 0;
 function rand() {
   // mulberry32
@@ -41,7 +41,7 @@ app.query("PRAGMA wal_autocheckpoint = 0"); // checkpoints are the replication's
 app.exec("PRAGMA busy_timeout = 5000");
 app.exec("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT, b BLOB); CREATE INDEX IF NOT EXISTS tv ON t (v)");
 
-const h = await replicate(db, replicaDir, {
+const h = await replicate(db, replicaUrl, {
   monitorInterval: 50,
   syncInterval: 50,
   minCheckpointPageCount: 40,
