@@ -296,6 +296,12 @@ export async function verifyReplica(replica: Replica, options: VerifyOptions = {
           add("LEVEL_OVERLAP", f.key, `${name(f)} overlaps ${name(prev)} in level ${level}`, { level });
         }
       }
+      // The file reaching furthest so far is what the next one must continue.
+      if (prev && f.maxTXID < prev.maxTXID) {
+        const ts = checks.get(f.key)!.header?.timestamp;
+        if (ts !== undefined && (ts < MIN_PLAUSIBLE_MS || ts > now + FUTURE_SLACK_MS)) add("TIMESTAMP", f.key, `implausible header timestamp ${describeTime(ts)}`, { level });
+        continue;
+      }
       const ts = checks.get(f.key)!.header?.timestamp;
       if (ts !== undefined) {
         if (ts < MIN_PLAUSIBLE_MS || ts > now + FUTURE_SLACK_MS) {

@@ -1,0 +1,259 @@
+/**
+ * verifyReplica on replicas ltxkit wrote (the staged replica of fixtures.ts: L0 1..40, L1, L2, L3
+ * and five snapshots, built by the library's compaction), healthy and damaged in each way the
+ * verifier detects. Each damage must yield exactly the expected finding (kind, key, severity) and
+ * nothing else. Damaged files are built with the encoder, so their checksums are valid unless the
+ * damage is the checksum.
+ */
+import { describe, expect, it } from "vitest";
+import { isLtxError } from "../../lib/errors.ts";
+import { decodeLtx, verifyLtx } from "../../lib/ltx/decoder.ts";
+import { encodeLtxBytes } from "../../lib/ltx/encoder.ts";
+import { newHeader } from "../../lib/ltx/header.ts";
+import { mergeFiles } from "../../lib/replica/compact.ts";
+import { listLevel, writeLtxFile } from "../../lib/replica/list.ts";
+import { memoryReplica, type Replica } from "../../lib/replica/replica.ts";
+import { verifyReplica, type VerifyOptions, type VerifyReport } from "../../lib/replica/verify.ts";
+import { mixedPage } from "../ltx/helpers.ts";
+import { writeL0Chain, writeStagedReplica } from "./fixtures.ts";
+
+const START = 1_760_000_000_000;
+const MIN = 60_000;
+const NOW = new Date(START + 3600_000);
+
+async function staged(pageEncoding: "block" | "frame" = "block"): Promise<Replica> {
+  const r = memoryReplica();
+  await writeStagedReplica(r, { start: START, interval: MIN, pageEncoding });
+  return r;
+}
+const key = (r: Replica, level: number, min: number, max: number) => r.layout.key(level, BigInt(min), BigInt(max));
+const get = async (r: Replica, k: string) => (await r.store.get(k))!;
+const put = (r: Replica, k: string, b: Uint8Array) => r.store.put(k, b);
+/** The findings as [kind, severity, key], for exact comparison. */
+const brief = (rep: VerifyReport) => rep.findings.map((f) => [f.kind, f.severity, f.key]);
+const verify = (r: Replica, o: VerifyOptions = {}) => verifyReplica(r, { full: true, now: NOW, ...o });
+
+/** Re-encodes a file with changes to its header and pages (a valid checksum over the new content). */
+async function reencode(bytes: Uint8Array, change: { header?: Partial<ReturnType<typeof newHeader>>; pages?: (p: { pgno: number; data: Uint8Array }[]) => { pgno: number; data: Uint8Array }[] }): Promise<Uint8Array> {
+  const d = await decodeLtx(bytes);
+  const h = { ...d.header, ...change.header };
+  return encodeLtxBytes(h, change.pages ? change.pages(d.pages) : d.pages);
+}
+
+describe("verifyReplica: healthy replicas written by ltxkit", () => {
+  for (const enc of ["block", "frame"] as const) {
+    it(`the staged replica (${enc} pages) has no findings, every compacted file compared, the latest restore ok`, async () => {
+      const r = await staged(enc);
+      const rep = await verify(r);
+      expect(rep.findings).toEqual([]);
+      expect(rep.ok).toBe(true);
+      expect(rep.files).toBe(55);
+      expect(rep.pageSize).toBe(4096);
+      expect(rep.maxTXID).toBe(40n);
+      // L1 6 + L2 3 + L3 1 + L9 5 compacted files, each with its inputs present.
+      expect(rep.compactions).toEqual({ comparable: 15, compared: 15, uncomparable: 0 });
+      expect(rep.latestRestore).toMatchObject({ status: "ok", txid: 40n, files: 1, integrity: "none" });
+      expect(rep.levels.map((l) => [l.level, l.files, l.minTXID, l.maxTXID])).toEqual([
+        [0, 40, 1n, 40n],
+        [1, 6, 1n, 40n],
+        [2, 3, 1n, 40n],
+        [3, 1, 1n, 15n],
+        [9, 5, 1n, 40n],
+      ]);
+    });
+  }
+
+  it("samples compacted files by default: N per level, the newest included; -sample 0 compares none", async () => {
+    const r = await staged();
+    const calls: string[] = [];
+    const rep = await verifyReplica(r, { now: NOW, sample: 1, onProgress: (p) => calls.push(p.phase) });
+    // One per level 1, 2, 3, 9.
+    expect(rep.compactions).toEqual({ comparable: 15, compared: 4, uncomparable: 0 });
+    expect(new Set(calls)).toEqual(new Set(["list", "files", "compactions", "restore"]));
+    expect((await verifyReplica(r, { now: NOW, sample: 0 })).compactions.compared).toBe(0);
+    expect((await verifyReplica(r, { now: NOW })).compactions.compared).toBe(12); // min(4, n) per level: 4 + 3 + 1 + 4
+  });
+
+  it("an empty replica is NO_BACKUPS", async () => {
+    const rep = await verify(memoryReplica());
+    expect(brief(rep)).toEqual([["NO_BACKUPS", "error", ""]]);
+    expect(rep.ok).toBe(false);
+  });
+});
+
+describe("verifyReplica: each damage yields exactly its finding", () => {
+  it("a flipped header byte: CORRUPT_FILE (CHECKSUM_MISMATCH) at that file", async () => {
+    const r = await staged();
+    const k = key(r, 0, 10, 10);
+    const b = (await get(r, k)).slice();
+    b[60] ^= 0x01; // walSize: still a valid header, so only the checksum tells
+    await put(r, k, b);
+    const rep = await verify(r);
+    expect(brief(rep)).toEqual([["CORRUPT_FILE", "error", k]]);
+    expect(rep.findings[0]!.code).toBe("CHECKSUM_MISMATCH");
+    // Its L1 (9-15) can no longer be compared with it.
+    expect(rep.compactions.uncomparable).toBe(1);
+  });
+
+  it("a flipped byte inside the pages: CORRUPT_FILE at that file", async () => {
+    const r = await staged();
+    const k = key(r, 0, 3, 3);
+    const b = (await get(r, k)).slice();
+    b[Math.floor(b.length / 2)] ^= 0x40;
+    await put(r, k, b);
+    expect(brief(await verify(r))).toEqual([["CORRUPT_FILE", "error", k]]);
+  });
+
+  it("a deleted middle L0 file: LEVEL_GAP at the next L0 file, naming the files it strands", async () => {
+    const r = await staged();
+    await r.store.delete([key(r, 0, 12, 12)]);
+    const rep = await verify(r);
+    expect(brief(rep)).toEqual([["LEVEL_GAP", "error", key(r, 0, 13, 13)]]);
+    expect(rep.findings[0]!.message).toContain("TXIDs 000000000000000c..000000000000000c missing from level 0");
+    // 13, 14 and 15 follow the gap and nothing else ends at 12..14; 16 continues L1 9-15.
+    expect(rep.findings[0]!.message).toContain("000000000000000d-000000000000000d, 000000000000000e-000000000000000e, 000000000000000f-000000000000000f unreachable");
+  });
+
+  it("a compacted file whose pages differ from its inputs (valid checksum): COMPACTION_MISMATCH; unsampled, not found", async () => {
+    const r = await staged();
+    const k = key(r, 1, 9, 15);
+    const bad = await reencode(await get(r, k), { pages: (ps) => ps.map((p, i) => (i === 1 ? { pgno: p.pgno, data: mixedPage(4096, 999) } : p)) });
+    await verifyLtx(bad); // a sound file on its own
+    await put(r, k, bad);
+    const rep = await verify(r);
+    expect(brief(rep)).toEqual([["COMPACTION_MISMATCH", "error", k]]);
+    expect(rep.findings[0]!.message).toMatch(/^page \d+ differs from the merge/);
+    expect((await verifyReplica(r, { now: NOW, sample: 0 })).findings).toEqual([]);
+  });
+
+  it("a compacted file missing a page of its inputs: COMPACTION_MISMATCH", async () => {
+    const r = await staged();
+    const k = key(r, 2, 16, 30);
+    await put(r, k, await reencode(await get(r, k), { pages: (ps) => ps.filter((_, i) => i !== 2) }));
+    expect(brief(await verify(r))).toEqual([["COMPACTION_MISMATCH", "error", k]]);
+  });
+
+  it("one file with another page size: PAGE_SIZE_MISMATCH at that file", async () => {
+    const r = await staged();
+    const k = key(r, 0, 20, 20);
+    const d = await decodeLtx(await get(r, k));
+    const small = encodeLtxBytes({ ...d.header, pageSize: 1024, commit: 3 }, [1, 2, 3].map((pgno) => ({ pgno, data: mixedPage(1024, pgno) })));
+    await put(r, k, small);
+    expect(brief(await verify(r))).toEqual([["PAGE_SIZE_MISMATCH", "error", k]]);
+  });
+
+  it("a file whose name and header TXIDs differ: NAME_MISMATCH at that file", async () => {
+    const r = await staged();
+    const k = key(r, 0, 7, 7);
+    await put(r, k, await get(r, key(r, 0, 6, 6)));
+    const rep = await verify(r);
+    expect(brief(rep)).toEqual([["NAME_MISMATCH", "error", k]]);
+    expect(rep.findings[0]!.message).toBe("the name says TXIDs 0000000000000007-0000000000000007, the header 0000000000000006-0000000000000006");
+  });
+
+  it("a .tmp object left in a level directory: ORPHAN_TMP (a warning: the replica stays ok)", async () => {
+    const r = await staged();
+    const k = key(r, 0, 41, 41) + ".tmp";
+    await put(r, k, new Uint8Array(10));
+    const rep = await verify(r);
+    expect(brief(rep)).toEqual([["ORPHAN_TMP", "warning", k]]);
+    expect(rep.ok).toBe(true);
+  });
+
+  it("another object in a level directory: STRAY_OBJECT", async () => {
+    const r = await staged();
+    await put(r, "ltx/2/notes.txt", new Uint8Array(3));
+    expect(brief(await verify(r))).toEqual([["STRAY_OBJECT", "warning", "ltx/2/notes.txt"]]);
+  });
+
+  it("a file below the snapshot floor (retention kept it, no snapshot reaches it): UNREACHABLE", async () => {
+    const r = await staged();
+    // Retention after the snapshots 1-8 and 1-22 were deleted: the floor is 22, so L1 files ending
+    // at or after 22 stay, while L0 and the rest before the newest kept snapshot (1-30) went.
+    const gone: string[] = [];
+    for (let t = 1; t <= 30; t++) gone.push(key(r, 0, t, t));
+    gone.push(key(r, 1, 1, 8), key(r, 1, 9, 15), key(r, 1, 16, 22), key(r, 2, 1, 15), key(r, 2, 16, 30), key(r, 3, 1, 15), key(r, 9, 1, 8), key(r, 9, 1, 22));
+    await r.store.delete(gone);
+    const rep = await verify(r);
+    expect(brief(rep)).toEqual([["UNREACHABLE", "warning", key(r, 1, 23, 30)]]);
+    expect(rep.ok).toBe(true);
+  });
+
+  it("an L1 file overlapping its neighbour: LEVEL_OVERLAP at it (its content matches its inputs)", async () => {
+    const r = await staged();
+    const l0 = (await listLevel(r, 0)).filter((f) => f.minTXID >= 10n && f.maxTXID <= 12n);
+    const f = await mergeFiles(r, 1, l0);
+    expect(f.key).toBe(key(r, 1, 10, 12));
+    expect(brief(await verify(r))).toEqual([["LEVEL_OVERLAP", "error", f.key]]);
+  });
+
+  it("a snapshot that is not complete (a page missing, valid checksum): SNAPSHOT_INCOMPLETE", async () => {
+    const r = await staged();
+    const k = key(r, 9, 1, 22);
+    const d = await decodeLtx(await get(r, k));
+    // Encoded as an incremental file (TXIDs 2..22, which may skip pages), then the header says 1..22.
+    const b = encodeLtxBytes({ ...d.header, minTXID: 2n }, d.pages.filter((p) => p.pgno !== 3));
+    b[23] = 1;
+    await put(r, k, await resealed(b));
+    const rep = await verify(r);
+    expect(brief(rep)).toEqual([["SNAPSHOT_INCOMPLETE", "error", k]]);
+    expect(rep.findings[0]!.message).toBe("nonsequential page numbers in snapshot transaction: 2,4");
+  });
+
+  it("a snapshot that does not start at TXID 1: BAD_RANGE", async () => {
+    const r = await staged();
+    const k = key(r, 9, 9, 15);
+    await put(r, k, await get(r, key(r, 1, 9, 15)));
+    expect(brief(await verify(r))).toEqual([["BAD_RANGE", "error", k]]);
+  });
+
+  it("a checksum-tracked file (flags 0): CHECKSUM_FLAGS", async () => {
+    const r = await staged();
+    const k = key(r, 0, 1, 1);
+    await put(r, k, await reencode(await get(r, k), { header: { flags: 0 } }));
+    expect(brief(await verify(r))).toEqual([["CHECKSUM_FLAGS", "error", k]]);
+  });
+
+  it("a header timestamp older than the previous file's of its level: TIMESTAMP (a warning)", async () => {
+    const r = memoryReplica();
+    await writeL0Chain(r, 5, { start: START });
+    const k = key(r, 0, 3, 3);
+    await put(r, k, await reencode(await get(r, k), { header: { timestamp: START + 500 } }));
+    const rep = await verify(r);
+    expect(brief(rep)).toEqual([["TIMESTAMP", "warning", k]]);
+    expect(rep.findings[0]!.message).toContain("is older than the previous file's of level 0");
+    const future = await verify(r, { now: new Date(START - 3 * 86400_000) });
+    expect(future.findings.filter((f) => /implausible/.test(f.message)).length).toBe(5);
+  });
+
+  it("a disconnected range above the newest TXID: UNREACHABLE for it and RESTORE_FAILED for the latest restore", async () => {
+    const r = await staged();
+    const h = newHeader({ flags: 2, pageSize: 4096, commit: 1, minTXID: 50n, maxTXID: 50n, timestamp: START + 50 * MIN });
+    const k = key(r, 5, 50, 50);
+    await writeLtxFile(r, 5, 50n, 50n, encodeLtxBytes(h, [{ pgno: 1, data: mixedPage(4096, 1) }]), h.timestamp);
+    const rep = await verify(r);
+    expect(brief(rep)).toEqual([
+      ["UNREACHABLE", "warning", k],
+      ["RESTORE_FAILED", "error", ""],
+    ]);
+    expect(rep.findings[1]!.code).toBe("NON_CONTIGUOUS");
+    expect(rep.latestRestore.status).toBe("failed");
+  });
+});
+
+/**
+ * The file checksum the decoder computes for `b`, written into its trailer (the decoder reports the
+ * value it computed when they differ).
+ */
+async function resealed(b: Uint8Array): Promise<Uint8Array> {
+  try {
+    await verifyLtx(b);
+    return b;
+  } catch (e) {
+    if (!isLtxError(e, "CHECKSUM_MISMATCH")) throw e;
+    const computed = BigInt("0x" + String(e.details!.computed));
+    const out = b.slice();
+    new DataView(out.buffer).setBigUint64(out.length - 8, computed);
+    return out;
+  }
+}
