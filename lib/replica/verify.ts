@@ -541,7 +541,7 @@ async function checkFile(
       out.push({ kind: "NAME_MISMATCH", message: `the name says TXIDs ${name(f)}, the header ${formatTXID(header.minTXID)}-${formatTXID(header.maxTXID)}` });
     }
     if (!isNoChecksum(header)) out.push({ kind: "CHECKSUM_FLAGS", message: `header flags 0x${header.flags.toString(16)} lack NoChecksum (0x2): Go's restore and compaction reject checksum-tracked files` });
-    else if (trailer.postApplyChecksum !== 0n) out.push({ kind: "CHECKSUM_FLAGS", message: "a NoChecksum file carries a post-apply checksum" });
+    if (isNoChecksum(header) && trailer.postApplyChecksum !== 0n) out.push({ kind: "CHECKSUM_FLAGS", message: "a NoChecksum file carries a post-apply checksum" });
     if (order) {
       const snapshot = header.minTXID === 1n && /snapshot/.test(order.message);
       out.push({ kind: snapshot ? "SNAPSHOT_INCOMPLETE" : "PAGE_ORDER", message: order.message });
