@@ -50,6 +50,8 @@ import { BytesSink, type PageSink } from "./sinks.ts";
  *   disconnected range), so no restore can use it.
  * - `ORPHAN_TMP`: a temporary object left by an interrupted write.
  * - `STRAY_OBJECT`: an object in a level directory whose name is not an LTX file name.
+ * - `VANISHED`: a listed file was gone when read (a live writer's compaction or retention deleted
+ *   it meanwhile); it takes part in no comparison.
  */
 export type VerifyFindingKind =
   | "CORRUPT_FILE"
@@ -68,7 +70,8 @@ export type VerifyFindingKind =
   | "TIMESTAMP"
   | "UNREACHABLE"
   | "ORPHAN_TMP"
-  | "STRAY_OBJECT";
+  | "STRAY_OBJECT"
+  | "VANISHED";
 
 /** Severity per finding kind: "error" makes a replica unsound, "warning" does not. */
 export const VERIFY_FINDING_SEVERITY: Readonly<Record<VerifyFindingKind, "error" | "warning">> = {
@@ -89,6 +92,7 @@ export const VERIFY_FINDING_SEVERITY: Readonly<Record<VerifyFindingKind, "error"
   UNREACHABLE: "warning",
   ORPHAN_TMP: "warning",
   STRAY_OBJECT: "warning",
+  VANISHED: "warning",
 };
 
 /** One problem found: its kind, severity, the store key it concerns ("" for the whole replica) and a message. */
@@ -169,7 +173,7 @@ export interface VerifyReport {
     comparable: number;
     /** Compared page by page with the merge of their inputs. */
     compared: number;
-    /** Compacted files whose inputs are gone (retention) or broken, so not compared. */
+    /** Compacted files whose inputs are gone (retention), broken, or more than 256, so not compared. */
     uncomparable: number;
   };
   latestRestore: {
@@ -186,6 +190,8 @@ export interface VerifyReport {
 }
 
 const DEFAULT_SAMPLE = 4;
+/** Inputs read at once to compare one compacted file (each an open stream); more are not compared. */
+const MAX_COMPARE_INPUTS = 256;
 const DEFAULT_MAX_FILE_BYTES = 2 ** 40;
 const MIN_PLAUSIBLE_MS = Date.UTC(2000, 0, 1);
 const FUTURE_SLACK_MS = 24 * 3600 * 1000;
@@ -252,7 +258,7 @@ export async function verifyReplica(replica: Replica, options: VerifyOptions = {
       if (problems.header) c.header = problems.header;
       for (const p of problems.findings) {
         add(p.kind, f.key, p.message, { level: f.level, ...(p.code ? { code: p.code } : {}) });
-        if (VERIFY_FINDING_SEVERITY[p.kind] === "error") c.bad = true;
+        if (VERIFY_FINDING_SEVERITY[p.kind] === "error" || p.kind === "VANISHED") c.bad = true;
       }
       progress.done++;
       report();
@@ -354,35 +360,39 @@ export async function verifyReplica(replica: Replica, options: VerifyOptions = {
     for (const f of levels[level]!) {
       if (checks.get(f.key)!.bad) continue;
       const inputs = level === SNAPSHOT_LEVEL ? snapshotInputs(goodLevels(), f) : coverFrom(levels, checks, level, f);
-      if (inputs) rows.push({ file: f, inputs });
+      if (inputs && inputs.length <= MAX_COMPARE_INPUTS) rows.push({ file: f, inputs });
       else uncomparable++;
     }
     comparable.push(rows);
   }
   const chosen = comparable.flatMap((rows) => (o.full ? rows : spread(rows, Math.max(0, o.sample ?? DEFAULT_SAMPLE))));
   progress.total = chosen.length;
+  let compared = chosen.length;
   report();
   // Lower levels first: a mismatch found in level N is known before level N+1 picks its inputs.
   for (const { file, inputs } of chosen) {
     let usable = inputs;
     if (inputs.some((i) => checks.get(i.key)!.bad)) {
       const again = file.level === SNAPSHOT_LEVEL ? snapshotInputs(goodLevels(), file) : coverFrom(levels, checks, file.level, file);
-      if (!again) {
+      if (!again || again.length > MAX_COMPARE_INPUTS) {
         uncomparable++;
+        compared--;
         progress.done++;
         continue;
       }
       usable = again;
     }
     const diff = await compareCompaction(replica, file, usable, progress, o.signal);
-    if (diff) {
+    if (diff === VANISHED) {
+      compared--;
+      uncomparable++;
+    } else if (diff) {
       add("COMPACTION_MISMATCH", file.key, `${diff} (compared with the merge of ${usable.length} file${usable.length === 1 ? "" : "s"} from level ${usable.map((i) => i.level).filter((l, i, a) => a.indexOf(l) === i).join(",")})`, { level: file.level });
       flag(file.key);
     }
     progress.done++;
     report();
   }
-  const compared = chosen.length;
 
   // 6. The latest restore, with an integrity check when sqlite-wasm is given.
   progress.phase = "restore";
@@ -550,13 +560,17 @@ async function checkFile(
     await dec?.cancel().catch(() => {});
     if (!isLtxError(e) || e.code === "ABORTED") throw e;
     if (e.code === "STORE_ERROR" || e.code === "STORE_AUTH" || e.code === "TIMEOUT") throw e;
+    if (e.code === "NOT_FOUND" && !header) return { findings: [{ kind: "VANISHED", message: "listed, but gone when read (deleted meanwhile)" }] };
     out.push({ kind: "CORRUPT_FILE", message: e.message, code: e.code });
     return { findings: out };
   }
   return header ? { header, findings: out } : { findings: out };
 }
 
-/** Merges `inputs` and compares with `file`: null when equal, else what differs first. */
+/** What compareCompaction returns when a file was deleted meanwhile. */
+const VANISHED = "\0vanished";
+
+/** Merges `inputs` and compares with `file`: null when equal, else what differs first (or VANISHED). */
 async function compareCompaction(replica: Replica, file: FileInfo, inputs: readonly FileInfo[], progress: VerifyProgress, signal?: AbortSignal): Promise<string | null> {
   const readers: Decoder[] = [];
   let dec: Decoder | undefined;
@@ -585,6 +599,7 @@ async function compareCompaction(replica: Replica, file: FileInfo, inputs: reado
     return null;
   } catch (e) {
     if (!isLtxError(e) || e.code === "ABORTED" || e.code === "STORE_ERROR" || e.code === "STORE_AUTH" || e.code === "TIMEOUT") throw e;
+    if (e.code === "NOT_FOUND") return VANISHED;
     return `cannot be compared: ${e.message}`;
   } finally {
     await Promise.all([...readers, ...(dec ? [dec] : [])].map((r) => r.cancel().catch(() => {})));

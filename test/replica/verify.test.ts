@@ -244,6 +244,29 @@ describe("verifyReplica: each damage yields exactly its finding", () => {
     });
   }
 
+  it("a file deleted between the listing and its read (a live writer's retention): VANISHED, a warning", async () => {
+    const r = await staged();
+    const k = key(r, 0, 4, 4);
+    const store = r.store;
+    const racing: Replica = {
+      ...r,
+      store: {
+        kind: store.kind,
+        get: (kk, range, o) => store.get(kk, range, o),
+        getStream: async (kk, range, o) => (kk === k ? null : store.getStream(kk, range, o)),
+        put: (kk, body, o) => store.put(kk, body, o),
+        list: (prefix, o) => store.list(prefix, o),
+        delete: (keys, o) => store.delete(keys, o),
+        head: (kk, o) => store.head(kk, o),
+      },
+    };
+    const rep = await verify(racing);
+    expect(brief(rep)).toEqual([["VANISHED", "warning", k]]);
+    expect(rep.ok).toBe(true);
+    // Its L1 (1-8) is not compared, the other 14 compacted files are.
+    expect(rep.compactions.compared).toBe(14);
+  });
+
   it("a header timestamp older than the previous file's of its level: TIMESTAMP (a warning)", async () => {
     const r = memoryReplica();
     await writeL0Chain(r, 5, { start: START });
