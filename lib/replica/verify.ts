@@ -412,10 +412,25 @@ export async function verifyReplica(replica: Replica, options: VerifyOptions = {
     }
     if (plan) {
       const broken = plan.filter((f) => checks.get(f.key)!.bad);
-      if (broken.length) {
-        latest.note = `not run: the plan uses ${broken.length} file${broken.length === 1 ? "" : "s"} reported above (${broken.map(name).join(", ")})`;
-      } else {
+      if (broken.length === 0) {
         await latestRestore(replica, plan, checks, mode, o, latest, add);
+      } else {
+        // Restore's own plan uses a file reported above; the latest point may still be reachable
+        // around it (an older snapshot and the levels below).
+        const uses = `${broken.length} file${broken.length === 1 ? "" : "s"} reported above (${broken.map(name).join(", ")})`;
+        const end = plan[plan.length - 1]!.maxTXID;
+        let around: FileInfo[] | undefined;
+        try {
+          around = planFromListings(goodLevels(), { txid: end });
+        } catch {
+          around = undefined;
+        }
+        if (around && around[0]!.minTXID === 1n && around[around.length - 1]!.maxTXID === end) {
+          await latestRestore(replica, around, checks, mode, o, latest, add);
+          latest.note = `restore's plan uses ${uses}; restored around ${broken.length === 1 ? "it" : "them"}${latest.note ? `; ${latest.note}` : ""}`;
+        } else {
+          latest.note = `not run: the plan uses ${uses}, and no chain of sound files reaches TXID ${formatTXID(end)}`;
+        }
       }
     }
   }

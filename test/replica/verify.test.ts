@@ -99,6 +99,19 @@ describe("verifyReplica: each damage yields exactly its finding", () => {
     expect(rep.compactions.uncomparable).toBe(1);
   });
 
+  it("the latest snapshot corrupt: CORRUPT_FILE at it, and the latest restore runs around it (older snapshot and levels below)", async () => {
+    const r = await staged();
+    const k = key(r, 9, 1, 40);
+    const b = (await get(r, k)).slice();
+    b[60] ^= 0x01;
+    await put(r, k, b);
+    const rep = await verify(r);
+    expect(brief(rep)).toEqual([["CORRUPT_FILE", "error", k]]);
+    // Snapshot 1-36, then L2 31-40 (the plan at TXID 40 without the reported file).
+    expect(rep.latestRestore).toMatchObject({ status: "ok", txid: 40n, files: 2 });
+    expect(rep.latestRestore.note).toContain("restore's plan uses 1 file reported above (0000000000000001-0000000000000028); restored around it");
+  });
+
   it("a flipped byte inside the pages: CORRUPT_FILE at that file", async () => {
     const r = await staged();
     const k = key(r, 0, 3, 3);
