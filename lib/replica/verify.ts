@@ -250,22 +250,27 @@ export async function verifyReplica(replica: Replica, options: VerifyOptions = {
   report();
   const maxFileBytes = o.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   let next = 0;
+  const perFile: Awaited<ReturnType<typeof checkFile>>["findings"][] = new Array(all.length);
   const worker = async () => {
     while (next < all.length) {
-      const f = all[next++]!;
+      const i = next++;
+      const f = all[i]!;
       const problems = await checkFile(replica, f, maxFileBytes, progress, o.signal);
-      const c = checks.get(f.key)!;
-      if (problems.header) c.header = problems.header;
-      for (const p of problems.findings) {
-        add(p.kind, f.key, p.message, { level: f.level, ...(p.code ? { code: p.code } : {}) });
-        if (VERIFY_FINDING_SEVERITY[p.kind] === "error" || p.kind === "VANISHED") c.bad = true;
-      }
+      if (problems.header) checks.get(f.key)!.header = problems.header;
+      perFile[i] = problems.findings;
       progress.done++;
       report();
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency ?? 4, all.length)) }, worker));
   o.signal?.throwIfAborted();
+  // In listing order, whatever order the workers finished in.
+  for (const [i, f] of all.entries()) {
+    for (const p of perFile[i]!) {
+      add(p.kind, f.key, p.message, { level: f.level, ...(p.code ? { code: p.code } : {}) });
+      if (VERIFY_FINDING_SEVERITY[p.kind] === "error" || p.kind === "VANISHED") checks.get(f.key)!.bad = true;
+    }
+  }
 
   // Page size: the most common one; files with another are flagged.
   const sizes = new Map<number, number>();

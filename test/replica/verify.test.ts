@@ -257,6 +257,20 @@ describe("verifyReplica: each damage yields exactly its finding", () => {
     });
   }
 
+  it("several damages at once: each found, in listing order (level, then TXIDs), whatever the decode concurrency", async () => {
+    const r = await staged();
+    const flips = [key(r, 0, 3, 3), key(r, 0, 30, 30), key(r, 1, 23, 30), key(r, 9, 1, 8)];
+    for (const k of flips) {
+      const b = (await get(r, k)).slice();
+      b[60] ^= 1;
+      await put(r, k, b);
+    }
+    for (const concurrency of [1, 3, 16]) {
+      const rep = await verify(r, { concurrency });
+      expect(brief(rep), `concurrency ${concurrency}`).toEqual(flips.map((k) => ["CORRUPT_FILE", "error", k]));
+    }
+  });
+
   it("a file deleted between the listing and its read (a live writer's retention): VANISHED, a warning", async () => {
     const r = await staged();
     const k = key(r, 0, 4, 4);
