@@ -25,6 +25,8 @@ function ltxkit(args: string[], env: Record<string, string | undefined> = {}) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 const L0_5 = "ltx/0/0000000000000005-0000000000000005.ltx";
+const haveScript = spawnSync("script", ["--version"]).status === 0;
+if (!haveScript) console.warn("SKIP: the progress-on-a-terminal test needs script(1) (util-linux) for a pseudo-terminal");
 
 describe("ltxkit verify REPLICA_URL (built binary, file replica)", () => {
   it("a sound replica: exit 0, the JSON report's shape and values (every compacted file compared with --full, integrity_check ok)", () => {
@@ -121,6 +123,21 @@ describe("ltxkit verify REPLICA_URL (built binary, file replica)", () => {
     const h = ltxkit(["verify", "-h"]);
     expect(h.code).toBe(0);
     expect(h.stderr).toContain("One argument that is a URL with a scheme");
+  });
+});
+
+describe.skipIf(!haveScript)("ltxkit verify progress (built binary, a pseudo-terminal from script(1))", () => {
+  it("on a terminal stderr shows the phases with counts; piped, stderr stays empty", () => {
+    const dir = loadReplicaFixture();
+    const cmd = `${JSON.stringify(NODE)} ${JSON.stringify(BIN)} verify --integrity-check none ${JSON.stringify(dir)} >/dev/null`;
+    const tty = spawnSync("script", ["-qec", cmd, "/dev/null"], { encoding: "utf8", timeout: 120_000 });
+    expect(tty.status, tty.stderr).toBe(0);
+    expect(tty.stdout).toContain("\rverify [");
+    expect(tty.stdout).toContain("files 28/28");
+    expect(tty.stdout).toContain("compactions 12/12"); // min(4, n) per level: 4 + 3 + 2 + 3
+    const piped = ltxkit(["verify", "--integrity-check", "none", dir]);
+    expect(piped.code).toBe(0);
+    expect(piped.stderr).toBe("");
   });
 });
 
