@@ -107,7 +107,8 @@ async function verifyReplicaCommand(a: ParsedArgs, url: string, io: CliIO): Prom
     rep = await verifyReplica(replica, {
       full: bool(a, "full"),
       sample,
-      ...(mode !== "none" ? { sqlite3: await loadSqliteWasm(), integrity: mode } : {}),
+      integrity: mode,
+      ...(mode !== "none" ? { sqlite3: await loadSqliteWasm() } : {}),
       onProgress: (p) => bar.update(p.done, p.total, `${p.phase} ${p.done}/${p.total}, ${(p.bytes / 1048576).toFixed(1)} MiB`),
     });
   } catch (e) {

@@ -657,7 +657,7 @@ async function latestRestore(
     run = "none";
     latest.note = `no integrity check: the database (${size} bytes) exceeds maxIntegrityBytes (${max})`;
   }
-  if (mode === "none") latest.note = "no integrity check: no sqlite-wasm given";
+  if (mode === "none") latest.note = o.integrity === "none" ? "no integrity check requested" : "no integrity check: no sqlite-wasm given";
   const sink = run === "none" ? new DiscardSink() : new BytesSink(max);
   latest.files = plan.length;
   try {
