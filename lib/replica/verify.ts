@@ -50,6 +50,8 @@ import { BytesSink, type PageSink } from "./sinks.ts";
  *   disconnected range), so no restore can use it.
  * - `ORPHAN_TMP`: a temporary object left by an interrupted write.
  * - `STRAY_OBJECT`: an object in a level directory whose name is not an LTX file name.
+ * - `L0_BEHIND`: level 0 does not hold the newest TXID (retention keeps the newest L0 file). A
+ *   Litestream writer resumes numbering from L0's newest TXID, so it would reuse TXIDs.
  * - `VANISHED`: a listed file was gone when read (a live writer's compaction or retention deleted
  *   it meanwhile); it takes part in no comparison.
  */
@@ -71,6 +73,7 @@ export type VerifyFindingKind =
   | "UNREACHABLE"
   | "ORPHAN_TMP"
   | "STRAY_OBJECT"
+  | "L0_BEHIND"
   | "VANISHED";
 
 /** Severity per finding kind: "error" makes a replica unsound, "warning" does not. */
@@ -92,6 +95,7 @@ export const VERIFY_FINDING_SEVERITY: Readonly<Record<VerifyFindingKind, "error"
   UNREACHABLE: "warning",
   ORPHAN_TMP: "warning",
   STRAY_OBJECT: "warning",
+  L0_BEHIND: "warning",
   VANISHED: "warning",
 };
 
@@ -337,6 +341,12 @@ export async function verifyReplica(replica: Replica, options: VerifyOptions = {
     if (hasEndIn(ends, f.minTXID - 1n, f.maxTXID - 1n)) {
       if (ends[ends.length - 1]! < f.maxTXID) ends.push(f.maxTXID);
     } else unreachable.add(f.key);
+  }
+  // The newest TXID a restore can reach must be in L0 (a disconnected file is reported as such).
+  const newest = all.reduce<FileInfo | undefined>((m, f) => (!unreachable.has(f.key) && (!m || f.maxTXID > m.maxTXID) ? f : m), undefined);
+  const l0Max = levels[0]!.reduce((m, f) => (f.maxTXID > m ? f.maxTXID : m), 0n);
+  if (newest && l0Max < newest.maxTXID) {
+    add("L0_BEHIND", newest.key, `level 0 ends at TXID ${formatTXID(l0Max)}, ${name(newest)} (level ${newest.level}) at ${formatTXID(newest.maxTXID)}: a Litestream writer resumes from L0's newest TXID and would reuse TXIDs`, { level: newest.level });
   }
   // A gap strands the files right after it that nothing else reaches: the gap's finding names them.
   for (const g of gaps) {

@@ -271,6 +271,15 @@ describe("verifyReplica: each damage yields exactly its finding", () => {
     }
   });
 
+  it("the newest L0 file deleted (retention always keeps it): L0_BEHIND at the file holding the newest TXID", async () => {
+    const r = await staged();
+    await r.store.delete([key(r, 0, 40, 40)]);
+    const rep = await verify(r);
+    // L1 37-40 is listed before L2 31-40 and the snapshot 1-40 in the reduce: the first to reach 40.
+    expect(brief(rep)).toEqual([["L0_BEHIND", "warning", key(r, 1, 37, 40)]]);
+    expect(rep.findings[0]!.message).toContain("level 0 ends at TXID 0000000000000027");
+  });
+
   it("a file deleted between the listing and its read (a live writer's retention): VANISHED, a warning", async () => {
     const r = await staged();
     const k = key(r, 0, 4, 4);
