@@ -509,7 +509,15 @@ function spread<T>(rows: readonly T[], k: number): T[] {
  */
 function coverFrom(levels: readonly FileInfo[][], checks: Map<string, FileCheck>, level: number, f: FileInfo): FileInfo[] | null {
   const below = levels[level - 1]!;
-  const inside = below.filter((g) => g.minTXID >= f.minTXID && g.maxTXID <= f.maxTXID);
+  // The level is sorted by (minTXID, maxTXID): binary search for the first file at or after f's start.
+  let a = 0, b = below.length;
+  while (a < b) {
+    const m = (a + b) >> 1;
+    if (below[m]!.minTXID < f.minTXID) a = m + 1;
+    else b = m;
+  }
+  const inside: FileInfo[] = [];
+  for (let i = a; i < below.length && below[i]!.minTXID <= f.maxTXID; i++) if (below[i]!.maxTXID <= f.maxTXID) inside.push(below[i]!);
   if (inside.length === 0 || inside.some((g) => checks.get(g.key)!.bad)) return null;
   let at = f.minTXID;
   for (const g of inside) {
