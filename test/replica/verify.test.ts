@@ -185,8 +185,9 @@ describe("verifyReplica: each damage yields exactly its finding", () => {
 
   it("a file below the snapshot floor (retention kept it, no snapshot reaches it): UNREACHABLE", async () => {
     const r = await staged();
-    // Retention after the snapshots 1-8 and 1-22 were deleted: the floor is 22, so L1 files ending
-    // at or after 22 stay, while L0 and the rest before the newest kept snapshot (1-30) went.
+    // As after retention deleted the snapshots 1-8 and 1-22 and what lies before the newest kept
+    // snapshot (1-30), except L1 23-30 (Go keeps level files ending at or past the floor): no chain
+    // from TXID 1 ends at 22..29 any more, so nothing can use it.
     const gone: string[] = [];
     for (let t = 1; t <= 30; t++) gone.push(key(r, 0, t, t));
     gone.push(key(r, 1, 1, 8), key(r, 1, 9, 15), key(r, 1, 16, 22), key(r, 2, 1, 15), key(r, 2, 16, 30), key(r, 3, 1, 15), key(r, 9, 1, 8), key(r, 9, 1, 22));
