@@ -105,6 +105,8 @@ export {
   Replicator,
   ReplicatorEvent,
   writeLtxFile,
+  verifyReplica,
+  VERIFY_FINDING_SEVERITY,
   type Clock,
   type L0Source,
   type ReplicatorOptions,
@@ -129,6 +131,12 @@ export {
   type RestoreResult,
   type RestoreTarget,
   type SqliteWasm,
+  type VerifyFinding,
+  type VerifyFindingKind,
+  type VerifyLevelSummary,
+  type VerifyOptions,
+  type VerifyProgress,
+  type VerifyReport,
 } from "./replica/mod.ts";
 export {
   captureL0,

@@ -1,7 +1,7 @@
 /**
  * Litestream's replica model over a BlobStore: layouts and URLs, listing, the restore plan,
- * restore, level compaction, snapshots and retention, integrity checks, and the Replicator that
- * ships L0 files from a live database to replicas.
+ * restore, level compaction, snapshots and retention, integrity checks, whole-replica verification,
+ * and the Replicator that ships L0 files from a live database to replicas.
  *
  * @module
  */
@@ -18,6 +18,16 @@ export { compactLevel, compactReplica, snapshotReplica, type CompactReport } fro
 export { enforceL0Retention, enforceSnapshotRetention } from "./retention.ts";
 export { DEFAULT_COMPACTION_CONFIG, type CompactionConfig, type CompactOptions } from "./schedule.ts";
 export { integrityCheck, type IntegrityMode, type SqliteWasm } from "./integrity.ts";
+export {
+  verifyReplica,
+  VERIFY_FINDING_SEVERITY,
+  type VerifyFinding,
+  type VerifyFindingKind,
+  type VerifyLevelSummary,
+  type VerifyOptions,
+  type VerifyProgress,
+  type VerifyReport,
+} from "./verify.ts";
 export {
   Replicator,
   ReplicatorEvent,
