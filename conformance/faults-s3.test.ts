@@ -15,7 +15,7 @@
  *
  * LTXKIT_FAULT_SEED replays the PRNG choices (the proxy's faults, the workload); the seed is printed.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,17 +26,20 @@ import { isLtxError } from "../lib/errors.ts";
 import type { FileInfo } from "../lib/replica/file-info.ts";
 import { s3Layout } from "../lib/replica/layout.ts";
 import { listAll } from "../lib/replica/list.ts";
-import { calcRestorePlan } from "../lib/replica/plan.ts";
+import { compactReplica } from "../lib/replica/compact.ts";
+import { calcRestorePlan, planFromListings } from "../lib/replica/plan.ts";
 import type { Replica } from "../lib/replica/replica.ts";
 import { restore } from "../lib/replica/restore.ts";
 import { S3Store, type S3StoreOptions } from "../lib/store/s3.ts";
-import { contentHash, restoreAndCheck } from "../test/capture/app.ts";
+import { contentHash } from "../test/capture/app.ts";
 import { open, openApp } from "../test/capture/driver.ts";
 import { s3env, skipS3 } from "../test/store/s3-env.ts";
 import { FAULT_KINDS, mulberry32, startFaultProxy, taggedFetch, type FaultKind, type FaultProxy, type RequestKind } from "./fault-proxy/proxy.ts";
 
 const SEED = Number(process.env.LTXKIT_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31)) >>> 0;
-const SECONDS = Number(process.env.LTXKIT_FAULT_SECONDS ?? 60);
+const SECONDS = Number(process.env.LTXKIT_FAULT_SECONDS ?? 40);
+/** ACKs restored after the run: a sample (the first, the newest and this many more), or all with LTXKIT_FAULT_VERIFY=all. */
+const VERIFY = process.env.LTXKIT_FAULT_VERIFY === "all" ? Infinity : Number(process.env.LTXKIT_FAULT_VERIFY ?? 20);
 /** The client's per-request timeout; the proxy's stalls last longer. */
 const TIMEOUT_MS = 1500;
 const STALL_MS = 2500;
@@ -211,6 +214,7 @@ describe.skipIf(skipS3)(`replicate, compaction and restore through the fault pro
 
     const acks: Ack[] = [];
     let syncFailures = 0;
+    const syncMs: number[] = [];
     const restores = { ok: 0, typed: 0, codes: new Map<string, number>() };
     const restoreDir = join(dir, "restores");
     mkdirSync(restoreDir);
@@ -250,8 +254,10 @@ describe.skipIf(skipS3)(`replicate, compaction and restore through the fault pro
       while (Date.now() - started < SECONDS * 1000) {
         transaction();
         const hash = contentHash(app); // nothing commits between here and sync()
+        const t0 = Date.now();
         try {
           const txid = await h.sync({ timeout: 60_000 });
+          syncMs.push(Date.now() - t0);
           const prev = acks[acks.length - 1];
           if (prev) expect(txid > prev.txid, `ACK ${hex(txid)} after ${hex(prev.txid)}`).toBe(true);
           acks.push({ txid, hash });
@@ -269,6 +275,21 @@ describe.skipIf(skipS3)(`replicate, compaction and restore through the fault pro
       await h.close();
       app.close();
     }
+    // a compaction pass (levels, snapshot, retention) through the proxy: it completes or fails typed; retried until done
+    let passes = 0;
+    const passCodes = new Map<string, number>();
+    for (;;) {
+      passes++;
+      try {
+        await compactReplica(replicaVia(store(proxy, `compact-${passes}`)), { force: true, config: { levels: [1000, 3000], l0Retention: 3_600_000, snapshotRetention: 3_600_000 } });
+        break;
+      } catch (e) {
+        expect(isLtxError(e), `compaction pass failed untyped: ${e}`).toBe(true);
+        const c = (e as { code: string }).code;
+        passCodes.set(c, (passCodes.get(c) ?? 0) + 1);
+        expect(passes, `compaction passes keep failing: ${e}`).toBeLessThan(20);
+      }
+    }
     const report = proxy.report();
     await proxy.close();
 
@@ -279,15 +300,38 @@ describe.skipIf(skipS3)(`replicate, compaction and restore through the fault pro
     const newest = acks[acks.length - 1]!;
     const plan = await calcRestorePlan(clean);
     expect(plan[plan.length - 1]!.maxTXID >= newest.txid, "latest below the newest ACK").toBe(true);
+    const byLevel: FileInfo[][] = Array.from({ length: 10 }, (_, l) => files.filter((f) => f.level === l));
+    const verifyDir = mkdtempSync(join(tmpdir(), "ltxkit-faults-verify-"));
+    // every ACK has a plan from TXID 1 to exactly its TXID, each file continuing the one before
     for (const a of acks) {
-      const got = await restoreAndCheck(clean, a.txid);
-      expect([got.integrity, got.hash], `ACK ${hex(a.txid)}`).toEqual(["ok", a.hash]);
+      const p = planFromListings(byLevel, { txid: a.txid });
+      expect([p[0]?.minTXID, p[p.length - 1]?.maxTXID], `plan of ACK ${hex(a.txid)}`).toEqual([1n, a.txid]);
+      for (let i = 1; i < p.length; i++) expect(p[i]!.minTXID <= p[i - 1]!.maxTXID + 1n, `plan of ACK ${hex(a.txid)}: gap before ${p[i]!.key}`).toBe(true);
+    }
+    const sample = new Set<Ack>([acks[0]!, newest]);
+    while (sample.size < Math.min(acks.length, VERIFY + 2)) sample.add(acks[int(acks.length)]!);
+    const verifyStart = Date.now();
+    let planFiles = 0;
+    for (const [i, a] of [...sample].entries()) {
+      const out = join(verifyDir, `v${i}.db`);
+      const p = planFromListings(byLevel, { txid: a.txid });
+      planFiles += p.length;
+      await restore(clean, { sink: new FileSink(out), plan: p });
+      const c = open(out);
+      try {
+        expect(c.query("PRAGMA integrity_check").map((r) => String(Object.values(r)[0])), `ACK ${hex(a.txid)}`).toEqual(["ok"]);
+        expect(contentHash(c), `ACK ${hex(a.txid)}: restored content differs from what sync() acknowledged`).toBe(a.hash);
+      } finally {
+        c.close();
+      }
+      rmSync(out);
     }
     const levels = [...new Set(files.map((f) => f.level))].sort();
     console.log(
       [
         report,
-        `writer: ${acks.length} ACKs up to TXID ${hex(newest.txid)}, ${syncFailures} sync() rejected (typed), every ACK restored afterwards to its content (${acks.length} restores)`,
+        `writer: ${acks.length} ACKs up to TXID ${hex(newest.txid)} (sync() ms: median ${syncMs.sort((a, b) => a - b)[syncMs.length >> 1]}, max ${syncMs[syncMs.length - 1]}), ${syncFailures} sync() rejected (typed), every ACK planned from TXID 1 without a gap, ${sample.size} sampled ACKs restored afterwards to their content (${planFiles} files, ${Date.now() - verifyStart} ms)`,
+        `compaction pass through the proxy: done in ${passes} attempt(s), failures ${JSON.stringify(Object.fromEntries(passCodes))}`,
         `replicator: ${events.compact} compacted files, ${events.snapshot} snapshots, levels ${levels.join(",")}; errors reported ${JSON.stringify(Object.fromEntries(events.errors))}`,
         `restores during the run through the proxy: ${restores.ok} byte-identical, ${restores.typed} typed failures ${JSON.stringify(Object.fromEntries(restores.codes))} with no output left`,
       ].join("\n"),
@@ -299,4 +343,52 @@ describe.skipIf(skipS3)(`replicate, compaction and restore through the fault pro
     for (const k of FAULT_KINDS) expect(proxy.counts.injected[k], `${k} never injected`).toBeGreaterThan(0);
     expect(proxy.counts.retryAfterViolations, "a retry came before the Retry-After its 429 asked for").toBe(0);
   }, SECONDS * 1000 + 600_000);
+});
+
+describe.skipIf(skipS3)("a restore through a proxy that cuts every body", () => {
+  it("fails with a typed error and leaves no output; through a clean proxy the same restore is byte-identical", async () => {
+    const prefix = unique("restore-cut");
+    const dir = mkdtempSync(join(tmpdir(), "ltxkit-faults-cut-"));
+    const dbPath = join(dir, "app.db");
+    const replica: Replica = { url: `s3://${s3env.bucket}/${prefix}`, kind: "s3", store: new S3Store({ ...s3env }), layout: s3Layout(prefix), timestampFromMetadata: true };
+    const app = openApp(dbPath, { autocheckpoint: 0 });
+    app.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, b BLOB)");
+    const h = await replicate(dbPath, replica, { monitorInterval: 50, syncInterval: 50, compaction: { levels: [], l0Retention: 3_600_000 } });
+    let ack: Ack;
+    try {
+      for (let i = 0; i < 5; i++) {
+        app.query("INSERT INTO t (v, b) VALUES (?, randomblob(20000))", [`row ${i}`]);
+        await h.sync();
+      }
+      ack = { txid: await h.sync(), hash: contentHash(app) };
+    } finally {
+      await h.close();
+      app.close();
+    }
+    for (const fault of ["truncate", "stall-body", "reset-after", "500"] as const) {
+      const proxy = await startFaultProxy({ target: s3env.endpoint, seed: SEED, stallMs: STALL_MS, rates: { [fault]: 1 }, spare: ["ListObjectsV2", "HeadObject"] });
+      try {
+        const out = join(dir, `cut-${fault}.db`);
+        const via: Replica = { ...replica, store: store(proxy, "cut", { retries: 1 }) };
+        const e = await restore(via, { sink: new FileSink(out), txid: ack.txid, attempts: 2 }).then(
+          () => null,
+          (err) => err,
+        );
+        expect(isLtxError(e), `${fault}: ${e}`).toBe(true);
+        expect(["STORE_ERROR", "TIMEOUT"], `${fault}: ${e}`).toContain((e as { code: string }).code);
+        expect(readdirSync(dir).filter((f) => f.startsWith(`cut-${fault}`) || f.startsWith(`.cut-${fault}`)), `${fault}: output left`).toEqual([]);
+        expect(proxy.counts.injected[fault]).toBeGreaterThan(0);
+        proxy.setRates({});
+        await restore(via, { sink: new FileSink(out), txid: ack.txid });
+        const c = open(out);
+        try {
+          expect(contentHash(c)).toBe(ack.hash);
+        } finally {
+          c.close();
+        }
+      } finally {
+        await proxy.close();
+      }
+    }
+  }, 120_000);
 });
