@@ -11,7 +11,8 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, openSync, writeSync, closeSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { FileSink } from "../lib/adapters/fs-sink.ts";
 import { FsStore } from "../lib/adapters/fs-store.ts";
@@ -26,6 +27,7 @@ import { openApp } from "../test/capture/driver.ts";
 import type { SqliteConnection } from "../lib/capture/sqlite.ts";
 
 const requireAll = process.env.LTXKIT_REQUIRE_ALL === "1";
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const mounts: string[] = [];
 
 function mountTmpfs(dir: string, size: string): void {
@@ -280,6 +282,12 @@ describe.skipIf(!canMount && !requireAll)("disk faults on the local side (tmpfs 
     );
     expectIoError(e, outDir, ["ENOSPC"]);
     expect(readdirSync(outDir), "a failed restore left output").toEqual([]);
+    // the CLI (dist/, built by the global setup): exit 1, the path and the errno code, nothing left
+    const cli = spawnSync(process.execPath, [join(ROOT, "dist", "cli", "main.js"), "restore", "-o", out, `file://${replica.url}`], { encoding: "utf8" });
+    expect([cli.status, cli.stdout], cli.stderr).toEqual([1, ""]);
+    expect(cli.stderr).toContain(`${outDir}/.restored.db.ltxkit-tmp-`);
+    expect(cli.stderr).toMatch(/ENOSPC.*\[IO_ERROR\]\n$/);
+    expect(readdirSync(outDir), "a failed CLI restore left output").toEqual([]);
     remount(outDir, "size=16m");
     await restore(replica, { sink: new FileSink(out), txid: ack.txid });
     const expected = await restoreAndCheck(replica, ack.txid);
