@@ -63,6 +63,8 @@ export interface FaultProxyOptions {
   slowMs?: number;
   /** Retry-After seconds of a 429 (default: 1 or 2, from the PRNG). */
   retryAfterSeconds?: number;
+  /** Bytes a truncated body keeps (default: a random part of it). */
+  truncateTo?: number;
   /** Request kinds never faulted by rate (scheduled faults still apply). */
   spare?: RequestKind[];
 }
@@ -336,7 +338,7 @@ export async function startFaultProxy(o: FaultProxyOptions): Promise<FaultProxy>
     if (fault === "truncate") {
       count(kind, fault, key);
       res.writeHead(up.status, up.headers);
-      res.write(up.body.subarray(0, Math.floor(rand() * up.body.length)));
+      res.write(up.body.subarray(0, Math.min(up.body.length - 1, o.truncateTo ?? Math.floor(rand() * up.body.length))));
       await wait(20);
       reset(res);
       return;
