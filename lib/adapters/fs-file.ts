@@ -10,13 +10,27 @@ import { LtxError } from "../errors.ts";
 /** Marks temp files: `.<name>.ltxkit-tmp-<random>` beside the target (listings skip them). */
 export const TMP_MARK = ".ltxkit-tmp-";
 
+/**
+ * A failed file operation as IO_ERROR: the message names the operation, the path and the errno
+ * code; `details` carries `path`, `errno` (e.g. ENOSPC, EROFS) and `syscall`. LtxErrors pass as they are.
+ */
+export function fsError(op: string, path: string, e: unknown): LtxError {
+  if (e instanceof LtxError) return e;
+  const x = (e ?? {}) as { code?: unknown; syscall?: unknown; message?: unknown };
+  const details: Record<string, unknown> = { path };
+  if (typeof x.code === "string") details.errno = x.code;
+  if (typeof x.syscall === "string") details.syscall = x.syscall;
+  const msg = typeof x.message === "string" ? x.message : String(e);
+  return new LtxError("IO_ERROR", `${op} ${path}: ${msg}`, { cause: e, details });
+}
+
 /** A file as an async iterable of chunks. */
 export async function* readFileChunks(path: string, chunkSize = 1 << 20): AsyncGenerator<Uint8Array> {
   const s = createReadStream(path, { highWaterMark: chunkSize });
   try {
     for await (const c of s) yield new Uint8Array((c as Uint8Array).buffer, (c as Uint8Array).byteOffset, (c as Uint8Array).length);
   } catch (e) {
-    throw new LtxError("IO_ERROR", `read ${path}: ${(e as Error).message}`, { cause: e });
+    throw fsError("read", path, e);
   }
 }
 
@@ -40,7 +54,7 @@ export class AtomicFile {
       await fsp.mkdir(dirname(path), { recursive: true });
       f.#fh = await fsp.open(f.tmp, "wx");
     } catch (e) {
-      throw new LtxError("IO_ERROR", `create ${f.tmp}: ${(e as Error).message}`, { cause: e });
+      throw fsError("create", f.tmp, e);
     }
     return f;
   }
@@ -54,15 +68,21 @@ export class AtomicFile {
   async writeAt(data: Uint8Array, position: number): Promise<void> {
     if (!this.#fh) throw new LtxError("INVALID_STATE", "file already closed");
     let off = 0;
-    while (off < data.length) {
-      const { bytesWritten } = await this.#fh.write(data, off, data.length - off, position + off);
-      off += bytesWritten;
+    try {
+      while (off < data.length) {
+        const { bytesWritten } = await this.#fh.write(data, off, data.length - off, position + off);
+        off += bytesWritten;
+      }
+    } catch (e) {
+      throw fsError("write", this.tmp, e);
     }
     this.#pos = Math.max(this.#pos, position + data.length);
   }
 
   async truncate(size: number): Promise<void> {
-    await this.#fh?.truncate(size);
+    await this.#fh?.truncate(size).catch((e: unknown) => {
+      throw fsError("truncate", this.tmp, e);
+    });
     this.#pos = size;
   }
 
@@ -87,8 +107,7 @@ export class AtomicFile {
       await syncDir(dirname(this.path));
     } catch (e) {
       await this.abort();
-      if (e instanceof LtxError) throw e;
-      throw new LtxError("IO_ERROR", `commit ${this.path}: ${(e as Error).message}`, { cause: e });
+      throw fsError("commit", this.path, e);
     }
   }
 

@@ -6,7 +6,7 @@
 import { promises as fsp } from "node:fs";
 import { LtxError } from "../errors.ts";
 import type { PageSink } from "../replica/sinks.ts";
-import { AtomicFile, exists } from "./fs-file.ts";
+import { AtomicFile, exists, fsError } from "./fs-file.ts";
 
 /** A restore target file: pages go to a temp file that becomes the output only on commit (fsync, rename). */
 export class FileSink implements PageSink {
@@ -44,7 +44,11 @@ export class FileSink implements PageSink {
   async commit(): Promise<void> {
     await this.#flush();
     if (this.force) {
-      for (const ext of ["-wal", "-shm", "-journal"]) await fsp.rm(this.path + ext, { force: true });
+      for (const ext of ["-wal", "-shm", "-journal"]) {
+        await fsp.rm(this.path + ext, { force: true }).catch((e: unknown) => {
+          throw fsError("remove", this.path + ext, e);
+        });
+      }
     }
     await this.#file!.commit({ exclusive: !this.force });
     this.#file = null;

@@ -19,7 +19,7 @@ import type { BlobInfo, BlobStore, ByteRange, DeleteOptions, GetOptions, ListOpt
 import { chunkSizeOf, clipRange } from "../store/body.ts";
 import { iterateChunks } from "../util/chunks.ts";
 import { compareKeys, unquote } from "../store/memory.ts";
-import { AtomicFile, TMP_MARK } from "./fs-file.ts";
+import { AtomicFile, fsError, TMP_MARK } from "./fs-file.ts";
 
 const LOCK_SUFFIX = ".ltxkit-lock";
 const LOCK_STALE_MS = 30_000;
@@ -56,7 +56,7 @@ export class FsStore implements BlobStore {
       }
       return off === out.length ? out : out.subarray(0, off);
     } catch (e) {
-      throw ioError("get", key, e);
+      throw ioError("get", key, e, this.path(key));
     } finally {
       await fh.close();
     }
@@ -64,7 +64,8 @@ export class FsStore implements BlobStore {
 
   async getStream(key: string, range?: ByteRange, opts?: GetOptions): Promise<ReadableStream<Uint8Array> | null> {
     const chunk = chunkSizeOf(opts);
-    const fh = await openOrNull(this.path(key), "get", key);
+    const path = this.path(key);
+    const fh = await openOrNull(path, "get", key);
     if (!fh) return null;
     let pos: number, end: number;
     try {
@@ -72,7 +73,7 @@ export class FsStore implements BlobStore {
       [pos, end] = clipRange(st.size, range);
     } catch (e) {
       await fh.close();
-      throw ioError("get", key, e);
+      throw ioError("get", key, e, this.path(key));
     }
     return new ReadableStream<Uint8Array>({
       async pull(c) {
@@ -93,7 +94,7 @@ export class FsStore implements BlobStore {
           c.enqueue(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
         } catch (e) {
           await fh.close().catch(() => {});
-          c.error(ioError("get", key, e));
+          c.error(ioError("get", key, e, path));
         }
       },
       async cancel() {
@@ -105,7 +106,7 @@ export class FsStore implements BlobStore {
   async put(key: string, body: PutBody, opts: PutOptions = {}): Promise<{ etag: string; size: number }> {
     const path = this.path(key);
     const f = await AtomicFile.create(path).catch((e) => {
-      throw ioError("put", key, e);
+      throw ioError("put", key, e, path);
     });
     let size = 0;
     const commit = { ...(opts.mtime ? { mtime: opts.mtime } : {}) };
@@ -133,7 +134,7 @@ export class FsStore implements BlobStore {
     } catch (e) {
       await f.abort();
       if (isLtxError(e, "OUTPUT_EXISTS")) throw precondition("put", key, "object exists");
-      throw ioError("put", key, e);
+      throw ioError("put", key, e, path);
     }
     const st = await fsp.stat(path, { bigint: true });
     return { etag: etagOf(st), size };
@@ -170,7 +171,7 @@ export class FsStore implements BlobStore {
       try {
         await fsp.unlink(this.path(key));
       } catch (e) {
-        if (code(e) !== "ENOENT" && code(e) !== "ENOTDIR") throw ioError("delete", key, e);
+        if (code(e) !== "ENOENT" && code(e) !== "ENOTDIR") throw ioError("delete", key, e, this.path(key));
       }
     }
   }
@@ -189,7 +190,7 @@ export class FsStore implements BlobStore {
         await fh.close();
         break;
       } catch (e) {
-        if (code(e) !== "EEXIST") throw ioError("lock", key, e);
+        if (code(e) !== "EEXIST") throw ioError("lock", key, e, lock);
         const st = await statOrNull(lock);
         if (st && Date.now() - Number(st.mtimeNs / 1_000_000n) > LOCK_STALE_MS) await fsp.unlink(lock).catch(() => {});
         if (Date.now() > deadline) throw new LtxError("TIMEOUT", `lock ${JSON.stringify(key)}: timed out waiting for another writer`);
@@ -224,7 +225,7 @@ async function statOrNull(p: string): Promise<BigStats | null> {
     return st.isFile() ? st : null;
   } catch (e) {
     if (code(e) === "ENOENT" || code(e) === "ENOTDIR") return null;
-    throw new LtxError("IO_ERROR", `stat: ${(e as Error).message}`, { cause: e });
+    throw fsError("stat", p, e);
   }
 }
 
@@ -239,7 +240,7 @@ async function openOrNull(p: string, method: string, key: string) {
     return fh;
   } catch (e) {
     if (code(e) === "ENOENT" || code(e) === "ENOTDIR" || code(e) === "EISDIR") return null;
-    throw ioError(method, key, e);
+    throw ioError(method, key, e, p);
   }
 }
 
@@ -249,7 +250,7 @@ async function walk(dir: string, keyPrefix: string, out: string[]): Promise<void
     entries = await fsp.readdir(dir, { withFileTypes: true });
   } catch (e) {
     if (code(e) === "ENOENT" || code(e) === "ENOTDIR") return;
-    throw new LtxError("IO_ERROR", `list ${dir}: ${(e as Error).message}`, { cause: e });
+    throw fsError("list", dir, e);
   }
   for (const d of entries) {
     const key = keyPrefix ? `${keyPrefix}/${d.name}` : d.name;
@@ -270,7 +271,8 @@ function precondition(method: string, key: string, why: string): LtxError {
   return new LtxError("PRECONDITION_FAILED", `${method} ${JSON.stringify(key)}: precondition failed: ${why}`, { details: { method, key } });
 }
 
-function ioError(method: string, key: string, e: unknown): LtxError {
+/** IO_ERROR naming the operation, the key, the path and the errno code (an LtxError passes as it is). */
+function ioError(method: string, key: string, e: unknown, path: string): LtxError {
   if (e instanceof LtxError) return e;
-  return new LtxError("IO_ERROR", `${method} ${JSON.stringify(key)}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+  return fsError(`${method} ${JSON.stringify(key)}:`, path, e);
 }

@@ -6,9 +6,11 @@
  * - PutObject up to `partSize`; above it a multipart upload with bounded memory
  *   (`partSize × partConcurrency`), aborted on failure.
  * - DeleteObjects in batches of 1000 with Content-MD5.
- * - Bounded retries with exponential backoff and jitter on 5xx, 429, 408 and network errors, a
- *   timeout per request, and errors that name method, key and status but never credentials or
- *   signed URLs.
+ * - Bounded retries with exponential backoff and jitter on 5xx, 429, 408 and network errors; a
+ *   `Retry-After` (seconds or an HTTP date) on such an answer is waited out before the next attempt,
+ *   up to `maxRetryAfterMs`. A timeout per request; a streamed body that delivers nothing for that
+ *   long fails with TIMEOUT; a whole body shorter than its Content-Length is retried. Errors name
+ *   method, key and status but never credentials or signed URLs.
  */
 import { AwsClient } from "aws4fetch";
 import { LtxError, type ErrorCode } from "../errors.ts";
@@ -37,8 +39,13 @@ export interface S3StoreOptions {
   partConcurrency?: number;
   /** Retries after the first attempt (default 5). */
   retries?: number;
-  /** Per-request timeout in ms (default 60 000). */
+  /**
+   * Per-request timeout in ms (default 60 000): for the answer and a whole body, or, for a streamed
+   * body, the longest wait for its next chunk.
+   */
   timeoutMs?: number;
+  /** The longest `Retry-After` honoured, in ms (default 30 000); a longer one waits this long. */
+  maxRetryAfterMs?: number;
   /** Counts requests by method, for measurements. */
   stats?: Record<string, number>;
   /** Sends a signed request (default: the global fetch). Runtime adapters may pass a leaner one. */
@@ -79,6 +86,7 @@ export class S3Store implements BlobStore {
   #partConcurrency: number;
   #retries: number;
   #timeoutMs: number;
+  #maxRetryAfterMs: number;
   #stats?: Record<string, number>;
   #fetch: ((request: Request) => Promise<Response>) | undefined;
 
@@ -98,6 +106,7 @@ export class S3Store implements BlobStore {
     this.#partConcurrency = Math.max(1, o.partConcurrency ?? 4);
     this.#retries = o.retries ?? 5;
     this.#timeoutMs = o.timeoutMs ?? 60_000;
+    this.#maxRetryAfterMs = Math.max(0, o.maxRetryAfterMs ?? 30_000);
     if (o.stats) this.#stats = o.stats;
     this.#fetch = o.fetch;
   }
@@ -115,7 +124,10 @@ export class S3Store implements BlobStore {
     const res = await this.#send({ method: "GET", key, headers: rangeHeader(range), signal: opts.signal, pass: [404, 416], streaming: true });
     if (res.status === 404) return null;
     if (res.status === 416) return (await this.head(key, opts)) ? emptyStream() : null;
-    return res.body ?? emptyStream();
+    if (!res.body) return emptyStream();
+    const declared = res.headers.get("content-length");
+    const expected = declared !== null && /^\d+$/.test(declared) && !res.headers.get("content-encoding") ? Number(declared) : undefined;
+    return guardBody(res.body, this.#timeoutMs, `s3 GET ${JSON.stringify(key)}`, expected);
   }
 
   async head(key: string, opts: GetOptions = {}): Promise<BlobInfo | null> {
@@ -245,8 +257,10 @@ export class S3Store implements BlobStore {
     const what = r.key !== undefined ? `${r.method} ${JSON.stringify(r.key)}` : `${r.method} ${r.query?.["list-type"] ? "ListObjectsV2" : r.query && "delete" in r.query ? "DeleteObjects" : "bucket"}`;
     if (this.#stats) this.#stats[r.method] = (this.#stats[r.method] ?? 0) + 1;
     let lastErr: unknown;
+    let retryAfter = 0;
     for (let attempt = 0; attempt <= this.#retries; attempt++) {
-      if (attempt > 0) await sleep(Math.min(5000, 100 * 2 ** (attempt - 1)) * (0.5 + Math.random()), r.signal);
+      if (attempt > 0) await sleep(Math.max(retryAfter, Math.min(5000, 100 * 2 ** (attempt - 1)) * (0.5 + Math.random())), r.signal);
+      retryAfter = 0;
       const ctl = new AbortController();
       const timer = setTimeout(() => ctl.abort(new LtxError("TIMEOUT", "request timed out")), this.#timeoutMs);
       const timeout = ctl.signal;
@@ -281,6 +295,11 @@ export class S3Store implements BlobStore {
             continue;
           }
           clearTimeout(timer);
+          const declared = res.headers.get("content-length");
+          if (r.method !== "HEAD" && declared !== null && !res.headers.get("content-encoding") && Number(declared) !== body.length) {
+            lastErr = new LtxError("STORE_ERROR", `s3 ${what}: body of ${body.length} bytes, Content-Length ${declared}`);
+            continue;
+          }
           // The body stays out of the Response (which would copy it); bodyText() and get() take it.
           const buffered = new Response(null, { status: res.status, headers: res.headers });
           bodies.set(buffered, body);
@@ -292,6 +311,7 @@ export class S3Store implements BlobStore {
       const text = await res.text().catch(() => "");
       lastErr = this.#error(what, r.key, res.status, text);
       if (!RETRY_STATUS.has(res.status)) throw lastErr;
+      retryAfter = Math.min(this.#maxRetryAfterMs, parseRetryAfter(res.headers.get("retry-after"), Date.now()));
     }
     throw lastErr instanceof LtxError ? lastErr.wrap(`after ${this.#retries + 1} attempts`) : lastErr;
   }
@@ -310,6 +330,58 @@ export class S3Store implements BlobStore {
 /** A body #send read, as text. */
 function bodyText(res: Response): string {
   return new TextDecoder().decode(bodies.get(res));
+}
+
+/**
+ * Milliseconds a `Retry-After` value asks to wait: delta-seconds or an HTTP date (RFC 9110 §10.2.3);
+ * 0 when absent or malformed.
+ */
+export function parseRetryAfter(v: string | null, now: number): number {
+  if (!v) return 0;
+  const t = v.trim();
+  if (/^\d{1,10}$/.test(t)) return Number(t) * 1000;
+  const d = Date.parse(t);
+  return Number.isNaN(d) || !/[a-z]/i.test(t) ? 0 : Math.max(0, d - now);
+}
+
+/**
+ * A streamed body whose failures are typed: TIMEOUT when a read waits more than `ms` for the next
+ * chunk (a server that stalls mid-body; the wait counts only while the consumer reads), STORE_ERROR
+ * when the connection breaks or the body ends short of its Content-Length (`expected`).
+ */
+function guardBody(body: ReadableStream<Uint8Array>, ms: number, what: string, expected: number | undefined): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let got = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(c) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const stalled = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new LtxError("TIMEOUT", `${what}: no body bytes for ${ms} ms (at byte ${got})`)), ms);
+        });
+        try {
+          const r = await Promise.race([reader.read(), stalled]);
+          if (r.done) {
+            if (expected !== undefined && got !== expected) throw new LtxError("STORE_ERROR", `${what}: body ended at byte ${got} of ${expected} (Content-Length)`);
+            c.close();
+          } else {
+            got += r.value.length;
+            c.enqueue(r.value);
+          }
+        } catch (e) {
+          reader.cancel(e).catch(() => {});
+          if (e instanceof LtxError) throw e;
+          throw new LtxError("STORE_ERROR", `${what}: reading body at byte ${got}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 function rangeHeader(range?: ByteRange): Record<string, string> {

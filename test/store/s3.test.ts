@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { S3Store, encodeRfc3986 } from "../../lib/store/s3.ts";
+import { S3Store, encodeRfc3986, parseRetryAfter } from "../../lib/store/s3.ts";
 import { md5, base64 } from "../../lib/store/md5.ts";
 import { parseListObjectsV2 } from "../../lib/store/s3-xml.ts";
 import { storeSuite } from "./suite.ts";
@@ -17,6 +17,15 @@ describe("S3 helpers", () => {
   });
   it("encodes queries as SigV4 wants", () => {
     expect(encodeRfc3986("a b+c/d*(e)!'")).toBe("a%20b%2Bc%2Fd%2A%28e%29%21%27");
+  });
+  it("reads Retry-After as delta-seconds or an HTTP date, and ignores anything else", () => {
+    const now = Date.parse("2026-03-01T10:00:00Z");
+    expect(parseRetryAfter("2", now)).toBe(2000);
+    expect(parseRetryAfter(" 120 ", now)).toBe(120_000);
+    expect(parseRetryAfter("0", now)).toBe(0);
+    expect(parseRetryAfter("Sun, 01 Mar 2026 10:00:05 GMT", now)).toBe(5000);
+    expect(parseRetryAfter("Sun, 01 Mar 2026 09:59:00 GMT", now)).toBe(0);
+    for (const bad of [null, "", "-1", "1.5", "soon", "12345678901", "2026-03-01"]) expect(parseRetryAfter(bad, now), String(bad)).toBe(0);
   });
   it("parses ListObjectsV2 with entities", () => {
     const p = parseListObjectsV2(`<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>a &amp; b&#x2713;</Key><Size>3</Size><ETag>&quot;abc&quot;</ETag><LastModified>2026-01-01T00:00:00.000Z</LastModified></Contents><NextContinuationToken>tok/+=</NextContinuationToken></ListBucketResult>`);
