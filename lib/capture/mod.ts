@@ -26,3 +26,16 @@ export {
   type WalFrameHeader,
   type WalChecksum,
 } from "./wal.ts";
+export { installCaptureVfs, type CaptureVfs, type CaptureVfsOptions, type CaptureVfsError, type SqliteWasmModule } from "./wasm-vfs.ts";
+export { CaptureLog, type CaptureLogOptions, type CapturePosition, type CommitInput, type QueueStatus } from "./vfs-log.ts";
+export { VfsSource, VfsRecordStore, type VfsSourceOptions } from "./vfs-source.ts";
+export {
+  openCapturedDatabase,
+  restoreIntoStorage,
+  type CapturedDatabase,
+  type CapturedDatabaseOptions,
+  type CapturedDatabaseStatus,
+  type StorageRestoreResult,
+  type WasmDb,
+} from "./vfs-database.ts";
+export { MemoryVfsStorage, type VfsStorage, type VfsBatch } from "./vfs-storage.ts";
