@@ -9,7 +9,8 @@ import { describe, it, expect } from "vitest";
 import { openCapturedDatabase, type CapturedDatabase } from "../../lib/capture/vfs-database.ts";
 import { MemoryVfsStorage, type VfsBatch, type VfsStorage } from "../../lib/capture/vfs-storage.ts";
 import { memoryReplica, type Replica } from "../../lib/replica/replica.ts";
-import { listLevel } from "../../lib/replica/list.ts";
+import { listLevel, writeLtxFile } from "../../lib/replica/list.ts";
+import { captureL0 } from "../../lib/capture/page-diff.ts";
 import { restore } from "../../lib/replica/restore.ts";
 import { BytesSink } from "../../lib/replica/sinks.ts";
 import { integrityCheck, type SqliteWasm } from "../../lib/replica/integrity.ts";
@@ -207,6 +208,8 @@ describe("capture VFS: failures, cold start, restart", () => {
     const store = new FlakyStore();
     const replica = memoryReplica(store);
     const h = await open({ replica, replicator: { retries: { initialDelay: 5, maxDelay: 10 }, syncTimeout: 60 } });
+    const errors: string[] = [];
+    h.addEventListener("error", (e) => errors.push(`${e.detail.url} ${e.detail.error.code}`));
     h.db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)");
     expect(await h.sync()).toBe(1n);
     store.failing = true;
@@ -223,6 +226,8 @@ describe("capture VFS: failures, cold start, restart", () => {
     expect(isLtxError(st.lastError, "STORE_ERROR")).toBe(true);
     expect(st.queue.files).toBe(5); // TXIDs 1 (the newest shipped one is kept) to 5
     expect(st.queue.bytes).toBeGreaterThan(4 * 1000);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(new Set(errors)).toEqual(new Set(["memory:// STORE_ERROR"]));
     store.failing = false;
     expect(await h.sync()).toBe(5n);
     expect((await l0Files(replica)).map((f) => f.txid)).toEqual([1n, 2n, 3n, 4n, 5n]);
@@ -255,6 +260,31 @@ describe("capture VFS: failures, cold start, restart", () => {
     expect(d.header.preApplyChecksum).toBe(0n);
     expect(d.pages.map((p) => p.pgno)).toEqual(changedPages(last, image, PS));
     expect(toHex(await restoreBytes(replica))).toBe(toHex(image));
+    await b.close();
+  });
+
+  it("cold start from a replica whose database is in WAL mode (header 2/2, as Litestream restores it): opened in rollback mode, and that page-1 change is the next L0 file", async () => {
+    const sqlite3 = await sqlite();
+    const a = await open();
+    a.db.exec("CREATE TABLE t(x); INSERT INTO t VALUES ('wal')");
+    const image = exportImage(sqlite3, a);
+    await a.close();
+    image[18] = 2;
+    image[19] = 2;
+    const replica = memoryReplica();
+    await writeLtxFile(replica, 0, 1n, 1n, captureL0(null, image, { txid: 1n, timestamp: 1_760_000_000_000 }), 1_760_000_000_000);
+    const b = await open({ replica });
+    expect(b.restoredTXID).toBe(1n);
+    expect(b.db.selectValue("SELECT x FROM t")).toBe("wal");
+    expect(b.db.selectValue("PRAGMA journal_mode")).toBe("memory");
+    expect(await b.sync()).toBe(2n);
+    const files = await l0Files(replica);
+    const d = await decodeLtx(files[1]!.bytes);
+    expect(d.pages.map((p) => p.pgno)).toEqual([1]);
+    expect([d.pages[0]!.data[18], d.pages[0]!.data[19]]).toEqual([1, 1]);
+    const now = exportImage(sqlite3, b);
+    expect(toHex(await restoreBytes(replica))).toBe(toHex(now));
+    expect(toHex(now.subarray(100))).toBe(toHex(image.subarray(100)));
     await b.close();
   });
 
