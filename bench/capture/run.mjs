@@ -1,6 +1,8 @@
 // Capture of sqlite-wasm databases: transactions per second of one workload of small transactions
 // on a database of --mib MiB, in sqlite-wasm (Node):
 //   off      no capture (sqlite-wasm's in-memory database, journal_mode=MEMORY)
+//   unix     no capture, through sqlite-wasm's default VFS on Emscripten's in-memory file system
+//            (a VFS in JavaScript, as the capture VFS is)
 //   vfs      the capture VFS (openCapturedDatabase, MemoryVfsStorage, a memory replica), synced and
 //            shipped every --batch transactions
 //   diff     today's whole-image capture: sqlite3_js_db_export + captureL0 every --batch transactions
@@ -93,7 +95,22 @@ async function runChild(variant, batch) {
     t0 = performance.now();
     for (let i = 0; i < txs; i++) {
       w.tx();
-      if ((i + 1) % batch === 0) await new Promise((r) => setTimeout(r, 0)); // the same yields as the others
+      if ((i + 1) % batch === 0) await null; // a yield per batch, as the others
+    }
+    t1 = performance.now();
+    w.finalize();
+    db.close();
+  } else if (variant === "unix") {
+    sqlite3.capi.sqlite3_js_posix_create_file("/bench.db", image);
+    const db = new sqlite3.oo1.DB("/bench.db", "w");
+    db.exec("PRAGMA journal_mode=MEMORY");
+    const w = workload(db, rows, 1);
+    for (let i = 0; i < 50; i++) w.tx();
+    base = mem();
+    t0 = performance.now();
+    for (let i = 0; i < txs; i++) {
+      w.tx();
+      if ((i + 1) % batch === 0) await null;
     }
     t1 = performance.now();
     w.finalize();
@@ -156,7 +173,7 @@ async function runChild(variant, batch) {
         const f = captureL0(prev, cur, { txid: txid++, timestamp: Date.now() });
         if (f) shipped += f.length;
         prev = cur;
-        await new Promise((r) => setTimeout(r, 0));
+        await null;
       }
     }
     t1 = performance.now();
@@ -175,30 +192,32 @@ if (child) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results = {};
 for (const batch of batches) {
-  for (const variant of ["off", "vfs", "diff"]) {
+  for (const variant of ["off", "unix", "vfs", "diff"]) {
     const rs = [];
     for (let r = 0; r < runs; r++) {
-      const out = spawnSync(process.execPath, ["--expose-gc", fileURLToPath(import.meta.url), "--child", variant, "--b", String(batch), "--mib", String(mib), "--tx", String(variant === "diff" && batch === 1 ? Math.min(txs, 100) : txs)], { encoding: "utf8", maxBuffer: 1 << 26 });
+      const out = spawnSync(process.execPath, ["--expose-gc", fileURLToPath(import.meta.url), "--child", variant, "--b", String(batch), "--mib", String(mib), "--tx", String(variant === "diff" && batch === 1 ? Math.min(txs, 50) : txs)], { encoding: "utf8", maxBuffer: 1 << 26 });
       if (out.status !== 0) {
         console.error(out.stderr);
         process.exit(1);
       }
       rs.push(JSON.parse(out.stdout.trim().split("\n").pop()));
     }
-    results[`${variant}/${batch}`] = { tps: median(rs.map((x) => x.tps)), rss: median(rs.map((x) => x.peakRss)), ab: median(rs.map((x) => x.ab)), shippedPerTx: median(rs.map((x) => x.shippedPerTx)), peakQueue: median(rs.map((x) => x.peakQueue)) };
+    results[`${variant}/${batch}`] = { tps: median(rs.map((x) => x.tps)), rss: median(rs.map((x) => x.peakRss)), grow: median(rs.map((x) => x.rss)), ab: median(rs.map((x) => x.ab)), shippedPerTx: median(rs.map((x) => x.shippedPerTx)), peakQueue: median(rs.map((x) => x.peakQueue)) };
   }
 }
 const f = (n) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
 console.log(`capture of a ${mib} MiB sqlite-wasm database, ${txs} transactions (update one row + insert one 100-byte row), Node ${process.version}, median of ${runs}`);
-console.log("batch = transactions per sync (an L0 file, or an export + diff); the diff at batch 1 runs 100 transactions");
-console.log("variant       batch   tx/s      vs off   vfs vs diff   peak RSS MiB   L0 bytes/tx   peak queue KiB");
+console.log("batch = transactions per sync (an L0 file, or an export + diff); the diff at batch 1 runs 50 transactions; RSS growth = during the timed run");
+console.log("variant       batch   tx/s      vs off   vs unix   vfs vs diff   peak RSS MiB   RSS growth MiB   L0 bytes/tx   peak queue KiB");
 for (const batch of batches) {
   const off = results[`off/${batch}`];
+  const unix = results[`unix/${batch}`];
   const vfs = results[`vfs/${batch}`];
-  for (const v of ["off", "vfs", "diff"]) {
+  for (const v of ["off", "unix", "vfs", "diff"]) {
     const r = results[`${v}/${batch}`];
     const vsOff = (r.tps / off.tps).toFixed(3);
+    const vsUnix = (r.tps / unix.tps).toFixed(3);
     const vsDiff = v === "diff" ? (vfs.tps / r.tps).toFixed(1) + "x" : "";
-    console.log(`${v.padEnd(12)}  ${String(batch).padStart(5)}   ${f(r.tps).padStart(7)}   ${vsOff.padStart(6)}   ${vsDiff.padStart(11)}   ${(r.rss / 1048576).toFixed(0).padStart(12)}   ${v === "off" ? "".padStart(11) : f(r.shippedPerTx).padStart(11)}   ${v === "vfs" ? (r.peakQueue / 1024).toFixed(1).padStart(14) : ""}`);
+    console.log(`${v.padEnd(12)}  ${String(batch).padStart(5)}   ${f(r.tps).padStart(7)}   ${vsOff.padStart(6)}   ${vsUnix.padStart(7)}   ${vsDiff.padStart(11)}   ${(r.rss / 1048576).toFixed(0).padStart(12)}   ${(r.grow / 1048576).toFixed(1).padStart(14)}   ${v === "off" || v === "unix" ? "".padStart(11) : f(r.shippedPerTx).padStart(11)}   ${v === "vfs" ? (r.peakQueue / 1024).toFixed(1).padStart(14) : ""}`);
   }
 }

@@ -257,9 +257,8 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
     const before = storage.maxPage();
     const commit = size() / ps;
     const pages = new Map<number, Uint8Array | null>();
-    for (const p of [...st.buffer.keys()].sort((a, b) => a - b)) {
+    for (const [p, b] of st.buffer) {
       if (p > commit) continue;
-      const b = st.buffer.get(p)!;
       const old = p <= before ? storage.getPage(p) : undefined;
       if (!old || !samePage(old, b)) pages.set(p, b);
     }
