@@ -7,6 +7,7 @@
  */
 import { describe, it, expect } from "vitest";
 import { openCapturedDatabase, type CapturedDatabase } from "../../lib/capture/vfs-database.ts";
+import { installCaptureVfs, type SqliteWasmModule } from "../../lib/capture/wasm-vfs.ts";
 import { MemoryVfsStorage, type VfsBatch, type VfsStorage } from "../../lib/capture/vfs-storage.ts";
 import { memoryReplica, type Replica } from "../../lib/replica/replica.ts";
 import { listLevel, writeLtxFile } from "../../lib/replica/list.ts";
@@ -377,6 +378,54 @@ describe("capture VFS: snapshots and connections", () => {
     other.close();
     expect(await h.sync()).toBe(2n);
     expect(toHex(await restoreBytes(replica))).toBe(toHex(exportImage(sqlite3, h)));
+    await h.close();
+  });
+});
+
+describe("capture VFS: commit paths and misuse", () => {
+  for (const sync of ["OFF", "NORMAL", "FULL"]) {
+    it(`synchronous=${sync}: commits (with growth, a shrink by VACUUM, a spill) restore to the exported image`, async () => {
+      const sqlite3 = await sqlite();
+      const replica = memoryReplica();
+      const h = await open({ replica });
+      h.db.exec(`PRAGMA synchronous=${sync}; CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)`);
+      const steps = [
+        "INSERT INTO t(b) SELECT randomblob(2000) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 80) SELECT x FROM c)",
+        "DELETE FROM t WHERE id > 10; VACUUM",
+        "PRAGMA cache_size=3; INSERT INTO t(b) SELECT randomblob(3000) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 40) SELECT x FROM c)",
+      ];
+      for (const sql of steps) {
+        h.db.exec(sql);
+        const txid = await h.sync();
+        const image = exportImage(sqlite3, h);
+        expect(toHex(await restoreBytes(replica, txid)), sql).toBe(toHex(image));
+        expect(h.db.selectValue("PRAGMA integrity_check")).toBe("ok");
+      }
+      await h.close();
+    });
+  }
+
+  it("misuse is a typed error: no sqlite-wasm module, another path through the VFS, unregister with open files", async () => {
+    const sqlite3 = await sqlite();
+    let err: unknown;
+    try {
+      installCaptureVfs({} as SqliteWasmModule, new MemoryVfsStorage());
+    } catch (e) {
+      err = e;
+    }
+    expect(isLtxError(err, "INVALID_ARGUMENT"), String(err)).toBe(true);
+    const h = await open();
+    // deno-lint-ignore no-explicit-any
+    const DB = (sqlite3.oo1 as any).DB;
+    expect(() => new DB({ filename: "/other.db", flags: "c", vfs: h.vfs.name })).toThrow(/unable to open/);
+    expect(h.vfs.lastError?.error.message).toMatch(/holds \/main\.db, not \/other\.db/);
+    err = undefined;
+    try {
+      h.vfs.unregister();
+    } catch (e) {
+      err = e;
+    }
+    expect(isLtxError(err, "INVALID_STATE"), String(err)).toBe(true);
     await h.close();
   });
 });
