@@ -273,7 +273,7 @@ describe("capture VFS: failures, cold start, restart", () => {
     image[18] = 2;
     image[19] = 2;
     const replica = memoryReplica();
-    await writeLtxFile(replica, 0, 1n, 1n, captureL0(null, image, { txid: 1n, timestamp: 1_760_000_000_000 }), 1_760_000_000_000);
+    await writeLtxFile(replica, 0, 1n, 1n, captureL0(null, image, { txid: 1n, timestamp: 1_760_000_000_000 })!, 1_760_000_000_000);
     const b = await open({ replica });
     expect(b.restoredTXID).toBe(1n);
     expect(b.db.selectValue("SELECT x FROM t")).toBe("wal");
