@@ -429,3 +429,21 @@ describe("capture VFS: commit paths and misuse", () => {
     await h.close();
   });
 });
+
+describe("capture VFS: background replication", () => {
+  it("with the loops started, commits reach the replica without sync(), merged per sync interval, and close() ships the rest", async () => {
+    const sqlite3 = await sqlite();
+    const replica = memoryReplica();
+    const h = await openCapturedDatabase(sqlite3, { replica, syncInterval: 20 });
+    h.db.exec("CREATE TABLE t(x)");
+    for (let i = 0; i < 200 && (await listLevel(replica, 0)).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect((await l0Files(replica)).map((f) => f.txid)).toEqual([1n]);
+    for (let i = 0; i < 5; i++) h.db.exec(`INSERT INTO t VALUES (${i})`);
+    const image = exportImage(sqlite3, h);
+    await h.close();
+    const files = await l0Files(replica);
+    expect(files[files.length - 1]!.txid).toBeLessThanOrEqual(6n);
+    expect(files.map((f) => f.txid)).toEqual(Array.from({ length: files.length }, (_, i) => BigInt(i + 1)));
+    expect(toHex(await restoreBytes(replica))).toBe(toHex(image));
+  });
+});
