@@ -10,6 +10,7 @@ import { openCapturedDatabase, type CapturedDatabase } from "../../lib/capture/v
 import { installCaptureVfs, type SqliteWasmModule } from "../../lib/capture/wasm-vfs.ts";
 import { MemoryVfsStorage, type VfsBatch, type VfsStorage } from "../../lib/capture/vfs-storage.ts";
 import { memoryReplica, type Replica } from "../../lib/replica/replica.ts";
+import { ManualClock } from "../../lib/replica/clock.ts";
 import { listLevel, writeLtxFile } from "../../lib/replica/list.ts";
 import { captureL0 } from "../../lib/capture/page-diff.ts";
 import { restore } from "../../lib/replica/restore.ts";
@@ -445,5 +446,26 @@ describe("capture VFS: background replication", () => {
     expect(files[files.length - 1]!.txid).toBeLessThanOrEqual(6n);
     expect(files.map((f) => f.txid)).toEqual(Array.from({ length: files.length }, (_, i) => BigInt(i + 1)));
     expect(toHex(await restoreBytes(replica))).toBe(toHex(image));
+  });
+});
+
+describe("capture VFS: lag", () => {
+  it("status() reports the lag of the oldest unshipped commit and the queue while the store fails, and no lag once it drained", async () => {
+    const store = new FlakyStore();
+    const clock = new ManualClock(1_760_000_000_000);
+    const h = await open({ replica: memoryReplica(store), replicator: { clock, retries: { initialDelay: 1000, maxDelay: 1000 } } });
+    h.db.exec("CREATE TABLE t(x)");
+    await h.tick();
+    expect(h.status().lagMs).toBe(0);
+    store.failing = true;
+    h.db.exec("INSERT INTO t VALUES (1)");
+    await h.tick();
+    clock.skip(7000);
+    const st = h.status();
+    expect([st.localTXID, st.replicas[0]!.remoteTXID, st.lagMs, st.queue.files]).toEqual([2n, 1n, 7000, 2]);
+    store.failing = false;
+    await h.tick();
+    expect([h.status().lagMs, h.status().replicas[0]!.remoteTXID, h.status().queue.files]).toEqual([0, 2n, 1]);
+    await h.close();
   });
 });
