@@ -54,7 +54,8 @@ class CollectSink implements PageSink {
  * replica's L0 file at that TXID), so capture continues at the next TXID. A database in WAL mode
  * (header bytes 18/19 = 2, as Litestream restores them) is switched to rollback mode (1/1), and that
  * change of page 1 is queued as a transaction, so the next L0 file ships it. Rejects with
- * INVALID_STATE when the storage is not empty.
+ * INVALID_STATE when the storage is not empty. Call it before installing a capture VFS on the
+ * storage (openCapturedDatabase does).
  */
 export async function restoreIntoStorage(replica: Replica, storage: VfsStorage, target: RestoreTarget = {}): Promise<StorageRestoreResult> {
   if (storage.maxPage() > 0 || storage.getRecord(POS_KEY) !== undefined) throw new LtxError("INVALID_STATE", "restore into a storage that already holds a database");
