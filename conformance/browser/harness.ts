@@ -85,9 +85,12 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
-export async function openBrowser(): Promise<BrowserSession> {
+/** Opens the browser on the served pages; `host` names the origin's host (default 127.0.0.1). */
+export async function openBrowser(opts: { host?: string } = {}): Promise<BrowserSession> {
   const { chromium } = await import("playwright-core");
-  const { server, origin } = await serve();
+  const served = await serve();
+  const { server } = served;
+  const origin = opts.host ? served.origin.replace("127.0.0.1", opts.host) : served.origin;
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"], headless: true });
   const context = await browser.newContext();
   const page = await context.newPage();
