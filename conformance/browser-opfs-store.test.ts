@@ -63,19 +63,24 @@ describe.skipIf(skipBrowser)("OpfsStore in headless Chromium: layout, reload, tw
     expect(h).toMatchObject({ size: 70_000, etag: put.etag, metadata: { "litestream-timestamp": "2026-01-01T00:00:00Z" } });
   });
 
-  it("two stores on one directory: each sees the other's writes, and of concurrent create-if-absent puts from both exactly one wins", async () => {
+  it("two stores on one directory: each sees the other's writes; of 8 overlapping create-if-absent puts from both exactly one wins, of 8 overlapping If-Match puts on one ETag exactly one wins", async () => {
     await rpc(s, "openOpfs", "two-a", { dir: "two" });
     await rpc(s, "openOpfs", "two-b", { dir: "two" });
     const a = new BrowserProxyStore(s, "two-a", "opfs");
     const b = new BrowserProxyStore(s, "two-b", "opfs");
     const r = await a.put("k", new Uint8Array([9]));
     expect((await b.head("k"))?.etag).toBe(r.etag);
-    const results = await Promise.allSettled([0, 1, 2, 3, 4, 5].map((i) => (i % 2 ? a : b).put("lock", new TextEncoder().encode(`w${i}`), { ifNoneMatch: "*" })));
-    expect(results.filter((x) => x.status === "fulfilled").length).toBe(1);
-    const rejected = results.filter((x) => x.status === "rejected") as PromiseRejectedResult[];
-    expect(rejected.map((x) => (x.reason as { code?: string }).code)).toEqual(Array(5).fill("PRECONDITION_FAILED"));
-    const winner = results.findIndex((x) => x.status === "fulfilled");
+    const ids = ["two-a", "two-b", "two-a", "two-b", "two-a", "two-b", "two-a", "two-b"];
+    type Res = { ok: boolean; etag?: string; code?: string };
+    const create = (await rpc(s, "racePuts", ids, "lock", { ifNoneMatch: "*" })) as Res[];
+    expect(create.filter((x) => x.ok).length).toBe(1);
+    expect(create.filter((x) => !x.ok).map((x) => x.code)).toEqual(Array(7).fill("PRECONDITION_FAILED"));
+    const winner = create.findIndex((x) => x.ok);
     expect(new TextDecoder().decode((await a.get("lock"))!)).toBe(`w${winner}`);
+    const cas = (await rpc(s, "racePuts", ids, "lock", { ifMatch: create[winner]!.etag })) as Res[];
+    expect(cas.filter((x) => x.ok).length).toBe(1);
+    expect(cas.filter((x) => !x.ok).map((x) => x.code)).toEqual(Array(7).fill("PRECONDITION_FAILED"));
+    expect(new TextDecoder().decode((await b.get("lock"))!)).toBe(`w${cas.findIndex((x) => x.ok)}`);
   });
 
   it("refuses malformed keys and ranges with INVALID_ARGUMENT", async () => {

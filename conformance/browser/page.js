@@ -77,6 +77,11 @@ const rpc = {
   async head(id, key) {
     return info(await stores.get(id).head(key));
   },
+  /** Puts `w<i>` to `key` from each store id at once (in one task, so the puts really overlap). */
+  async racePuts(ids, key, opts) {
+    const results = await Promise.allSettled(ids.map((id, i) => stores.get(id).put(key, new TextEncoder().encode(`w${i}`), opts)));
+    return results.map((r) => (r.status === "fulfilled" ? { ok: true, etag: r.value.etag } : { ok: false, code: r.reason?.code, message: String(r.reason?.message) }));
+  },
   async clearOpfs() {
     const root = await navigator.storage.getDirectory();
     for await (const [name] of root.entries()) await root.removeEntry(name, { recursive: true });
