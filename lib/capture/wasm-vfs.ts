@@ -4,19 +4,27 @@
  * here) that keeps one database's pages in a VfsStorage and hands each committed transaction to a
  * CaptureLog.
  *
- * Journal mode and commit detection. The database runs with `journal_mode=MEMORY` (the VFS refuses
- * any other journal mode and `locking_mode=EXCLUSIVE`). The VFS never writes the storage while a
- * transaction runs: every xWrite and xTruncate of the main file goes to a per-transaction buffer
- * that xRead consults first. The buffer becomes a commit at the xSync of the main file that ends
- * SQLite's commit phase one, or at `SQLITE_FCNTL_COMMIT_PHASETWO` when `synchronous=OFF` skips the
- * sync. The one other xSync of the main file, at the end of a rollback's journal playback, is told
- * apart exactly and cheaply by the file change counter (page 1, bytes 24-27): every rollback-mode
- * commit increments it and a playback restores it, so a buffer whose page 1 carries the stored
- * counter is a rollback. Whatever is left in the buffer when the write lock drops (ROLLBACK, a
- * failed statement, a savepoint rolled back with the transaction) is discarded, so a rollback
- * leaves the storage untouched and makes no L0 file. A commit is applied to the storage in one
- * batch (its pages plus its queue record): a crash loses nothing that committed, and a failed apply
- * fails the sync, so SQLite rolls the transaction back and reports an I/O error.
+ * Journal mode and commit detection. The database runs in a rollback-journal mode:
+ * `journal_mode=MEMORY` (openCapturedDatabase sets it; DELETE, TRUNCATE and PERSIST work too, their
+ * journal lives in memory). The VFS refuses `journal_mode=WAL` and `OFF`, and
+ * `locking_mode=EXCLUSIVE` (which counts one change per lock, not one per commit). It never writes
+ * the storage while a transaction runs: every xWrite and xTruncate of the main file goes to a
+ * per-transaction buffer that xRead consults first.
+ *
+ * - The buffer becomes a commit at the xSync of the main file that ends SQLite's commit phase one.
+ *   The one other xSync of the main file, at the end of a rollback's journal playback, is told
+ *   apart exactly and cheaply by the file change counter (page 1, bytes 24-27): every rollback-mode
+ *   commit increments it and a playback restores it, so a buffer whose page 1 carries the stored
+ *   counter is not a commit.
+ * - `SQLITE_FCNTL_COMMIT_PHASETWO`, sent once the commit is done, applies what that sync did not see
+ *   (everything when `synchronous=OFF` skips the sync; the truncation VACUUM makes after it).
+ * - Whatever is left in the buffer when the write lock drops (ROLLBACK, a failed statement, a
+ *   savepoint rolled back with its transaction) is discarded: a rollback leaves the storage
+ *   untouched and makes no L0 file.
+ * - A commit is applied in one storage batch: the pages whose bytes changed (pages SQLite rewrote
+ *   unchanged are neither stored nor shipped) plus its queue record, so a crash loses nothing that
+ *   committed. A failed apply fails the sync: SQLite rolls the transaction back and reports an I/O
+ *   error.
  *
  * WAL mode was not chosen: sqlite-wasm has no shared memory, so WAL needs exclusive locking, and
  * commit detection would mean parsing commit frames and checkpointing the WAL into the storage;
@@ -61,7 +69,6 @@ const IOERR_DELETE = 2570;
 const IOERR_LOCK = 3850;
 const IOERR_UNLOCK = 2058;
 const OPEN_MAIN_DB = 0x100;
-const OPEN_MAIN_JOURNAL = 0x800;
 const OPEN_WAL = 0x80000;
 const LOCK_NONE = 0;
 const LOCK_SHARED = 1;
@@ -135,6 +142,19 @@ function u32(b: Uint8Array, o: number): number {
   return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
+/** True when two pages hold the same bytes (word compares when both are aligned). */
+function samePage(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0 && a.length % 4 === 0) {
+    const x = new Int32Array(a.buffer, a.byteOffset, a.length >> 2);
+    const y = new Int32Array(b.buffer, b.byteOffset, b.length >> 2);
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+    return true;
+  }
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
  * Registers a capture VFS over `storage` on the injected sqlite-wasm module. One database per VFS:
  * open `vfs.path` with `vfs.name`, then run `PRAGMA journal_mode=MEMORY` (openCapturedDatabase
@@ -156,8 +176,6 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
   const handles = new Map<number, MainHandle | MemHandle>();
   let nextId = 0;
   let lastError: CaptureVfsError | undefined;
-  /** Commit already applied during the current write lock (the phase-one sync). */
-  let committed = false;
 
   const fail = (method: string, e: unknown, rc: number): number => {
     const error = e instanceof LtxError ? e : new LtxError("IO_ERROR", `capture VFS ${method}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
@@ -239,14 +257,17 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
     const before = storage.maxPage();
     const commit = size() / ps;
     const pages = new Map<number, Uint8Array | null>();
-    for (const p of [...st.buffer.keys()].sort((a, b) => a - b)) if (p <= commit) pages.set(p, st.buffer.get(p)!);
+    for (const [p, b] of st.buffer) {
+      if (p > commit) continue;
+      const old = p <= before ? storage.getPage(p) : undefined;
+      if (!old || !samePage(old, b)) pages.set(p, b);
+    }
     for (let p = commit + 1; p <= before; p++) pages.set(p, null);
     const low = Math.min(commit, before, st.low === null ? commit : st.low / ps);
     log.commit({ pages, commit, low });
     st.buffer.clear();
     st.size = null;
     st.low = null;
-    committed = true;
   };
 
   const main = (p: number): MainHandle | undefined => {
@@ -262,7 +283,6 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
       if (st.exclusive === h.id) st.exclusive = 0;
       // The write lock drops: what was not committed is a rollback's (or nothing).
       discard();
-      committed = false;
     }
     if (h.level >= LOCK_SHARED && level === LOCK_NONE) st.shared--;
     if (level < h.level) h.level = level;
@@ -326,7 +346,7 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
     },
     xSync(p: number): number {
       try {
-        if (main(p) && !committed && isCommit()) applyCommit();
+        if (main(p) && isCommit()) applyCommit();
         return OK;
       } catch (e) {
         return fail("xSync", e, IOERR_FSYNC);
@@ -389,7 +409,9 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
       try {
         if (!main(p)) return NOTFOUND;
         if (op === FCNTL_COMMIT_PHASETWO) {
-          if (!committed && st.buffer.size > 0) applyCommit();
+          // The commit is done: apply what phase one's sync did not see (synchronous=OFF skips the
+          // sync; VACUUM truncates the file after it).
+          if (st.buffer.size > 0 || st.size !== null) applyCommit();
           return NOTFOUND;
         }
         if (op === FCNTL_PRAGMA) {
@@ -399,7 +421,7 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
           const pragma = String(wasm.cstrToJs(nameP)).toLowerCase();
           const value = valP ? String(wasm.cstrToJs(valP)).toLowerCase().trim() : null;
           let refuse: string | null = null;
-          if (pragma === "journal_mode" && value !== null && value !== "memory") refuse = `the capture VFS keeps journal_mode=MEMORY (refused journal_mode=${value})`;
+          if (pragma === "journal_mode" && (value === "wal" || value === "off")) refuse = `the capture VFS needs a rollback journal (MEMORY, DELETE, TRUNCATE, PERSIST): refused journal_mode=${value}`;
           if (pragma === "locking_mode" && value !== null && value !== "normal") refuse = `the capture VFS needs locking_mode=NORMAL (refused locking_mode=${value})`;
           if (refuse) {
             wasm.pokePtr(arg, wasm.allocCString(refuse));
@@ -437,9 +459,12 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
         if (flags & OPEN_MAIN_DB) {
           if (fname !== path) return fail("xOpen", new LtxError("INVALID_ARGUMENT", `capture VFS ${name} holds ${path}, not ${fname}`), CANTOPEN);
           handles.set(pFile, { kind: "main", id: ++nextId, level: LOCK_NONE });
-        } else if (flags & (OPEN_MAIN_JOURNAL | OPEN_WAL)) {
-          return fail("xOpen", new LtxError("UNSUPPORTED", `capture VFS ${name} keeps journal_mode=MEMORY: no journal or WAL file (${fname})`), CANTOPEN);
+        } else if (flags & OPEN_WAL) {
+          return fail("xOpen", new LtxError("UNSUPPORTED", `capture VFS ${name} does not run WAL mode (${fname})`), CANTOPEN);
         } else {
+          // Temporary files and rollback journals: memory only. A journal is never "hot" (xAccess
+          // says it does not exist): the storage is never left half-written, so nothing needs it
+          // after a crash.
           handles.set(pFile, { kind: "mem", data: new Uint8Array(0), size: 0 });
         }
         const f = new capi.sqlite3_file(pFile);

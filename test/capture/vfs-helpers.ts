@@ -15,10 +15,20 @@ export async function sqlite(): Promise<SqliteWasmModule> {
   return (await loadSqliteWasm()) as unknown as SqliteWasmModule;
 }
 
-/** The database image sqlite-wasm exports (sqlite3_js_db_export). */
-export function exportImage(sqlite3: SqliteWasmModule, db: WasmDb): Uint8Array {
+/**
+ * The database image sqlite-wasm exports (sqlite3_js_db_export) from a new read-only connection
+ * through the capture VFS: the database as stored. (The writing connection's export reads its
+ * page cache, whose copies of freelist leaf pages SQLite never writes to the file.)
+ */
+export function exportImage(sqlite3: SqliteWasmModule, h: { vfs: { path: string; name: string } }): Uint8Array {
   // deno-lint-ignore no-explicit-any
-  return (sqlite3.capi as any).sqlite3_js_db_export(db.pointer) as Uint8Array;
+  const s = sqlite3 as any;
+  const db = new s.oo1.DB({ filename: h.vfs.path, flags: "r", vfs: h.vfs.name }) as WasmDb;
+  try {
+    return s.capi.sqlite3_js_db_export(db.pointer) as Uint8Array;
+  } finally {
+    db.close();
+  }
 }
 
 /** Page numbers whose bytes differ between two images, plus growth (1-based, ascending). */
@@ -78,5 +88,12 @@ export function pyRead(files: Uint8Array[]): PyLtx[] {
 
 /** Hex of one page of an image. */
 export function pageHex(image: Uint8Array, pgno: number, ps: number): string {
-  return Buffer.from(image.subarray((pgno - 1) * ps, pgno * ps)).toString("hex");
+  return toHex(image.subarray((pgno - 1) * ps, pgno * ps));
+}
+
+/** Lower-case hex of bytes. */
+export function toHex(b: Uint8Array): string {
+  let s = "";
+  for (const x of b) s += x.toString(16).padStart(2, "0");
+  return s;
 }
