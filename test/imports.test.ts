@@ -46,6 +46,10 @@ describe("import graph of the entry points", () => {
     expect(graph("lib/s3.ts").packages).toEqual(["aws4fetch"]);
   });
 
+  it("ltxkit/browser loads no package: OPFS and fetch are Web APIs", () => {
+    expect(graph("lib/adapters/browser.ts").packages).toEqual([]);
+  });
+
   it("the adapters bring sqlite-wasm (by a dynamic import), aws4fetch (openReplicaFromEnv opens s3://) and node: modules", () => {
     for (const a of ["node", "bun", "deno"]) {
       const p = graph(`lib/adapters/${a}.ts`).packages;

@@ -1,0 +1,520 @@
+/**
+ * VfsStorage over OPFS sync access handles (browsers, inside a dedicated Worker: the only place
+ * `createSyncAccessHandle` exists). Three files in one directory:
+ *
+ * - `journal-a`, `journal-b`: append-only journals. Each starts with a 32-byte header (`LTXJ`,
+ *   version, generation) and a snapshot entry of every live record, followed by one entry per
+ *   `apply` (its pages and records), each entry framed with its length and an xxh32 checksum.
+ * - `pages`: a 32-byte header (`LTXP`, version, page size), then one slot per page number: an 8-byte
+ *   slot header (the page number when present, 0 when absent; the length) and the page.
+ *
+ * `apply` encodes the batch as one entry, appends it to the active journal and flushes the journal:
+ * that flush is the commit point. Then it writes the pages into their slots (no flush) and points
+ * the record index at the entry. Opening replays the active journal onto the page file (idempotent)
+ * and rebuilds the record index from it; an entry whose length or checksum does not hold (a write
+ * cut short) ends the journal and is cut off. So after a crash at any point either the whole batch
+ * is visible or none of it is.
+ *
+ * When the journal outgrows twice its live records (and 4 MiB), it is compacted: the page file is
+ * flushed, the live records are written as the snapshot of a journal of the next generation in the
+ * other file, flushed, and the old file is truncated. Opening picks the newest generation whose
+ * header and snapshot are whole, so a compaction cut short leaves the old journal in charge.
+ *
+ * A page size change (VACUUM after `PRAGMA page_size`) is supported when the batch rewrites every
+ * stored page (as VACUUM does): the page file is laid out anew. Handles are exclusive: a second
+ * storage on the same directory (another tab or worker) fails to open until `close()` or the
+ * worker's end releases them.
+ *
+ * @module
+ */
+import { LtxError } from "../errors.ts";
+import { xxh32 } from "../ltx/xxh32.ts";
+import type { VfsBatch, VfsStorage } from "./vfs-storage.ts";
+
+/** The part of a `FileSystemSyncAccessHandle` the storage uses. */
+export interface OpfsSyncAccessHandle {
+  read(buffer: Uint8Array, options?: { at?: number }): number;
+  write(buffer: Uint8Array, options?: { at?: number }): number;
+  truncate(newSize: number): void;
+  getSize(): number;
+  flush(): void;
+  close(): void;
+}
+
+/** The part of a `FileSystemFileHandle` the storage uses (in a Worker). */
+export interface OpfsSyncFileHandle {
+  createSyncAccessHandle(): Promise<OpfsSyncAccessHandle>;
+}
+
+/** The part of a `FileSystemDirectoryHandle` the storage uses. */
+export interface OpfsSyncDirectoryHandle {
+  getDirectoryHandle(name: string, options?: { create?: boolean }): Promise<OpfsSyncDirectoryHandle>;
+  getFileHandle(name: string, options?: { create?: boolean }): Promise<OpfsSyncFileHandle>;
+}
+
+/** Options of OpfsVfsStorage.open. */
+export interface OpfsVfsStorageOptions {
+  /** Directory holding the three files. Default: the OPFS root. */
+  directory?: OpfsSyncDirectoryHandle;
+  /** Sub-directory of `directory` (created when missing), `/`-separated, e.g. `"db/main"`. */
+  path?: string;
+  /** Journal size (bytes) above which compaction is considered (default 4 MiB). */
+  compactBytes?: number;
+}
+
+const J_MAGIC = 0x4a58544c; // "LTXJ"
+const P_MAGIC = 0x5058544c; // "LTXP"
+const E_MAGIC = 0x4558544c; // "LTXE"
+const VERSION = 1;
+const FILE_HEADER = 32;
+const ENTRY_HEADER = 16; // magic, payload length, checksum, flags
+const SLOT_HEADER = 8;
+const NONE = 0xffffffff;
+const MAX_PAGE = 65536;
+const MAX_ENTRY = 1 << 30;
+const F_SNAPSHOT = 1;
+const F_LAYOUT = 2; // the entry lays the page file out anew with its page size
+
+interface RecordLoc {
+  file: 0 | 1;
+  at: number;
+  len: number;
+}
+
+interface Entry {
+  flags: number;
+  pageSize: number;
+  pages: [number, number, number][]; // pgno, offset in journal (or NONE: drop), length
+  records: [string, number, number][]; // key, offset (or NONE: delete), length
+  size: number; // bytes of the whole entry in the journal
+}
+
+/** Durable VfsStorage in the Origin Private File System, over sync access handles (Worker only). */
+export class OpfsVfsStorage implements VfsStorage {
+  readonly #journals: [OpfsSyncAccessHandle, OpfsSyncAccessHandle];
+  readonly #pagesFile: OpfsSyncAccessHandle;
+  readonly #compactBytes: number;
+  #active: 0 | 1 = 0;
+  #gen = 0n;
+  #end = 0;
+  #pageSize = 0;
+  #present = new Uint8Array(0);
+  #max = 0;
+  #records = new Map<string, RecordLoc>();
+  #liveBytes = 0;
+  #closed = false;
+
+  private constructor(a: OpfsSyncAccessHandle, b: OpfsSyncAccessHandle, pages: OpfsSyncAccessHandle, compactBytes: number) {
+    this.#journals = [a, b];
+    this.#pagesFile = pages;
+    this.#compactBytes = compactBytes;
+  }
+
+  /**
+   * Opens (or creates) the storage in `opts.directory`/`opts.path`, replaying its journal. Only in a
+   * dedicated Worker; fails with IO_ERROR when another storage holds the files.
+   */
+  static async open(opts: OpfsVfsStorageOptions = {}): Promise<OpfsVfsStorage> {
+    let dir = opts.directory;
+    if (!dir) {
+      const nav = (globalThis as { navigator?: { storage?: { getDirectory?: () => Promise<unknown> } } }).navigator;
+      if (typeof nav?.storage?.getDirectory !== "function") throw new LtxError("UNSUPPORTED", "OpfsVfsStorage needs the Origin Private File System (navigator.storage.getDirectory)");
+      dir = (await nav.storage.getDirectory()) as OpfsSyncDirectoryHandle;
+    }
+    const handles: OpfsSyncAccessHandle[] = [];
+    try {
+      for (const seg of (opts.path ?? "").split("/").filter(Boolean)) dir = await dir.getDirectoryHandle(seg, { create: true });
+      for (const name of ["journal-a", "journal-b", "pages"]) {
+        const fh = await dir.getFileHandle(name, { create: true });
+        if (typeof fh.createSyncAccessHandle !== "function") throw new LtxError("UNSUPPORTED", "OpfsVfsStorage needs createSyncAccessHandle (a dedicated Worker)");
+        handles.push(await fh.createSyncAccessHandle());
+      }
+    } catch (e) {
+      for (const h of handles) h.close();
+      if (e instanceof LtxError) throw e;
+      throw ioError(`open OPFS storage ${JSON.stringify(opts.path ?? "")}`, e);
+    }
+    const s = new OpfsVfsStorage(handles[0]!, handles[1]!, handles[2]!, opts.compactBytes ?? 4 << 20);
+    try {
+      s.#load();
+    } catch (e) {
+      s.close();
+      throw e;
+    }
+    return s;
+  }
+
+  /** The stored bytes of page `pgno`, or undefined. */
+  getPage(pgno: number): Uint8Array | undefined {
+    this.#check();
+    if (!Number.isSafeInteger(pgno) || pgno < 1 || pgno > this.#max || !this.#present[pgno]) return undefined;
+    const out = new Uint8Array(this.#pageSize);
+    const at = this.#slot(pgno) + SLOT_HEADER;
+    if (this.#pagesFile.read(out, { at }) !== out.length) throw new LtxError("IO_ERROR", `OPFS storage: page ${pgno} is cut short`);
+    return out;
+  }
+
+  /** The highest stored page number (0 when empty). */
+  maxPage(): number {
+    this.#check();
+    return this.#max;
+  }
+
+  /** The record under `key`, or undefined. */
+  getRecord(key: string): Uint8Array | undefined {
+    this.#check();
+    const loc = this.#records.get(key);
+    if (!loc) return undefined;
+    const out = new Uint8Array(loc.len);
+    if (loc.len && this.#journals[loc.file].read(out, { at: loc.at }) !== loc.len) throw new LtxError("IO_ERROR", `OPFS storage: record ${JSON.stringify(key)} is cut short`);
+    return out;
+  }
+
+  /** The keys of every record starting with `prefix`, ascending. */
+  listRecords(prefix: string): string[] {
+    this.#check();
+    return [...this.#records.keys()].filter((k) => k.startsWith(prefix)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Appends the batch to the journal and flushes it (the commit point), then applies it. */
+  apply(batch: VfsBatch): void {
+    this.#check();
+    let size = 0;
+    for (const [pgno, bytes] of batch.pages ?? []) {
+      if (!Number.isSafeInteger(pgno) || pgno < 1 || pgno > 0x7fffffff) throw new LtxError("INVALID_ARGUMENT", `OPFS storage: invalid page number ${pgno}`);
+      if (bytes === null) continue;
+      if (!size) size = bytes.length;
+      if (bytes.length !== size || size < 512 || size > MAX_PAGE || (size & (size - 1)) !== 0) throw new LtxError("INVALID_ARGUMENT", `OPFS storage: a batch's pages must share one power-of-two size (got ${bytes.length} and ${size})`);
+    }
+    let layout = false;
+    if (size && size !== this.#pageSize) {
+      // A new layout: allowed when the page file is empty or the batch replaces every stored page.
+      for (let p = 1; p <= this.#max; p++) {
+        if (this.#present[p] && !batch.pages!.has(p)) throw new LtxError("UNSUPPORTED", `OPFS storage: page size ${this.#pageSize} → ${size} without rewriting page ${p}`);
+      }
+      layout = true;
+    }
+    const enc = encodeEntry(batch, (layout ? F_LAYOUT : 0), size || this.#pageSize);
+    const journal = this.#journals[this.#active];
+    writeAll(journal, enc, this.#end);
+    journal.flush();
+    const entry = parseEntry(enc, 0, enc.length)!;
+    this.#applyEntry(entry, this.#end, enc, 0);
+    this.#end += enc.length;
+    if (this.#end > this.#compactBytes && this.#end > 2 * (this.#liveBytes + FILE_HEADER)) this.#compact();
+  }
+
+  /** Flushes and releases the file handles (they are exclusive). Further calls throw. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const h of [...this.#journals, this.#pagesFile]) {
+      try {
+        h.flush();
+      } catch {
+        // closing anyway
+      }
+      h.close();
+    }
+  }
+
+  #check(): void {
+    if (this.#closed) throw new LtxError("INVALID_STATE", "OPFS storage is closed");
+  }
+
+  #slot(pgno: number): number {
+    return FILE_HEADER + (pgno - 1) * (this.#pageSize + SLOT_HEADER);
+  }
+
+  #load(): void {
+    // Choose the journal: the newest generation whose header and snapshot entry are whole.
+    const heads = this.#journals.map((h) => readJournalHead(h));
+    const order = [0, 1].filter((i) => heads[i]).sort((x, y) => (heads[y]!.gen > heads[x]!.gen ? 1 : -1)) as (0 | 1)[];
+    const chosen = order[0];
+    // The page file's layout.
+    const pf = this.#pagesFile;
+    const psize = pf.getSize();
+    if (psize >= FILE_HEADER) {
+      const h = new Uint8Array(FILE_HEADER);
+      pf.read(h, { at: 0 });
+      const dv = view(h);
+      if (dv.getUint32(0, true) === P_MAGIC && dv.getUint32(4, true) === VERSION) this.#pageSize = dv.getUint32(8, true);
+    }
+    if (chosen === undefined) {
+      if (psize > 0 && this.#pageSize === 0) throw new LtxError("IO_ERROR", "OPFS storage: page file without a journal");
+      this.#pageSize = 0;
+      pf.truncate(0);
+      this.#startJournal(0, 1n, []);
+      this.#journals[1].truncate(0);
+      this.#journals[1].flush();
+      return;
+    }
+    this.#active = chosen;
+    this.#gen = heads[chosen]!.gen;
+    const j = this.#journals[chosen];
+    const bytes = new Uint8Array(j.getSize());
+    j.read(bytes, { at: 0 });
+    const entries: [Entry, number][] = [];
+    let at = FILE_HEADER;
+    for (;;) {
+      const e = parseEntry(bytes, at, bytes.length);
+      if (!e) break;
+      entries.push([e, at]);
+      at += e.size;
+    }
+    if (at < bytes.length) {
+      j.truncate(at); // a write cut short: never committed
+      j.flush();
+    }
+    this.#end = at;
+    // Pages: from the page file as it is, then every entry again (from the last layout on).
+    let lastLayout = -1;
+    entries.forEach(([e], i) => {
+      if (e.flags & F_LAYOUT) lastLayout = i;
+    });
+    if (lastLayout < 0 && psize > 0 && this.#pageSize === 0) throw new LtxError("IO_ERROR", "OPFS storage: page file header is damaged");
+    if (lastLayout < 0) this.#scanPages();
+    entries.forEach(([e, off], i) => this.#applyEntry(e, off, bytes, off, i < lastLayout));
+    // The other journal is stale (an older generation or a compaction cut short).
+    const other = this.#journals[chosen ^ 1];
+    if (other.getSize() > 0) {
+      other.truncate(0);
+      other.flush();
+    }
+  }
+
+  #scanPages(): void {
+    const pf = this.#pagesFile;
+    if (!this.#pageSize) return;
+    const slot = this.#pageSize + SLOT_HEADER;
+    const n = Math.floor(Math.max(0, pf.getSize() - FILE_HEADER) / slot);
+    this.#present = new Uint8Array(n + 1);
+    this.#max = 0;
+    const h = new Uint8Array(SLOT_HEADER);
+    for (let p = 1; p <= n; p++) {
+      pf.read(h, { at: this.#slot(p) });
+      if (view(h).getUint32(0, true) === p) {
+        this.#present[p] = 1;
+        this.#max = p;
+      }
+    }
+  }
+
+  /** Applies one entry found at `off` of the active journal (`src` holds its bytes from `base`). */
+  #applyEntry(e: Entry, off: number, src: Uint8Array, base: number, recordsOnly = false): void {
+    const pf = this.#pagesFile;
+    if (!recordsOnly) {
+      if (e.flags & F_LAYOUT) {
+        pf.truncate(0);
+        const h = new Uint8Array(FILE_HEADER);
+        const dv = view(h);
+        dv.setUint32(0, P_MAGIC, true);
+        dv.setUint32(4, VERSION, true);
+        dv.setUint32(8, e.pageSize, true);
+        writeAll(pf, h, 0);
+        this.#pageSize = e.pageSize;
+        this.#present = new Uint8Array(0);
+        this.#max = 0;
+      }
+      let dropped = false;
+      const sh = new Uint8Array(SLOT_HEADER);
+      for (const [pgno, at, len] of e.pages) {
+        if (at === NONE) {
+          if (pgno <= this.#max && this.#present[pgno]) {
+            this.#present[pgno] = 0;
+            writeAll(pf, new Uint8Array(SLOT_HEADER), this.#slot(pgno));
+            dropped = true;
+          }
+          continue;
+        }
+        view(sh).setUint32(0, pgno, true);
+        view(sh).setUint32(4, len, true);
+        writeAll(pf, sh, this.#slot(pgno));
+        writeAll(pf, src.subarray(base + at, base + at + len), this.#slot(pgno) + SLOT_HEADER);
+        if (pgno >= this.#present.length) {
+          const grown = new Uint8Array(Math.max(pgno + 1, this.#present.length * 2));
+          grown.set(this.#present);
+          this.#present = grown;
+        }
+        this.#present[pgno] = 1;
+        if (pgno > this.#max) this.#max = pgno;
+      }
+      if (dropped) {
+        while (this.#max > 0 && !this.#present[this.#max]) this.#max--;
+        pf.truncate(this.#max ? this.#slot(this.#max + 1) : FILE_HEADER);
+      }
+    }
+    for (const [key, at, len] of e.records) {
+      const old = this.#records.get(key);
+      if (old) this.#liveBytes -= old.len + key.length;
+      if (at === NONE) {
+        this.#records.delete(key);
+      } else {
+        this.#records.set(key, { file: this.#active, at: off + at, len });
+        this.#liveBytes += len + key.length;
+      }
+    }
+  }
+
+  #compact(): void {
+    this.#pagesFile.flush();
+    const next = (this.#active ^ 1) as 0 | 1;
+    const live: [string, Uint8Array][] = [];
+    for (const key of [...this.#records.keys()].sort()) live.push([key, this.getRecord(key)!]);
+    this.#startJournal(next, this.#gen + 1n, live);
+    const old = this.#journals[next ^ 1];
+    old.truncate(0);
+    old.flush();
+  }
+
+  /** Writes a journal of generation `gen` into file `i`: header and snapshot, flushed; makes it active. */
+  #startJournal(i: 0 | 1, gen: bigint, live: [string, Uint8Array][]): void {
+    const j = this.#journals[i];
+    j.truncate(0);
+    const h = new Uint8Array(FILE_HEADER);
+    const dv = view(h);
+    dv.setUint32(0, J_MAGIC, true);
+    dv.setUint32(4, VERSION, true);
+    dv.setBigUint64(8, gen, true);
+    dv.setUint32(16, xxh32(h.subarray(0, 16)), true);
+    const snap = encodeEntry({ records: new Map(live) }, F_SNAPSHOT, 0);
+    writeAll(j, h, 0);
+    writeAll(j, snap, FILE_HEADER);
+    j.flush();
+    this.#active = i;
+    this.#gen = gen;
+    this.#records.clear();
+    this.#liveBytes = 0;
+    this.#applyEntry(parseEntry(snap, 0, snap.length)!, FILE_HEADER, snap, 0, true);
+    this.#end = FILE_HEADER + snap.length;
+  }
+}
+
+function readJournalHead(h: OpfsSyncAccessHandle): { gen: bigint } | null {
+  const size = h.getSize();
+  if (size < FILE_HEADER + ENTRY_HEADER) return null;
+  const b = new Uint8Array(FILE_HEADER);
+  h.read(b, { at: 0 });
+  const dv = view(b);
+  if (dv.getUint32(0, true) !== J_MAGIC || dv.getUint32(4, true) !== VERSION || dv.getUint32(16, true) !== xxh32(b.subarray(0, 16))) return null;
+  // The snapshot entry must be whole.
+  const eh = new Uint8Array(ENTRY_HEADER);
+  h.read(eh, { at: FILE_HEADER });
+  const len = view(eh).getUint32(4, true);
+  if (view(eh).getUint32(0, true) !== E_MAGIC || len > MAX_ENTRY || FILE_HEADER + ENTRY_HEADER + len > size) return null;
+  const whole = new Uint8Array(ENTRY_HEADER + len);
+  h.read(whole, { at: FILE_HEADER });
+  const e = parseEntry(whole, 0, whole.length);
+  if (!e || !(e.flags & F_SNAPSHOT)) return null;
+  return { gen: dv.getBigUint64(8, true) };
+}
+
+/** Entry: magic, payload length, xxh32(payload), flags | payload: pageSize, nPages, nRecords, pages, records. */
+function encodeEntry(batch: VfsBatch, flags: number, pageSize: number): Uint8Array {
+  const te = new TextEncoder();
+  const pages = [...(batch.pages ?? [])];
+  const records = [...(batch.records ?? [])].map(([k, v]) => [te.encode(k), v] as const);
+  let n = 12;
+  for (const [, b] of pages) n += 8 + (b?.length ?? 0);
+  for (const [k, v] of records) n += 8 + k.length + (v?.length ?? 0);
+  if (n > MAX_ENTRY) throw new LtxError("LIMIT_EXCEEDED", `OPFS storage: a batch of ${n} bytes exceeds ${MAX_ENTRY}`);
+  const out = new Uint8Array(ENTRY_HEADER + n);
+  const dv = view(out);
+  let o = ENTRY_HEADER;
+  dv.setUint32(o, pageSize, true);
+  dv.setUint32(o + 4, pages.length, true);
+  dv.setUint32(o + 8, records.length, true);
+  o += 12;
+  for (const [pgno, b] of pages) {
+    dv.setUint32(o, pgno, true);
+    dv.setUint32(o + 4, b === null ? NONE : b.length, true);
+    o += 8;
+    if (b) {
+      out.set(b, o);
+      o += b.length;
+    }
+  }
+  for (const [k, v] of records) {
+    dv.setUint32(o, k.length, true);
+    out.set(k, o + 4);
+    o += 4 + k.length;
+    dv.setUint32(o, v === null ? NONE : v.length, true);
+    o += 4;
+    if (v) {
+      out.set(v, o);
+      o += v.length;
+    }
+  }
+  dv.setUint32(0, E_MAGIC, true);
+  dv.setUint32(4, n, true);
+  dv.setUint32(8, xxh32(out.subarray(ENTRY_HEADER)), true);
+  dv.setUint32(12, flags, true);
+  return out;
+}
+
+/** Parses the entry at `at` of `b` (bounded by `end`); null when it is cut short or damaged. */
+function parseEntry(b: Uint8Array, at: number, end: number): Entry | null {
+  if (at + ENTRY_HEADER > end) return null;
+  const dv = view(b);
+  const len = dv.getUint32(at + 4, true);
+  if (dv.getUint32(at, true) !== E_MAGIC || len < 12 || at + ENTRY_HEADER + len > end) return null;
+  const payload = b.subarray(at + ENTRY_HEADER, at + ENTRY_HEADER + len);
+  if (xxh32(payload) !== dv.getUint32(at + 8, true)) return null;
+  const flags = dv.getUint32(at + 12, true);
+  let o = at + ENTRY_HEADER;
+  const stop = o + len;
+  const pageSize = dv.getUint32(o, true), np = dv.getUint32(o + 4, true), nr = dv.getUint32(o + 8, true);
+  o += 12;
+  const pages: Entry["pages"] = [];
+  const records: Entry["records"] = [];
+  const td = new TextDecoder();
+  for (let i = 0; i < np; i++) {
+    if (o + 8 > stop) return null;
+    const pgno = dv.getUint32(o, true), n = dv.getUint32(o + 4, true);
+    o += 8;
+    if (n === NONE) {
+      pages.push([pgno, NONE, 0]);
+      continue;
+    }
+    if (n !== pageSize || o + n > stop) return null;
+    pages.push([pgno, o - at, n]);
+    o += n;
+  }
+  for (let i = 0; i < nr; i++) {
+    if (o + 4 > stop) return null;
+    const kl = dv.getUint32(o, true);
+    if (o + 4 + kl + 4 > stop) return null;
+    const key = td.decode(b.subarray(o + 4, o + 4 + kl));
+    o += 4 + kl;
+    const n = dv.getUint32(o, true);
+    o += 4;
+    if (n === NONE) {
+      records.push([key, NONE, 0]);
+      continue;
+    }
+    if (o + n > stop) return null;
+    records.push([key, o - at, n]);
+    o += n;
+  }
+  if (o !== stop) return null;
+  return { flags, pageSize, pages, records, size: ENTRY_HEADER + len };
+}
+
+function writeAll(h: OpfsSyncAccessHandle, data: Uint8Array, at: number): void {
+  let done = 0;
+  while (done < data.length) {
+    const n = h.write(data.subarray(done), { at: at + done });
+    if (!(n > 0)) throw new LtxError("IO_ERROR", `OPFS storage: write of ${data.length} bytes at ${at} stopped after ${done}`);
+    done += n;
+  }
+}
+
+function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function ioError(what: string, e: unknown): LtxError {
+  const name = typeof e === "object" && e !== null && "name" in e ? String((e as { name: unknown }).name) : "error";
+  const why = name === "NoModificationAllowedError" ? " (another tab or worker holds this storage)" : "";
+  return new LtxError("IO_ERROR", `${what}: ${name}: ${e instanceof Error ? e.message : String(e)}${why}`, { cause: e });
+}
