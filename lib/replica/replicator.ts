@@ -7,9 +7,8 @@
  * - Uploads go in order, one file at a time, so a replica always holds a gap-free prefix of the
  *   chain; a failure backs off exponentially (bounded) and the queue drains from where it stopped.
  *   Replicas are independent: one failing never delays the others.
- * - A remote ahead of the local position at startup (a restore on a fresh host, Litestream issue
- *   #781) is adopted through `source.adoptRemote`; a remote that is not a continuation of the local
- *   chain stops that replica with REPLICA_MISMATCH and nothing is written to it.
+ * - The startup (local and remote positions, adopting a remote ahead, REPLICA_MISMATCH) lives in
+ *   startup.ts.
  * - Time comes only from the injected Clock; `tick()` lets a cron job or alarm drive everything
  *   instead of timers.
  */
@@ -17,14 +16,12 @@ import { LtxError, isLtxError, wrapError } from "../errors.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { DEFAULT_COMPACTION_CONFIG, type CompactionConfig } from "./schedule.ts";
 import { listLevel } from "./list.ts";
+import { recoverPositions } from "./startup.ts";
 import { Uploader } from "./uploader.ts";
 import type { Replica } from "./replica.ts";
 
 /** Errors a retry may cure (store and network trouble, a busy local disk); sync() retries only these. */
 const TRANSIENT = new Set<string>(["STORE_ERROR", "STORE_AUTH", "TIMEOUT", "ABORTED", "IO_ERROR", "PRECONDITION_FAILED"]);
-
-/** The largest remote L0 file adopted (it is read into memory). */
-const MAX_ADOPT_BYTES = 1 << 30;
 
 export type { Clock } from "./clock.ts";
 export { ReplicatorEvent, type L0Source, type ReplicatorOptions, type ReplicaStatus, type ReplicatorStatus, type ReplicatorEventType, type ReplicatorEventDetail } from "./replicator-types.ts";
@@ -254,24 +251,13 @@ export class Replicator extends EventTarget {
   }
 
   async #doStartup(): Promise<void> {
-    const local = await listLevel(this.source.local, 0, { signal: this.#kill.signal });
-    this.#localPos = local.reduce((m, f) => (f.maxTXID > m ? f.maxTXID : m), 0n);
-    this.#localLow = local[0]?.minTXID ?? 1n;
-    await Promise.all(this.#rs.map((rs) => this.#pump(rs, true)));
-    // Adopt the replica furthest ahead (Go's checkDatabaseBehindReplica).
-    let ahead: Uploader | undefined;
-    for (const rs of this.#rs) if (!rs.fatal && rs.pos !== undefined && rs.pos > this.#localPos && (!ahead || rs.pos > ahead.pos!)) ahead = rs;
-    if (ahead) {
-      const txid = ahead.pos!;
-      const f = ahead.cache.last(0)!;
-      if (f.size > MAX_ADOPT_BYTES) throw new LtxError("LIMIT_EXCEEDED", `remote L0 file too large to adopt: ${f.size} bytes`);
-      const bytes = await ahead.replica.store.get(f.key, undefined, { signal: this.#kill.signal });
-      if (!bytes) throw new LtxError("NOT_FOUND", `remote L0 file disappeared: ${f.key}`);
-      await this.source.adoptRemote(txid, bytes);
-      if (local.length === 0) this.#localLow = txid; // else the old local files go once every replica holds them
-      this.#localPos = txid;
-      this.#captures = [];
-    }
+    const r = await recoverPositions(this.source, this.#rs, (rs, localPos) => {
+      this.#localPos = localPos; // the pump uploads up to it and checks continuation against it
+      return this.#pump(rs, true);
+    }, this.#kill.signal);
+    this.#localPos = r.localPos;
+    this.#localLow = r.localLow;
+    if (r.adopted) this.#captures = [];
   }
 
   // ---- capture
