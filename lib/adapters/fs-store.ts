@@ -125,12 +125,18 @@ export class FsStore implements BlobStore {
           size += chunk.length;
         }
       }
+      // A caller that gave up (an expired lease) while the body was written must not see it land.
+      const live = () => {
+        if (opts.signal?.aborted) throw new LtxError("ABORTED", `put ${JSON.stringify(key)}: aborted before the commit`);
+      };
+      live();
       if (opts.ifNoneMatch === "*") {
         await f.commit({ ...commit, exclusive: true });
       } else if (opts.ifMatch !== undefined) {
         await this.#withLock(path, key, async () => {
           const cur = await statOrNull(path);
           if (!cur || etagOf(cur) !== unquote(opts.ifMatch!)) throw precondition("put", key, "etag does not match");
+          live();
           await f.commit(commit);
         });
       } else {
