@@ -180,6 +180,7 @@ export class LeaseKeeper {
       const l = this.lease;
       this.lease = undefined;
       this.expiresAt = 0;
+      this.view = {};
       return this.leaser.release(l, signal);
     });
   }

@@ -296,7 +296,15 @@ export class Replicator extends EventTarget {
           if (lost) throw lost;
           return;
         }
-        await k.acquire(this.#kill.signal);
+        try {
+          await k.acquire(this.#kill.signal);
+        } catch (e) {
+          // A store that ignores conditional writes cannot carry a lease: stop that replica for good.
+          if (!isLtxError(e, "UNSUPPORTED")) throw e;
+          rs.fatal = rs.lastError = e;
+          this.#emit("error", { url: rs.replica.url, error: e });
+          return;
+        }
         taken.push(rs);
         this.#emitLease(rs, "acquired");
       }),

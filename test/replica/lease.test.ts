@@ -144,7 +144,9 @@ describe("probeConditionalWrites", () => {
     s.ignore.ifNoneMatch = true;
     const rep = new Replicator(new FakeSource(memoryReplica(), clock), [memoryReplica(s)], { clock, compaction: NO_LADDER, lease: { owner: "h:1" } });
     expect(await code(rep.sync())).toBe("UNSUPPORTED");
+    expect(await code(rep.sync())).toBe("UNSUPPORTED");
     expect(s.puts.filter((k) => !k.includes(".ltxkit-probe-"))).toEqual([]);
+    expect(rep.status().replicas[0]).toMatchObject({ stopped: true, lastError: { code: "UNSUPPORTED" } });
     await rep.close().catch(() => {});
   });
 });
@@ -208,6 +210,26 @@ describe("Replicator with a lease", () => {
     await a.close().catch(() => {});
     await b.close();
     expect(await store.head("lock.json")).toBeNull(); // B released its lease
+  });
+
+  it("with two replicas, one held by another writer: the startup fails with LEASE_HELD and lets go of the lease it took on the other (no deadlock), nothing is written; once free both are taken", async () => {
+    const clock = new ManualClock(T0);
+    const s1 = new ShimStore(new MemoryStore()), s2 = new ShimStore(new MemoryStore());
+    const other = new Leaser(s2, { clock, owner: "other:7", ttl: 30_000 });
+    const ol = await other.acquire();
+    const rep = new Replicator(new FakeSource(memoryReplica(), clock), [memoryReplica(s1), memoryReplica(s2)], { clock, compaction: NO_LADDER, lease: { owner: "me:1" } });
+    await expect(rep.sync()).rejects.toMatchObject({ code: "LEASE_HELD", details: { owner: "other:7" } });
+    expect(await s1.head("lock.json")).toBeNull();
+    expect(s1.puts.filter((k) => k.startsWith("ltx/"))).toEqual([]);
+    expect(rep.status().replicas.map((r) => r.lease)).toEqual([
+      { held: false, owner: "me:1" },
+      { held: false, owner: "me:1", holder: "other:7", generation: 1, expiresAt: "2026-01-01T00:00:37.5Z" },
+    ]);
+    await other.release(ol);
+    expect(await rep.sync()).toBe(1n);
+    expect([decodeLease((await s1.get("lock.json"))!).owner, decodeLease((await s2.get("lock.json"))!).owner]).toEqual(["me:1", "me:1"]);
+    await rep.close();
+    expect([await s1.head("lock.json"), await s2.head("lock.json")]).toEqual([null, null]);
   });
 
   it("renews every TTL/3 in the background; a holder that cannot reach the store stops within the TTL and says so, and a standby takes over after the expiry", async () => {
