@@ -248,3 +248,44 @@ for (const b of backends) {
     }, 90_000);
   });
 }
+
+describe("ltxkit replicate (the CLI) takes the lease by default", () => {
+  it("a second `ltxkit replicate` on the same file replica waits naming the first; SIGTERM of the first releases the lease (deletes lock.json) and the second acquires it as generation 1", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ltxkit-lease-cli-"));
+    const replicaDir = join(dir, "replica");
+    const { openSqlite } = await import("../lib/adapters/sqlite-open.ts");
+    const open = await openSqlite();
+    for (const n of ["a", "b"]) {
+      const c = open(join(dir, `${n}.db`));
+      c.exec("PRAGMA journal_mode = wal; CREATE TABLE t (x); INSERT INTO t VALUES (1)");
+      c.close();
+    }
+    const logs: Record<string, string> = { a: "", b: "" };
+    const start = (n: string) => {
+      const p = spawn(NODE, [join(ROOT, "dist", "cli", "main.js"), "replicate", "-lease-ttl", "3s", join(dir, `${n}.db`), replicaDir], { stdio: ["ignore", "ignore", "pipe"] });
+      p.stderr!.setEncoding("utf8");
+      p.stderr!.on("data", (d: string) => (logs[n] += d));
+      return p;
+    };
+    const a = start("a");
+    await waitFor("the first CLI to acquire the lease", () => logs.a!.includes('msg="lease acquired"'), 30_000);
+    const b = start("b");
+    try {
+      await waitFor("the second CLI to wait", () => logs.b!.includes('msg="waiting for lease"'), 30_000);
+      expect(logs.a).toMatch(new RegExp(`level=INFO msg="lease acquired" path=\\S+a\\.db replica=\\S+ owner=${hostname()}:${a.pid} generation=1 expires_at=\\S+Z`));
+      expect(logs.b).toMatch(new RegExp(`level=INFO msg="waiting for lease" path=\\S+b\\.db replica=\\S+ holder=${hostname()}:${a.pid} expires_at=\\S+Z`));
+      expect(logs.b).not.toContain('msg="lease acquired"');
+      a.kill("SIGTERM");
+      const termAt = Date.now();
+      await waitFor("the first CLI to release", () => logs.a!.includes('msg="lease released"'), 30_000);
+      await waitFor("the second CLI to acquire", () => logs.b!.includes('msg="lease acquired"'), 30_000);
+      console.log(`[cli] takeover after SIGTERM (released lease): ${Date.now() - termAt} ms`);
+      expect(logs.b).toMatch(new RegExp(`msg="lease acquired" path=\\S+b\\.db replica=\\S+ owner=${hostname()}:${b.pid} generation=1 `));
+      const lock = decodeLease((await new FsStore(replicaDir).get("lock.json"))!);
+      expect(lock).toMatchObject({ generation: 1, owner: `${hostname()}:${b.pid}` });
+    } finally {
+      a.kill("SIGKILL");
+      b.kill("SIGKILL");
+    }
+  }, 90_000);
+});

@@ -329,12 +329,15 @@ export class Replicator extends EventTarget {
 
   #waitingFor = new WeakMap<Uploader, string>();
 
-  /** How long a standby waits before it tries again: until just after the holder's expiry, at most one TTL. */
+  /**
+   * How long a standby waits before it tries again: until just after the holder's expiry, and at
+   * most a sixth of the TTL (so a released lease is picked up soon).
+   */
   #leaseRetryWait(e: LtxError): number {
     const ttl = this.#rs.find((rs) => rs.keeper)?.keeper?.ttl ?? 30_000;
     const at = typeof e.details?.expiresAt === "string" ? Date.parse(e.details.expiresAt) : NaN;
-    const until = Number.isFinite(at) ? at - this.#clock.now() : ttl / 3;
-    return Math.min(ttl, Math.max(ttl / 100, until + 10 + Math.random() * 40));
+    const until = Number.isFinite(at) ? at - this.#clock.now() : ttl / 6;
+    return Math.min(ttl / 6, Math.max(ttl / 100, until + 10 + Math.random() * 40));
   }
 
   async #renewLease(rs: Uploader): Promise<void> {
