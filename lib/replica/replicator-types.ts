@@ -44,9 +44,9 @@ export interface ReplicatorOptions {
   batchSize?: number;
   /**
    * Single writer: hold Litestream's lock.json lease on every replica (`true`, or the TTL and owner).
-   * The startup waits until every lease is acquired (polling every TTL/6, or just past the holder's expiry when sooner); a lease
-   * that is lost or cannot be renewed within its TTL stops that replica (REPLICA stopped, local L0
-   * files kept). Default off.
+   * The startup waits until every lease is acquired (polling every TTL/6, or just past the
+   * holder's expiry when sooner); a lease that is lost or cannot be renewed within its TTL stops
+   * that replica for good (status `stopped`, LEASE_LOST; local L0 files kept). Default off.
    */
   lease?: boolean | ReplicatorLeaseOptions;
 }
