@@ -143,6 +143,8 @@ for (const b of backends) {
       for (const w of writers) for (const t of new Set(w.uploaded())) (seen.has(t) ? dup.push(`${t} by ${seen.get(t)} and ${w.name}`) : seen.set(t, w.name));
       return dup;
     };
+    const diagnostics = () =>
+      writers.map((w) => `${w.name} (${w.owner}): ` + w.lines.filter((l) => l.words[0] === "LEASE" || l.words[0] === "ERR").map((l) => l.words.join(" ")).slice(0, 12).join(" | ")).join("\n");
     const lastExpiry = (generation: number) => Math.max(...[...locks.values()].filter((l) => l.generation === generation).map((l) => l.expiresAtMs));
 
     it("exactly one of five writers started at once writes; the others wait, naming it", async () => {
@@ -169,7 +171,7 @@ for (const b of backends) {
       await waitFor("a writer with 15 acknowledged syncs", () => writers.some((w) => w.acks() >= 15), 60_000);
       await new Promise((res) => setTimeout(res, 1000));
       const holders = writers.filter((w) => w.lease("acquired").length > 0);
-      expect(holders.map((w) => w.name)).toHaveLength(1);
+      expect(holders.map((w) => w.name), diagnostics()).toHaveLength(1);
       first = holders[0]!;
       expect(writers.filter((w) => w.of("UP").length > 0)).toEqual([first]);
       for (const w of writers) if (w !== first) expect(w.lease("waiting")[0]?.words[2], `${w.name} waits for ${first.owner}`).toBe(first.owner);

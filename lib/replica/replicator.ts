@@ -271,7 +271,15 @@ export class Replicator extends EventTarget {
   }
 
   async #doStartup(): Promise<void> {
-    await this.#acquireLeases();
+    // A standby answers sync() from what it last saw until its next try, without asking the store.
+    if (this.#held && this.#clock.now() < this.#held.retryAt) throw this.#held.error;
+    try {
+      await this.#acquireLeases();
+      this.#held = undefined;
+    } catch (e) {
+      if (isLtxError(e, "LEASE_HELD")) this.#held = { error: e, retryAt: this.#clock.now() + this.#leaseRetryWait(e) };
+      throw e;
+    }
     const r = await recoverPositions(this.source, this.#rs, (rs, localPos) => {
       this.#localPos = localPos; // the pump uploads up to it and checks continuation against it
       return this.#pump(rs, true);
@@ -328,6 +336,8 @@ export class Replicator extends EventTarget {
   }
 
   #waitingFor = new WeakMap<Uploader, string>();
+  /** The last LEASE_HELD of a standby and when to try again. */
+  #held: { error: LtxError; retryAt: number } | undefined;
 
   /**
    * How long a standby waits before it tries again: until just after the holder's expiry, and at
@@ -553,7 +563,7 @@ export class Replicator extends EventTarget {
         if (isLtxError(e, "LEASE_HELD")) {
           // A standby: try again just after the holder's lease would expire (at most one TTL on).
           failures = 0;
-          if (!(await this.#wait(this.#leaseRetryWait(e)))) return false;
+          if (!(await this.#wait((this.#held?.retryAt ?? 0) - this.#clock.now()))) return false;
           continue;
         }
         this.#emit("error", { error: isLtxError(e) ? e : wrapError(e, "startup", "STORE_ERROR") });

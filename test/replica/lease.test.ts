@@ -226,6 +226,11 @@ describe("Replicator with a lease", () => {
       { held: false, owner: "me:1", holder: "other:7", generation: 1, expiresAt: "2026-01-01T00:00:37.5Z" },
     ]);
     await other.release(ol);
+    // A standby answers from what it saw until its next try (at most TTL/6 on), without store requests.
+    const requests = s2.puts.length;
+    await expect(rep.sync()).rejects.toMatchObject({ code: "LEASE_HELD" });
+    expect(s2.puts.length).toBe(requests);
+    clock.skip(5000);
     expect(await rep.sync()).toBe(1n);
     expect([decodeLease((await s1.get("lock.json"))!).owner, decodeLease((await s2.get("lock.json"))!).owner]).toEqual(["me:1", "me:1"]);
     await rep.close();
