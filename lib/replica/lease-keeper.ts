@@ -173,14 +173,21 @@ export class LeaseKeeper {
     };
   }
 
-  /** Deletes the lock if it is still ours (close()). */
+  /**
+   * Deletes the lock if it is still ours (close()). Close to its expiry the lock is left to expire:
+   * some servers (Ceph RGW) ignore If-Match on DELETE, so the store's check before the delete is
+   * all that keeps it from removing a successor's lock, and that check is only sound while the
+   * lease cannot have passed to anyone.
+   */
   release(signal?: AbortSignal): Promise<boolean> {
     return this.#serial(async () => {
       if (!this.lease || this.lost) return false;
       const l = this.lease;
+      const soon = this.clock.now() + this.margin >= this.expiresAt;
       this.lease = undefined;
       this.expiresAt = 0;
       this.view = {};
+      if (soon) return false;
       return this.leaser.release(l, signal);
     });
   }

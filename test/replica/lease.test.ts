@@ -237,6 +237,20 @@ describe("Replicator with a lease", () => {
     expect([await s1.head("lock.json"), await s2.head("lock.json")]).toEqual([null, null]);
   });
 
+  it("close() deletes the lock while the lease has time left, and leaves it to expire when it is within TTL/6 of its expiry", async () => {
+    const run = async (after: number) => {
+      const clock = new ManualClock(T0);
+      const store = new MemoryStore();
+      const rep = new Replicator(new FakeSource(memoryReplica(), clock), [memoryReplica(store)], { clock, compaction: NO_LADDER, lease: { owner: "me:1", ttl: 30_000 } });
+      expect(await rep.sync()).toBe(1n);
+      clock.skip(after);
+      await rep.close();
+      return store.head("lock.json");
+    };
+    expect(await run(24_000)).toBeNull();
+    expect(await run(25_000)).not.toBeNull();
+  });
+
   it("renews every TTL/3 in the background; a holder that cannot reach the store stops within the TTL and says so, and a standby takes over after the expiry", async () => {
     const store = new MemoryStore();
     const shimA = new ShimStore(store);
