@@ -521,6 +521,7 @@ export class Replicator extends EventTarget {
         rs.ladderRetryAt = 0;
       } catch (e) {
         const err = isLtxError(e) ? e : wrapError(e, `compaction on ${url}`, "STORE_ERROR");
+        if (err.code === "ABORTED" && this.#kill.signal.aborted) return; // stopped by close(): the next start redoes it
         if (err.code === "LEASE_LOST") return this.#leaseLost(rs, err);
         rs.ladderFailures++;
         rs.ladderRetryAt = now + this.#delay(rs.ladderFailures);
