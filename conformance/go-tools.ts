@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 
-export type GoToolName = "litestream-v0.5.16" | "litestream-v0.5.15" | "ltx-v0.5.2" | "ltx-v0.5.1" | "ltxoracle";
+export type GoToolName = "litestream-v0.5.16" | "litestream-v0.5.15" | "ltx-v0.5.2" | "ltx-v0.5.1" | "ltxoracle" | "leaser-v0.5.16";
 
 export const requireGo = process.env.LTXKIT_REQUIRE_GO === "1" || process.env.LTXKIT_REQUIRE_ALL === "1";
 

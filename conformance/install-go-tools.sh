@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Go reference tools the cross-checks run, idempotently, into
 # ${LTXKIT_TOOLS:-$HOME/.cache/ltxkit-tools}/bin, and prints that directory:
-#   litestream-v0.5.16  litestream-v0.5.15  ltx-v0.5.2  ltx-v0.5.1  ltxoracle
+#   litestream-v0.5.16  litestream-v0.5.15  ltx-v0.5.2  ltx-v0.5.1  ltxoracle  leaser-v0.5.16
 # ltx main (8cb8f8e) is not served by the Go module proxy here, so the tags v0.5.2 (what Litestream
 # v0.5.16 links; block pages) and v0.5.1 (frame pages) are the pinned revisions.
 set -euo pipefail
@@ -34,6 +34,14 @@ if [ -d "$ROOT/conformance/go/ltxoracle" ]; then
   if [ ! -x "$BIN/ltxoracle" ] || [ "$(cat "$BIN/ltxoracle.sum" 2>/dev/null)" != "$sum" ]; then
     (cd "$ROOT/conformance/go/ltxoracle" && go build -o "$BIN/ltxoracle" . >&2)
     echo "$sum" > "$BIN/ltxoracle.sum"
+  fi
+fi
+# A driver of Litestream v0.5.16's S3 leaser (conformance/go/leaser), for the lease cross-read test.
+if [ -d "$ROOT/conformance/go/leaser" ]; then
+  sum=$(cat "$ROOT"/conformance/go/leaser/*.go "$ROOT"/conformance/go/leaser/go.* | sha256sum | cut -c1-16)
+  if [ ! -x "$BIN/leaser-v0.5.16" ] || [ "$(cat "$BIN/leaser-v0.5.16.sum" 2>/dev/null)" != "$sum" ]; then
+    (cd "$ROOT/conformance/go/leaser" && go build -o "$BIN/leaser-v0.5.16" . >&2)
+    echo "$sum" > "$BIN/leaser-v0.5.16.sum"
   fi
 fi
 for t in litestream-v0.5.16 litestream-v0.5.15 ltx-v0.5.2 ltx-v0.5.1; do

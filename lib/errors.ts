@@ -33,6 +33,10 @@ export const ERROR_CODES = [
   "INTEGRITY_CHECK_FAILED", // PRAGMA quick_check / integrity_check did not return ok
   "INVALID_URL", // a replica URL cannot be parsed
   "REPLICA_MISMATCH", // a replica's TXIDs do not continue the local chain (a replica of another database)
+  // leases (lock.json)
+  "LEASE_HELD", // another writer holds an unexpired lease on the replica
+  "LEASE_LOST", // this writer's lease expired or was taken; it stopped writing to the replica
+  "INVALID_LEASE", // a lock.json object is malformed
   // stores
   "NOT_FOUND", // a key that must exist does not
   "PRECONDITION_FAILED", // a conditional write lost (If-None-Match / If-Match)

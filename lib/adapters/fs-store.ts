@@ -8,12 +8,18 @@
  * - ETag = `<size hex>-<mtime ns hex>-<inode hex>`: every write makes a new inode, so an ETag names
  *   one version of the file.
  * - Conditional writes are safe against other writers on the same machine: `ifNoneMatch: "*"` links
- *   the temp file into place (link fails atomically if the key exists); `ifMatch` and conditional
- *   deletes hold an exclusive lock file `<key>.ltxkit-lock` (O_EXCL) while comparing and renaming.
+ *   the temp file into place (link fails atomically if the key exists: an atomic create-exclusive);
+ *   `ifMatch` and conditional deletes hold an exclusive lock file `<key>.ltxkit-lock` (O_EXCL) while
+ *   comparing the ETag and renaming (a compare-and-swap). The lock file names its holder
+ *   (`<host>\n<pid>`): a waiter removes it at once when that process is gone from this host (a
+ *   writer killed inside the swap), else after 30 s. A holder paused inside the swap for longer
+ *   than that can still race a waiter; the swap itself takes a few milliseconds.
  * - User metadata is not kept (file replicas carry the timestamp in the mtime, as Go's do).
  */
 import { promises as fsp, constants as fsc } from "node:fs";
 import { join } from "node:path";
+import os from "node:os";
+import process from "node:process";
 import { LtxError, isLtxError } from "../errors.ts";
 import type { BlobInfo, BlobStore, ByteRange, DeleteOptions, GetOptions, ListOptions, PutBody, PutOptions } from "../store/blob-store.ts";
 import { chunkSizeOf, clipRange } from "../store/body.ts";
@@ -120,12 +126,18 @@ export class FsStore implements BlobStore {
           size += chunk.length;
         }
       }
+      // A caller that gave up (an expired lease) while the body was written must not see it land.
+      const live = () => {
+        if (opts.signal?.aborted) throw new LtxError("ABORTED", `put ${JSON.stringify(key)}: aborted before the commit`);
+      };
+      live();
       if (opts.ifNoneMatch === "*") {
         await f.commit({ ...commit, exclusive: true });
       } else if (opts.ifMatch !== undefined) {
         await this.#withLock(path, key, async () => {
           const cur = await statOrNull(path);
           if (!cur || etagOf(cur) !== unquote(opts.ifMatch!)) throw precondition("put", key, "etag does not match");
+          live();
           await f.commit(commit);
         });
       } else {
@@ -187,12 +199,16 @@ export class FsStore implements BlobStore {
     for (;;) {
       try {
         const fh = await fsp.open(lock, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY);
-        await fh.close();
+        try {
+          await fh.writeFile(`${os.hostname()}\n${process.pid}\n`);
+        } finally {
+          await fh.close();
+        }
         break;
       } catch (e) {
         if (code(e) !== "EEXIST") throw ioError("lock", key, e, lock);
         const st = await statOrNull(lock);
-        if (st && Date.now() - Number(st.mtimeNs / 1_000_000n) > LOCK_STALE_MS) await fsp.unlink(lock).catch(() => {});
+        if (st && (Date.now() - Number(st.mtimeNs / 1_000_000n) > LOCK_STALE_MS || (await holderGone(lock)))) await fsp.unlink(lock).catch(() => {});
         if (Date.now() > deadline) throw new LtxError("TIMEOUT", `lock ${JSON.stringify(key)}: timed out waiting for another writer`);
         await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
       }
@@ -202,6 +218,25 @@ export class FsStore implements BlobStore {
     } finally {
       await fsp.unlink(lock).catch(() => {});
     }
+  }
+}
+
+/** True when the lock file names a process of this host that no longer exists. */
+async function holderGone(lock: string): Promise<boolean> {
+  let text: string;
+  try {
+    text = await fsp.readFile(lock, "utf8");
+  } catch {
+    return false;
+  }
+  const [host, pidText] = text.split("\n");
+  const pid = Number(pidText);
+  if (host !== os.hostname() || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return code(e) === "ESRCH";
   }
 }
 

@@ -3,6 +3,7 @@
  * A WalSource captures L0 files into `.<db>-litestream/ltx/0/` with the runtime's SQLite driver;
  * a Replicator uploads them to the replicas, compacts, snapshots and prunes in the background.
  */
+import os from "node:os";
 import process from "node:process";
 import type { SqliteOpener } from "../capture/sqlite.ts";
 import type { PageEncoding } from "../ltx/encoder.ts";
@@ -87,6 +88,7 @@ export async function replicate(db: string, replica: string | Replica | BlobStor
   const { checkpointInterval, minCheckpointPageCount, truncatePageN, busyTimeout, maxSyncWalBytes, metaPath, open, pageEncoding, env: _env, ...rest } = options;
   const source = await openWalSource(db, stripUndefined({ checkpointInterval, minCheckpointPageCount, truncatePageN, busyTimeout, maxSyncWalBytes, metaPath, open, pageEncoding, now: options.clock ? () => options.clock!.now() : undefined }));
   const ro: ReplicatorOptions = { ...rest };
+  if (ro.lease) ro.lease = { owner: leaseOwner(), ...(ro.lease === true ? {} : ro.lease) };
   if (pageEncoding) ro.compaction = { ...ro.compaction, pageEncoding };
   let r: Replicator;
   try {
@@ -97,6 +99,17 @@ export async function replicate(db: string, replica: string | Replica | BlobStor
     throw e;
   }
   return r;
+}
+
+/** Litestream's lease owner: `<hostname>:<pid>`, or `pid-<pid>` when the hostname is empty. */
+function leaseOwner(): string {
+  let host = "";
+  try {
+    host = os.hostname();
+  } catch {
+    // no hostname
+  }
+  return host ? `${host}:${process.pid}` : `pid-${process.pid}`;
 }
 
 function stripUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {

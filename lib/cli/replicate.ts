@@ -29,7 +29,8 @@ import { type Replica } from "../replica/replica.ts";
 import { s3Layout } from "../replica/layout.ts";
 import { formatTXID } from "../ltx/txid.ts";
 import { parseArgs, bool, str } from "./args.ts";
-import { configFromArgs, defaultConfigPath, findSQLiteDatabases, formatGoDuration, loadConfigFile, matchPattern, DEFAULT_CONFIG_PATH, type ReplicateConfig, type ReplicateDbConfig, type WatchedDirectory } from "./config.ts";
+import { DEFAULT_LEASE_TTL } from "../replica/lease.ts";
+import { configFromArgs, defaultConfigPath, findSQLiteDatabases, formatGoDuration, parseGoDuration, loadConfigFile, matchPattern, DEFAULT_CONFIG_PATH, type ReplicateConfig, type ReplicateDbConfig, type WatchedDirectory } from "./config.ts";
 import type { CliIO } from "./io.ts";
 import type { Command } from "./run.ts";
 
@@ -40,7 +41,7 @@ export interface ReplicationHandleLike {
   /** Final sync, bounded by `shutdownTimeout`, then stop. */
   close(): Promise<void>;
   status(): unknown;
-  addEventListener(type: "sync" | "upload" | "error" | "snapshot" | "compact", fn: (ev: Event) => void): void;
+  addEventListener(type: "sync" | "upload" | "error" | "snapshot" | "compact" | "lease", fn: (ev: Event) => void): void;
   /** Writes a level-9 snapshot now (`-once -force-snapshot`). */
   snapshot?(): Promise<unknown>;
   /** The capture side (a Replicator's L0Source): used for `-force-snapshot` when there is no snapshot(). */
@@ -60,6 +61,8 @@ export interface CliReplicateOptions {
   shutdownTimeout?: number;
   maxSyncWalBytes?: number;
   env: Record<string, string | undefined>;
+  /** The single-writer lease (lock.json) on every replica; absent with `-no-lease`. */
+  lease?: { ttl: number };
 }
 
 /** `replicate(db, replicas, options)` of ltxkit/node, or a stand-in. */
@@ -115,6 +118,13 @@ replicas come from a Litestream-format config file, or from one DB_PATH and its 
   -exec CMD         run CMD through the shell beside replication; exit with its exit code when it
                     exits (replication is closed first). Overrides the config's exec:
   -json             log records as JSON lines on stdout instead of text on stderr
+  -no-lease         do not take the single-writer lease (lock.json) on the replicas
+  -lease-ttl D      lease duration without renewal (default 30s, renewed every third of it)
+
+Single writer: each replica's lock.json lease (Litestream's protocol) is acquired before anything
+is written to it and renewed every third of its TTL. Another process holding it makes this one wait
+("waiting for lease") until the lease expires; a writer that loses its lease stops writing to that
+replica and keeps its local files. The store must enforce conditional writes (checked once).
 
 Stops on SIGINT or SIGTERM: each database does a final sync (bounded by shutdown-sync-timeout,
 default 30s), then the command exits 0. Exit codes: 0 success, 1 failure, 2 usage error.`;
@@ -243,6 +253,8 @@ export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise
     { names: ["enforce-retention"], type: "boolean" },
     { names: ["restore-if-db-not-exists"], type: "boolean" },
     { names: ["log-level"], type: "string" },
+    { names: ["no-lease"], type: "boolean" },
+    { names: ["lease-ttl"], type: "string" },
   ]);
   const env = deps.env ?? process.env;
   const cwd = deps.cwd ?? process.cwd();
@@ -268,6 +280,12 @@ export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise
   if (once && execCmd) throw new LtxError("INVALID_ARGUMENT", "cannot specify -once flag with -exec");
   if (!cfg.dbs.length && !cfg.watched.length) throw new LtxError("INVALID_CONFIG", "no databases specified in configuration");
   if (bool(a, "restore-if-db-not-exists")) for (const db of cfg.dbs) db.restoreIfNotExists = true;
+
+  const ttlFlag = str(a, "lease-ttl");
+  const leaseTtl = ttlFlag === undefined ? DEFAULT_LEASE_TTL : parseGoDuration(ttlFlag);
+  if (leaseTtl === null || !(leaseTtl > 0)) throw new LtxError("INVALID_ARGUMENT", `invalid -lease-ttl: ${JSON.stringify(ttlFlag)} (a duration such as 30s)`);
+  if (ttlFlag !== undefined && bool(a, "no-lease")) throw new LtxError("INVALID_ARGUMENT", "cannot specify -lease-ttl with -no-lease");
+  const lease = bool(a, "no-lease") ? undefined : { ttl: leaseTtl };
 
   const log = new SlogLogger(deps.io, bool(a, "json"), deps.now, minLevel);
   const open = deps.openReplica ?? ((url, e) => openReplica(url, { env: e, fileStore: (dir) => new FsStore(dir), s3Store: (o) => new S3Store(o) }));
@@ -325,9 +343,12 @@ export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise
     });
   try {
     const start = async ({ db, replicas }: { db: ReplicateDbConfig; replicas: Replica[] }) => {
-      const handle = await replicate(db.path, replicas, optionsOf(db, cfg, env));
+      const o = optionsOf(db, cfg, env);
+      if (lease && replicas.every((r) => r.kind === "s3" || r.kind === "file")) o.lease = lease;
+      const handle = await replicate(db.path, replicas, o);
       running.push({ db, handle });
       handle.addEventListener("error", (ev) => log.error("replication error", { path: db.path, error: errorText(eventError(ev)) }));
+      handle.addEventListener("lease", (ev) => logLease(log, db.path, ev));
       log.info("initialized db", { path: db.path });
       db.replicas.forEach((r) => logReplica(log, r.url, r.syncInterval));
     };
@@ -562,6 +583,17 @@ function logReplica(log: SlogLogger, url: string, syncInterval: number): void {
   if (p.kind === "s3") log.info("replicating to", { type: "s3", "sync-interval": { duration: syncInterval }, bucket: p.bucket, path: p.prefix, region: p.region ?? "", endpoint: p.endpoint ?? "" });
   else if (p.kind === "file") log.info("replicating to", { type: "file", "sync-interval": { duration: syncInterval }, path: p.path });
   else log.info("replicating to", { type: p.kind, "sync-interval": { duration: syncInterval } });
+}
+
+/** Litestream-style lines for lease events (renewals are not logged). */
+function logLease(log: SlogLogger, path: string, ev: Event): void {
+  const d = (ev as Event & { detail?: unknown }).detail as { url?: string; state?: string; owner?: string; holder?: string; generation?: number; expiresAt?: string; error?: unknown } | undefined;
+  if (!d || typeof d !== "object") return;
+  const replica = d.url === undefined ? undefined : redact(d.url);
+  if (d.state === "acquired") log.info("lease acquired", { path, replica, owner: d.owner, generation: d.generation, expires_at: d.expiresAt });
+  else if (d.state === "waiting") log.info("waiting for lease", { path, replica, holder: d.holder ?? "", expires_at: d.expiresAt });
+  else if (d.state === "lost") log.error("lease lost, replica stopped", { path, replica, holder: d.holder ?? "", error: d.error === undefined ? undefined : errorText(d.error) });
+  else if (d.state === "released") log.info("lease released", { path, replica, owner: d.owner, generation: d.generation });
 }
 
 function eventError(ev: Event): unknown {

@@ -1,7 +1,8 @@
 /**
  * Litestream's replica model over a BlobStore: layouts and URLs, listing, the restore plan,
  * restore, level compaction, snapshots and retention, integrity checks, whole-replica verification,
- * and the Replicator that ships L0 files from a live database to replicas.
+ * the Replicator that ships L0 files from a live database to replicas, and Litestream's lock.json
+ * lease (single writer).
  *
  * @module
  */
@@ -33,9 +34,12 @@ export {
   ReplicatorEvent,
   type L0Source,
   type ReplicatorOptions,
+  type ReplicatorLeaseOptions,
+  type ReplicaLeaseStatus,
   type ReplicaStatus,
   type ReplicatorStatus,
   type ReplicatorEventType,
   type ReplicatorEventDetail,
 } from "./replicator.ts";
 export { systemClock, type Clock } from "./clock.ts";
+export { DEFAULT_LEASE_TTL, Leaser, decodeLease, encodeLease, leaseExpired, probeConditionalWrites, type Lease, type LeaseOptions, type LeaseRecord } from "./lease.ts";

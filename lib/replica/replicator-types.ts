@@ -42,6 +42,35 @@ export interface ReplicatorOptions {
   eventDriven?: boolean;
   /** Files per "upload" event; uploads stay one at a time, in order (default 256, max-sync-ltx-files). */
   batchSize?: number;
+  /**
+   * Single writer: hold Litestream's lock.json lease on every replica (`true`, or the TTL and owner).
+   * The startup waits until every lease is acquired (polling every TTL/6, or just past the
+   * holder's expiry when sooner); a lease that is lost or cannot be renewed within its TTL stops
+   * that replica for good (status `stopped`, LEASE_LOST; local L0 files kept). Default off.
+   */
+  lease?: boolean | ReplicatorLeaseOptions;
+}
+
+/** The lease settings of a Replicator. Durations are milliseconds. */
+export interface ReplicatorLeaseOptions {
+  /** Lease duration without renewal (default 30000, Litestream's DefaultLeaseTTL); renewed every ttl/3. */
+  ttl?: number;
+  /** The owner written into lock.json (default: `<hostname>:<pid>` from the runtime adapter, else `ltxkit-<random hex>`). */
+  owner?: string;
+}
+
+/** A replica's lease as status() reports it. */
+export interface ReplicaLeaseStatus {
+  /** True while this replicator holds the lease. */
+  held: boolean;
+  /** The owner this replicator writes into lock.json. */
+  owner: string;
+  /** The holder as last seen: this replicator while held, else the other writer (undefined when unknown). */
+  holder?: string;
+  /** The lock's generation as last seen. */
+  generation?: number;
+  /** The lock's expires_at as last seen (RFC 3339). */
+  expiresAt?: string;
 }
 
 /** One replica's state. */
@@ -55,8 +84,10 @@ export interface ReplicaStatus {
   lastUploadAt?: number;
   /** Consecutive failed attempts. */
   failures: number;
-  /** True when the replica was stopped for good (REPLICA_MISMATCH). */
+  /** True when the replica was stopped for good (REPLICA_MISMATCH, LEASE_LOST). */
   stopped: boolean;
+  /** The lease, when the replicator runs with one. */
+  lease?: ReplicaLeaseStatus;
 }
 
 /** The replicator's state. */
@@ -70,7 +101,7 @@ export interface ReplicatorStatus {
 }
 
 /** Events a Replicator dispatches; `detail` says what happened. */
-export type ReplicatorEventType = "sync" | "upload" | "error" | "snapshot" | "compact";
+export type ReplicatorEventType = "sync" | "upload" | "error" | "snapshot" | "compact" | "lease";
 
 /** Details per event type. */
 export interface ReplicatorEventDetail {
@@ -84,6 +115,11 @@ export interface ReplicatorEventDetail {
   snapshot: { url: string; file: FileInfo };
   /** A compacted file was written (`file`), or files were deleted by retention (`deleted`). */
   compact: { url: string; file?: FileInfo; inputs?: FileInfo[]; deleted?: FileInfo[] };
+  /**
+   * A lease changed: "acquired", "renewed", "released"; "waiting" (another writer holds it: `holder`,
+   * `expiresAt`); "lost" (this writer stopped writing to the replica; `error` says why and names the holder).
+   */
+  lease: { url: string; state: "acquired" | "renewed" | "waiting" | "lost" | "released"; owner: string; holder?: string; generation?: number; expiresAt?: string; error?: LtxError };
 }
 
 /** An event of a Replicator. */

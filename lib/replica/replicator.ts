@@ -7,9 +7,12 @@
  * - Uploads go in order, one file at a time, so a replica always holds a gap-free prefix of the
  *   chain; a failure backs off exponentially (bounded) and the queue drains from where it stopped.
  *   Replicas are independent: one failing never delays the others.
- * - A remote ahead of the local position at startup (a restore on a fresh host, Litestream issue
- *   #781) is adopted through `source.adoptRemote`; a remote that is not a continuation of the local
- *   chain stops that replica with REPLICA_MISMATCH and nothing is written to it.
+ * - The startup (local and remote positions, adopting a remote ahead, REPLICA_MISMATCH) lives in
+ *   startup.ts.
+ * - With `lease`, every replica's lock.json lease (lease.ts) is acquired before the startup reads
+ *   positions, renewed every TTL/3, checked before every write (lease-keeper.ts), and released by
+ *   close(). A lost lease stops that replica like a mismatch: nothing more is written to it and the
+ *   local L0 files it lacks stay.
  * - Time comes only from the injected Clock; `tick()` lets a cron job or alarm drive everything
  *   instead of timers.
  */
@@ -17,17 +20,16 @@ import { LtxError, isLtxError, wrapError } from "../errors.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { DEFAULT_COMPACTION_CONFIG, type CompactionConfig } from "./schedule.ts";
 import { listLevel } from "./list.ts";
+import { recoverPositions } from "./startup.ts";
+import { LeaseKeeper, fencedReplica } from "./lease-keeper.ts";
 import { Uploader } from "./uploader.ts";
 import type { Replica } from "./replica.ts";
 
 /** Errors a retry may cure (store and network trouble, a busy local disk); sync() retries only these. */
 const TRANSIENT = new Set<string>(["STORE_ERROR", "STORE_AUTH", "TIMEOUT", "ABORTED", "IO_ERROR", "PRECONDITION_FAILED"]);
 
-/** The largest remote L0 file adopted (it is read into memory). */
-const MAX_ADOPT_BYTES = 1 << 30;
-
 export type { Clock } from "./clock.ts";
-export { ReplicatorEvent, type L0Source, type ReplicatorOptions, type ReplicaStatus, type ReplicatorStatus, type ReplicatorEventType, type ReplicatorEventDetail } from "./replicator-types.ts";
+export { ReplicatorEvent, type L0Source, type ReplicatorOptions, type ReplicatorLeaseOptions, type ReplicaLeaseStatus, type ReplicaStatus, type ReplicatorStatus, type ReplicatorEventType, type ReplicatorEventDetail } from "./replicator-types.ts";
 import { ReplicatorEvent, type L0Source, type ReplicatorOptions, type ReplicaStatus, type ReplicatorStatus, type ReplicatorEventType, type ReplicatorEventDetail } from "./replicator-types.ts";
 
 /** Ships L0 files from a source to replicas and runs the level ladder on them. */
@@ -76,10 +78,16 @@ export class Replicator extends EventTarget {
     };
     const config: CompactionConfig = { ...DEFAULT_COMPACTION_CONFIG, ...options.compaction };
     const urls = new Set<string>();
+    const lease = options.lease === true ? {} : options.lease || undefined;
     this.#rs = replicas.map((replica) => {
       if (replica.kind !== "memory" && urls.has(replica.url)) throw new LtxError("INVALID_ARGUMENT", `replica given twice: ${replica.url}`);
       urls.add(replica.url);
-      return new Uploader(replica, config);
+      if (!lease) return new Uploader(replica, config);
+      let rs: Uploader | undefined;
+      const keeper = new LeaseKeeper(replica, { ...lease, clock: this.#clock }, (e) => this.#leaseLost(rs!, e));
+      rs = new Uploader(fencedReplica(replica, keeper), config);
+      rs.keeper = keeper;
+      return rs;
     });
   }
 
@@ -91,7 +99,7 @@ export class Replicator extends EventTarget {
     if (this.#o.eventDriven && this.source.watch) this.#unwatch = this.source.watch(() => this.#wakeCapture.notify());
     // One driver retries a failed startup; every loop starts once it succeeded.
     const ready = this.#startupDone();
-    this.#loops.push(ready.then(() => {}), this.#captureLoop(ready), this.#uploadLoop(ready), ...this.#rs.map((rs) => this.#ladderLoop(rs, ready)));
+    this.#loops.push(ready.then(() => {}), this.#captureLoop(ready), this.#uploadLoop(ready), ...this.#rs.map((rs) => this.#ladderLoop(rs, ready)), ...this.#rs.filter((rs) => rs.keeper).map((rs) => this.#leaseLoop(rs, ready)));
   }
 
   /**
@@ -103,6 +111,7 @@ export class Replicator extends EventTarget {
   async tick(): Promise<void> {
     this.#checkOpen();
     await this.#ensureStartup();
+    await Promise.all(this.#rs.map((rs) => this.#renewLease(rs)));
     await this.#capture();
     await Promise.all(this.#rs.map((rs) => this.#pump(rs)));
     await this.#pruneLocal();
@@ -126,8 +135,15 @@ export class Replicator extends EventTarget {
     const now = this.#clock.now();
     const replicas: ReplicaStatus[] = this.#rs.map((rs) => {
       const s: ReplicaStatus = { url: rs.replica.url, remoteTXID: rs.pos ?? 0n, failures: rs.failures, stopped: rs.fatal !== undefined };
-      const err = rs.fatal ?? rs.lastError;
+      const err = rs.fatal ?? rs.lastError ?? rs.keeper?.lastError;
       if (err) s.lastError = err;
+      const k = rs.keeper;
+      if (k) {
+        s.lease = { held: k.held, owner: k.leaser.owner };
+        if (k.view.owner !== undefined) s.lease.holder = k.view.owner;
+        if (k.view.generation !== undefined) s.lease.generation = k.view.generation;
+        if (k.view.expiresAt !== undefined) s.lease.expiresAt = k.view.expiresAt;
+      }
       if (rs.lastUploadAt !== undefined) s.lastUploadAt = rs.lastUploadAt;
       return s;
     });
@@ -175,6 +191,7 @@ export class Replicator extends EventTarget {
     timer.abort();
     await deadline;
     await Promise.allSettled([...this.#loops, ...this.#rs.flatMap((rs) => [rs.lane, rs.ladderLane])]);
+    await Promise.all(this.#rs.map((rs) => this.#releaseLease(rs)));
     try {
       await this.source.close();
     } catch (e) {
@@ -254,24 +271,122 @@ export class Replicator extends EventTarget {
   }
 
   async #doStartup(): Promise<void> {
-    const local = await listLevel(this.source.local, 0, { signal: this.#kill.signal });
-    this.#localPos = local.reduce((m, f) => (f.maxTXID > m ? f.maxTXID : m), 0n);
-    this.#localLow = local[0]?.minTXID ?? 1n;
-    await Promise.all(this.#rs.map((rs) => this.#pump(rs, true)));
-    // Adopt the replica furthest ahead (Go's checkDatabaseBehindReplica).
-    let ahead: Uploader | undefined;
-    for (const rs of this.#rs) if (!rs.fatal && rs.pos !== undefined && rs.pos > this.#localPos && (!ahead || rs.pos > ahead.pos!)) ahead = rs;
-    if (ahead) {
-      const txid = ahead.pos!;
-      const f = ahead.cache.last(0)!;
-      if (f.size > MAX_ADOPT_BYTES) throw new LtxError("LIMIT_EXCEEDED", `remote L0 file too large to adopt: ${f.size} bytes`);
-      const bytes = await ahead.replica.store.get(f.key, undefined, { signal: this.#kill.signal });
-      if (!bytes) throw new LtxError("NOT_FOUND", `remote L0 file disappeared: ${f.key}`);
-      await this.source.adoptRemote(txid, bytes);
-      if (local.length === 0) this.#localLow = txid; // else the old local files go once every replica holds them
-      this.#localPos = txid;
-      this.#captures = [];
+    // A standby answers sync() from what it last saw until its next try, without asking the store.
+    if (this.#held && this.#clock.now() < this.#held.retryAt) throw this.#held.error;
+    try {
+      await this.#acquireLeases();
+      this.#held = undefined;
+    } catch (e) {
+      if (isLtxError(e, "LEASE_HELD")) this.#held = { error: e, retryAt: this.#clock.now() + this.#leaseRetryWait(e) };
+      throw e;
     }
+    const r = await recoverPositions(this.source, this.#rs, (rs, localPos) => {
+      this.#localPos = localPos; // the pump uploads up to it and checks continuation against it
+      return this.#pump(rs, true);
+    }, this.#kill.signal);
+    this.#localPos = r.localPos;
+    this.#localLow = r.localLow;
+    if (r.adopted) this.#captures = [];
+  }
+
+  // ---- leases
+
+  /** Acquires every replica's lease (or renews one already held); on LEASE_HELD, lets go of those just taken and rethrows. */
+  async #acquireLeases(): Promise<void> {
+    const ks = this.#rs.filter((rs) => rs.keeper && !rs.fatal);
+    if (!ks.length) return;
+    const taken: Uploader[] = [];
+    const results = await Promise.allSettled(
+      ks.map(async (rs) => {
+        const k = rs.keeper!;
+        if (k.lease) {
+          const lost = await k.renew(this.#kill.signal);
+          if (lost) throw lost;
+          return;
+        }
+        try {
+          await k.acquire(this.#kill.signal);
+        } catch (e) {
+          // A store that ignores conditional writes cannot carry a lease: stop that replica for good.
+          if (!isLtxError(e, "UNSUPPORTED")) throw e;
+          rs.fatal = rs.lastError = e;
+          this.#emit("error", { url: rs.replica.url, error: e });
+          return;
+        }
+        taken.push(rs);
+        this.#emitLease(rs, "acquired");
+      }),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (!failed) return;
+    const err = isLtxError(failed.reason) ? failed.reason : wrapError(failed.reason, "acquire lease", "STORE_ERROR");
+    if (err.code === "LEASE_HELD") {
+      // Holding some leases while waiting for another could deadlock two writers.
+      for (const rs of taken) await this.#releaseLease(rs);
+      for (const rs of ks) {
+        const k = rs.keeper!;
+        const key = k.view.owner ?? "";
+        if (!k.lease && this.#waitingFor.get(rs) !== key) {
+          this.#waitingFor.set(rs, key);
+          this.#emitLease(rs, "waiting");
+        }
+      }
+    }
+    throw err;
+  }
+
+  #waitingFor = new WeakMap<Uploader, string>();
+  /** The last LEASE_HELD of a standby and when to try again. */
+  #held: { error: LtxError; retryAt: number } | undefined;
+
+  /**
+   * How long a standby waits before it tries again: until just after the holder's expiry, and at
+   * most a sixth of the TTL (so a released lease is picked up soon).
+   */
+  #leaseRetryWait(e: LtxError): number {
+    const ttl = this.#rs.find((rs) => rs.keeper)?.keeper?.ttl ?? 30_000;
+    const at = typeof e.details?.expiresAt === "string" ? Date.parse(e.details.expiresAt) : NaN;
+    const until = Number.isFinite(at) ? at - this.#clock.now() : ttl / 6;
+    return Math.min(ttl / 6, Math.max(ttl / 100, until + 10 + Math.random() * 40));
+  }
+
+  async #renewLease(rs: Uploader): Promise<void> {
+    const k = rs.keeper;
+    if (!k || k.lost || !k.lease || rs.fatal) return;
+    const before = k.renewedAt;
+    const lost = await k.renew(this.#kill.signal);
+    if (!lost && k.renewedAt !== before) this.#emitLease(rs, "renewed");
+  }
+
+  /** The lease on `rs` is lost: stop the replica and say who holds it now. */
+  #leaseLost(rs: Uploader, e: LtxError): void {
+    if (rs.fatal) return;
+    const err = rs.keeper?.lost ?? e;
+    rs.fatal = err;
+    rs.lastError = err;
+    this.#emit("error", { url: rs.replica.url, error: err });
+    this.#emitLease(rs, "lost", err);
+  }
+
+  async #releaseLease(rs: Uploader): Promise<void> {
+    const k = rs.keeper;
+    if (!k?.held) return;
+    try {
+      await k.release();
+      this.#emitLease(rs, "released");
+    } catch (e) {
+      this.#emit("error", { url: rs.replica.url, error: isLtxError(e) ? e : wrapError(e, "release lease", "STORE_ERROR") });
+    }
+  }
+
+  #emitLease(rs: Uploader, state: "acquired" | "renewed" | "waiting" | "lost" | "released", error?: LtxError): void {
+    const k = rs.keeper!;
+    const d: ReplicatorEventDetail["lease"] = { url: rs.replica.url, state, owner: k.leaser.owner };
+    if (k.view.owner !== undefined) d.holder = k.view.owner;
+    if (k.view.generation !== undefined) d.generation = k.view.generation;
+    if (k.view.expiresAt !== undefined) d.expiresAt = k.view.expiresAt;
+    if (error) d.error = error;
+    this.#emit("lease", d);
   }
 
   // ---- capture
@@ -349,6 +464,7 @@ export class Replicator extends EventTarget {
     } catch (e) {
       const err = isLtxError(e) ? e : wrapError(e, `upload to ${rs.replica.url}`, "STORE_ERROR");
       if (err.code === "REPLICA_MISMATCH") rs.fatal = err;
+      if (err.code === "LEASE_LOST") return this.#leaseLost(rs, err);
       rs.lastError = err;
       rs.failures++;
       rs.retryAt = this.#clock.now() + this.#delay(rs.failures);
@@ -405,6 +521,8 @@ export class Replicator extends EventTarget {
         rs.ladderRetryAt = 0;
       } catch (e) {
         const err = isLtxError(e) ? e : wrapError(e, `compaction on ${url}`, "STORE_ERROR");
+        if (err.code === "ABORTED" && this.#kill.signal.aborted) return; // stopped by close(): the next start redoes it
+        if (err.code === "LEASE_LOST") return this.#leaseLost(rs, err);
         rs.ladderFailures++;
         rs.ladderRetryAt = now + this.#delay(rs.ladderFailures);
         rs.cache.invalidateUpper();
@@ -443,6 +561,12 @@ export class Replicator extends EventTarget {
         await this.#ensureStartup();
         return true;
       } catch (e) {
+        if (isLtxError(e, "LEASE_HELD")) {
+          // A standby: try again just after the holder's lease would expire (at most one TTL on).
+          failures = 0;
+          if (!(await this.#wait((this.#held?.retryAt ?? 0) - this.#clock.now()))) return false;
+          continue;
+        }
         this.#emit("error", { error: isLtxError(e) ? e : wrapError(e, "startup", "STORE_ERROR") });
         if (!(await this.#wait(this.#delay(failures)))) return false;
       }
@@ -467,6 +591,17 @@ export class Replicator extends EventTarget {
       let wait = this.#o.syncInterval;
       for (const rs of this.#rs) if (!rs.fatal && rs.retryAt > now) wait = Math.min(wait, rs.retryAt - now);
       if (!(await this.#wait(wait, this.#wakeUpload))) return;
+    }
+  }
+
+  async #leaseLoop(rs: Uploader, ready: Promise<boolean>): Promise<void> {
+    if (!(await ready)) return;
+    const k = rs.keeper!;
+    while (!this.#stop.signal.aborted && !k.lost) {
+      await this.#renewLease(rs);
+      const now = this.#clock.now();
+      const wait = k.lastError ? Math.min(1000, k.ttl / 10) : k.renewDue - now;
+      if (!(await this.#wait(wait))) return;
     }
   }
 

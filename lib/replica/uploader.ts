@@ -10,6 +10,7 @@ import type { CompactionConfig } from "./schedule.ts";
 import type { FileInfo } from "./file-info.ts";
 import { Ladder, LevelCache } from "./ladder.ts";
 import { listLevel, writeLtxFile } from "./list.ts";
+import type { LeaseKeeper } from "./lease-keeper.ts";
 import type { Replica } from "./replica.ts";
 
 /** The state and operations of one replica. */
@@ -23,13 +24,15 @@ export class Uploader {
   retryAt = 0;
   lastError?: LtxError;
   lastUploadAt?: number;
-  /** Set when the replica is stopped for good (REPLICA_MISMATCH). */
+  /** Set when the replica is stopped for good (REPLICA_MISMATCH, LEASE_LOST). */
   fatal?: LtxError;
   /** Upload passes and ladder steps, each serialized. */
   lane: Promise<void> = Promise.resolve();
   ladderLane: Promise<void> = Promise.resolve();
   ladderFailures = 0;
   ladderRetryAt = 0;
+  /** The lease on this replica, when the replicator runs with one (the replica's store is fenced by it). */
+  keeper?: LeaseKeeper;
 
   constructor(replica: Replica, config: CompactionConfig) {
     this.replica = replica;

@@ -131,9 +131,9 @@ dbs:
       {
         db: `${dir}/a.db`,
         urls: [`${dir}/bk-a`, "s3://bkt/a?endpoint=http%3A%2F%2F127.0.0.1%3A9&region=r1&forcePathStyle=true"],
-        options: { monitorInterval: 250, syncInterval: 2000, checkpointInterval: 30000, minCheckpointPageCount: 500, truncatePageN: 9000, busyTimeout: 2000, metaPath: `${dir}/meta-a`, maxSyncWalBytes: 4194304, compaction: { levels: [15000] }, shutdownTimeout: 10000, env: undefined },
+        options: { monitorInterval: 250, syncInterval: 2000, checkpointInterval: 30000, minCheckpointPageCount: 500, truncatePageN: 9000, busyTimeout: 2000, metaPath: `${dir}/meta-a`, maxSyncWalBytes: 4194304, compaction: { levels: [15000] }, shutdownTimeout: 10000, env: undefined, lease: { ttl: 30000 } },
       },
-      { db: `${dir}/b.db`, urls: [`${dir}/bk-b`], options: { monitorInterval: 1000, syncInterval: 1000, checkpointInterval: 60000, minCheckpointPageCount: 1000, truncatePageN: 121359, busyTimeout: 1000, compaction: { levels: [15000] }, shutdownTimeout: 10000, env: undefined } },
+      { db: `${dir}/b.db`, urls: [`${dir}/bk-b`], options: { monitorInterval: 1000, syncInterval: 1000, checkpointInterval: 60000, minCheckpointPageCount: 1000, truncatePageN: 121359, busyTimeout: 1000, compaction: { levels: [15000] }, shutdownTimeout: 10000, env: undefined, lease: { ttl: 30000 } } },
     ]);
     expect(f.handles.map((x) => x.closes)).toEqual([0, 0]);
     h.signal("SIGTERM");
@@ -154,6 +154,31 @@ dbs:
     expect(h.io.stdout).toBe("");
     expect(h.io.stderr).not.toContain("SK");
     expect(h.subscribed()).toBe(false);
+  });
+
+  it("the lease is on by default (30s), -lease-ttl sets its TTL, -no-lease turns it off; lease events are logged", async () => {
+    const dir = tmp();
+    for (const [flags, lease] of [[[], { ttl: 30000 }], [["-lease-ttl", "3s"], { ttl: 3000 }], [["-no-lease"], undefined]] as const) {
+      const f = fake();
+      const h = harness(f);
+      const run = runReplicate([...flags, `${dir}/a.db`, `${dir}/r`], h.deps);
+      await f.started(1);
+      expect(f.calls[0]!.options.lease, flags.join(" ")).toEqual(lease);
+      if (lease?.ttl === 3000) {
+        const ev = (state: string, more: Record<string, unknown>) => Object.assign(new Event("lease"), { detail: { url: `${dir}/r`, state, owner: "h:1", ...more } });
+        f.handles[0]!.dispatchEvent(ev("waiting", { holder: "other:9", generation: 4, expiresAt: "2026-12-01T20:00:30.5Z" }));
+        f.handles[0]!.dispatchEvent(ev("acquired", { holder: "h:1", generation: 5, expiresAt: "2026-12-01T20:00:33Z" }));
+        f.handles[0]!.dispatchEvent(ev("renewed", { holder: "h:1", generation: 5, expiresAt: "2026-12-01T20:00:34Z" }));
+        f.handles[0]!.dispatchEvent(ev("lost", { holder: "other:9", generation: 6, error: new LtxError("LEASE_LOST", "lease not held; held by other:9") }));
+        expect(lines(h.io.stderr).slice(2)).toEqual([
+          `${TIME} level=INFO msg="waiting for lease" path=${dir}/a.db replica=${dir}/r holder=other:9 expires_at=2026-12-01T20:00:30.5Z`,
+          `${TIME} level=INFO msg="lease acquired" path=${dir}/a.db replica=${dir}/r owner=h:1 generation=5 expires_at=2026-12-01T20:00:33Z`,
+          `${TIME} level=ERROR msg="lease lost, replica stopped" path=${dir}/a.db replica=${dir}/r holder=other:9 error="lease not held; held by other:9 [LEASE_LOST]"`,
+        ]);
+      }
+      h.signal("SIGTERM");
+      expect(await run).toBe(0);
+    }
   });
 
   it("-once syncs each database once and closes it, exits 0; -force-snapshot also snapshots each", async () => {
@@ -475,6 +500,9 @@ describe("ltxkit replicate (the built binary)", () => {
       [["-config"], "ltxkit replicate: flag -config needs a value [INVALID_ARGUMENT]\n"],
       [["-enforce-retention", `${dir}/a.db`, `${dir}/r`], "ltxkit replicate: cannot specify -enforce-retention flag without -once [INVALID_ARGUMENT]\n"],
       [["-log-level", "verbose", `${dir}/a.db`, `${dir}/r`], 'ltxkit replicate: -log-level: unknown log level "verbose" (trace, debug, info, warn or error) [INVALID_ARGUMENT]\n'],
+      [["-lease-ttl", "soon", `${dir}/a.db`, `${dir}/r`], 'ltxkit replicate: invalid -lease-ttl: "soon" (a duration such as 30s) [INVALID_ARGUMENT]\n'],
+      [["-lease-ttl", "0s", `${dir}/a.db`, `${dir}/r`], 'ltxkit replicate: invalid -lease-ttl: "0s" (a duration such as 30s) [INVALID_ARGUMENT]\n'],
+      [["-no-lease", "-lease-ttl", "3s", `${dir}/a.db`, `${dir}/r`], "ltxkit replicate: cannot specify -lease-ttl with -no-lease [INVALID_ARGUMENT]\n"],
     ];
     for (const [args, err] of cases) expect(cli(args), args.join(" ")).toEqual({ code: 2, out: "", err });
   });
