@@ -26,6 +26,9 @@ const TRANSIENT = new Set<string>(["STORE_ERROR", "STORE_AUTH", "TIMEOUT", "ABOR
 /** The largest remote L0 file adopted (it is read into memory). */
 const MAX_ADOPT_BYTES = 1 << 30;
 
+/** At most this many uploaded local L0 files are kept for the next level-1 compaction of a replica. */
+const MAX_KEPT_FOR_COMPACTION = 4096n;
+
 export type { Clock } from "./clock.ts";
 export { ReplicatorEvent, type L0Source, type ReplicatorOptions, type ReplicaStatus, type ReplicatorStatus, type ReplicatorEventType, type ReplicatorEventDetail } from "./replicator-types.ts";
 import { ReplicatorEvent, type L0Source, type ReplicatorOptions, type ReplicaStatus, type ReplicatorStatus, type ReplicatorEventType, type ReplicatorEventDetail } from "./replicator-types.ts";
@@ -79,7 +82,9 @@ export class Replicator extends EventTarget {
     this.#rs = replicas.map((replica) => {
       if (replica.kind !== "memory" && urls.has(replica.url)) throw new LtxError("INVALID_ARGUMENT", `replica given twice: ${replica.url}`);
       urls.add(replica.url);
-      return new Uploader(replica, config);
+      const u = new Uploader(replica, config);
+      u.ladder.localL0 = source.local;
+      return u;
     });
   }
 
@@ -367,12 +372,30 @@ export class Replicator extends EventTarget {
     return min;
   }
 
-  /** Deletes local L0 files every live replica holds, keeping the newest one and the lowest replica position. */
+  /**
+   * The lowest local L0 TXID a live replica may still read: its position (the next upload follows
+   * it), or, where the replica compacts into level 1, the first TXID its level 1 does not cover yet
+   * (that compaction reads the local copies), at most MAX_KEPT_FOR_COMPACTION files back.
+   */
+  #keepFrom(rs: Uploader): bigint {
+    const pos = rs.pos ?? 0n;
+    if (rs.ladder.config.levels.length === 0 || !rs.cache.has(1)) return pos;
+    const l1 = (rs.cache.last(1)?.maxTXID ?? 0n) + 1n;
+    const floor = pos - MAX_KEPT_FOR_COMPACTION;
+    return l1 < pos ? (l1 > floor ? l1 : floor) : pos;
+  }
+
+  /** Deletes local L0 files every live replica holds and has compacted into level 1, keeping the newest one. */
   async #pruneLocal(): Promise<void> {
     const min = this.#minRemote();
     this.#captures = min === undefined ? [] : this.#captures.filter((c) => c.txid > min);
     if (min === undefined) return; // every replica stopped: keep the local chain as it is
-    const upto = min < this.#localPos ? min : this.#localPos; // keep `upto` itself
+    let keep = min;
+    for (const rs of this.#rs) {
+      const k = rs.fatal ? keep : this.#keepFrom(rs);
+      if (k < keep) keep = k;
+    }
+    const upto = keep < this.#localPos ? keep : this.#localPos; // keep `upto` itself
     if (this.#localLow >= upto) return;
     const local = this.source.local;
     try {
