@@ -11,7 +11,7 @@ import { setImmediate as yieldLoop } from "node:timers/promises";
 import Database from "better-sqlite3";
 
 const cfg = JSON.parse(process.argv[2]);
-const { dbs, sampled, rate, steadyMs, burstMs, drainMs, idleMs, autocheckpoint, out, mode, replicaUrls, options, root } = cfg;
+const { dbs, sampled, rate, steadyMs, burstMs, drainMs, idleMs, autocheckpoint, out, mode, replicaUrls, options, dist } = cfg;
 const now = () => performance.timeOrigin + performance.now();
 const conns = dbs.map((path) => {
   const c = new Database(path);
@@ -24,7 +24,7 @@ const conns = dbs.map((path) => {
 
 let handles = [];
 if (mode === "lib") {
-  const { replicate } = await import(`${root}/dist/adapters/node.js`);
+  const { replicate } = await import(`${dist}/adapters/node.js`);
   handles = await Promise.all(dbs.map((p, i) => replicate(p, replicaUrls[i], options)));
   await Promise.all(handles.map((h) => h.sync()));
 }

@@ -21,7 +21,7 @@ export async function startProxy(target) {
   const log = []; // { t: ms epoch, kind }
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const server = http.createServer((req, res) => {
-    log.push({ t: Date.now(), kind: kindOf(req.method, req.url) });
+    log.push({ t: Date.now(), kind: kindOf(req.method, req.url), what: `${req.method} ${req.url.slice(0, 160)}` });
     const up = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers, agent }, (r) => {
       res.writeHead(r.statusCode, r.rawHeaders);
       r.pipe(res);

@@ -12,7 +12,7 @@
 // the order (go first, then ltxkit first), and the table shows the median [min–max] over rounds.
 //
 // Commit-to-durable lag is observed the same way for every variant: the bench polls the replica
-// (readdir of ltx/0 for a file replica, LIST of ltx/0 straight to RGW for S3, every --poll ms) and
+// (readdir of ltx/0/ for a file replica, LIST of <prefix>/0000/ straight to RGW for S3, every --poll ms) and
 // reads each new L0 file's header (WAL offset + size and salts); a commit counts as durable when
 // the first file covering its WAL frame is seen. The application records, after each COMMIT
 // returns, the wal-index position (mxFrame and salts from the -shm header).
@@ -22,7 +22,7 @@
 //   npm run build && eval "$(cat /tmp/rgw.env)" && node bench/replicate/run.mjs
 //   flags: --quick | --runs 2 --dbs 1,100 --targets file,s3 --variants off,go,cli,lib,event
 //          --rate 50 (commits/s, all databases together) --steady 8 --burst 3 --idle 12 (seconds)
-//          --sample 4 (databases observed for lag) --poll 20 (ms; S3: 2x) --json FILE
+//          --sample 4 (databases observed for lag) --poll 20 (ms; S3: 2x) --json FILE --dist DIR (ltxkit build)
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync, readSync, closeSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
@@ -52,14 +52,15 @@ const LEVELS = [L1_MS, 300_000, 3_600_000];
 
 const go = join(process.env.LTXKIT_TOOLS ?? join(homedir(), ".cache", "ltxkit-tools"), "bin", "litestream-v0.5.16");
 if (!existsSync(go)) throw new Error(`missing ${go}: run bash conformance/install-go-tools.sh`);
-const cli = join(root, "dist", "cli", "main.js");
+const dist = arg("dist", join(root, "dist"));
+const cli = join(dist, "cli", "main.js");
 if (!existsSync(cli)) throw new Error("dist/ missing: npm run build");
 const env = { ...process.env };
 delete env.AWS_CA_BUNDLE;
 const s3 = env.LTXKIT_S3_ENDPOINT ? { endpoint: env.LTXKIT_S3_ENDPOINT, bucket: env.LTXKIT_S3_BUCKET, region: env.AWS_REGION || "us-east-1" } : null;
 const targets = targetsWanted.filter((t) => t === "file" || (t === "s3" && s3));
 if (targetsWanted.includes("s3") && !s3) console.error("S3 skipped: LTXKIT_S3_ENDPOINT not set (eval \"$(cat /tmp/rgw.env)\")");
-const { S3Store } = s3 ? await import(join(root, "dist", "s3.js")) : {};
+const { S3Store } = s3 ? await import(join(dist, "s3.js")) : {};
 const direct = s3 ? new S3Store({ bucket: s3.bucket, endpoint: s3.endpoint, region: s3.region, accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }) : null;
 const proxy = s3 ? await startProxy(s3.endpoint) : null;
 const runId = `bench-replicate-${process.pid}-${Date.now().toString(36)}`;
@@ -91,7 +92,7 @@ function hwm(pid) {
 function replicaOf(target, dir, i, prefix) {
   if (target === "file") return { url: `file://${join(dir, `replica-${i}`)}`, file: join(dir, `replica-${i}`, "ltx", "0") };
   const key = `${prefix}/db-${i}`;
-  return { url: `s3://${s3.bucket}/${key}?endpoint=${proxy.endpoint}&region=${s3.region}&forcePathStyle=true`, key: `${key}/ltx/0/` };
+  return { url: `s3://${s3.bucket}/${key}?endpoint=${proxy.endpoint}&region=${s3.region}&forcePathStyle=true`, key: `${key}/0000/` }; // S3 layout: <prefix>/<level, 4 hex digits>/
 }
 const L0_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.ltx$/;
 function parseHeader(b) {
@@ -242,7 +243,7 @@ async function runOne(n, target, variant, round) {
   const obs = observe(replicas, variant === "off" ? [] : sampled, target === "s3" ? pollMs * 2 : pollMs);
   const out = join(dir, "records.json");
   const options = { monitorInterval: 1000, syncInterval: 1000, compaction: { levels: LEVELS }, eventDriven: variant === "event" };
-  const cfg = { dbs, sampled, rate, steadyMs, burstMs, drainMs: 3000, idleMs, autocheckpoint: 0, out, mode: variant === "lib" || variant === "event" ? "lib" : "none", replicaUrls: replicas.map((r) => r.url), options, root, l1Ms: L1_MS };
+  const cfg = { dbs, sampled, rate, steadyMs, burstMs, drainMs: 3000, idleMs, autocheckpoint: 0, out, mode: variant === "lib" || variant === "event" ? "lib" : "none", replicaUrls: replicas.map((r) => r.url), options, dist, l1Ms: L1_MS };
   const app = spawn(process.execPath, [join(here, "app.mjs"), JSON.stringify(cfg)], { env, stdio: ["pipe", "pipe", "inherit"] });
   const marks = {};
   const replicator = () => (side ? side.pid : app.pid);
@@ -277,6 +278,7 @@ async function runOne(n, target, variant, round) {
   if (proxy) {
     r.reqLoad = proxy.count(ready.t, is.t);
     r.reqIdle = proxy.count(is.t, ie.t);
+    if (process.env.BENCH_DEBUG) for (const x of proxy.log) if (x.t >= is.t && x.t < ie.t) console.error(`  idle: ${x.what}`);
   }
   rmSync(dir, { recursive: true, force: true });
   return r;
