@@ -56,6 +56,8 @@ export class Replicator extends EventTarget {
   #wakeCapture = new Waker();
   #loops: Promise<void>[] = [];
   #unwatch: (() => void) | undefined;
+  /** The source reported a change (eventDriven) that no capture has taken yet. */
+  #changed = false;
 
   constructor(source: L0Source, replicas: Replica[], options: ReplicatorOptions = {}) {
     super();
@@ -93,7 +95,11 @@ export class Replicator extends EventTarget {
     if (this.#closed) throw new LtxError("INVALID_STATE", "replicator is closed");
     if (this.#started) return;
     this.#started = true;
-    if (this.#o.eventDriven && this.source.watch) this.#unwatch = this.source.watch(() => this.#wakeCapture.notify());
+    if (this.#o.eventDriven && this.source.watch)
+      this.#unwatch = this.source.watch(() => {
+        this.#changed = true;
+        this.#wakeCapture.notify();
+      });
     // One driver retries a failed startup; every loop starts once it succeeded.
     const ready = this.#startupDone();
     this.#loops.push(ready.then(() => {}), this.#captureLoop(ready), this.#uploadLoop(ready), ...this.#rs.map((rs) => this.#ladderLoop(rs, ready)));
@@ -472,11 +478,27 @@ export class Replicator extends EventTarget {
     }
   }
 
+  /** True while a live replica has not yet received everything captured (or its position is unknown). */
+  #uploadPending(): boolean {
+    return this.#rs.some((rs) => !rs.fatal && (rs.pos === undefined || rs.pos < this.#localPos));
+  }
+
+  /**
+   * Captures every monitorInterval. A change the source reports (eventDriven) is captured at once
+   * when the replicas hold everything captured so far; while an upload is in flight it waits for
+   * that upload to end (the upload loop wakes it), so the commits of that time go into one L0
+   * file and one PUT instead of a file each queued behind the upload.
+   */
   async #captureLoop(ready: Promise<boolean>): Promise<void> {
     if (!(await ready)) return;
+    let last = -Infinity;
     while (!this.#stop.signal.aborted) {
-      if (this.#clock.now() >= this.#sourceRetryAt) await this.#capture(false);
-      const wait = this.#sourceRetryAt > 0 ? this.#sourceRetryAt - this.#clock.now() : this.#o.monitorInterval;
+      if (this.#clock.now() >= this.#sourceRetryAt && (this.#clock.now() - last >= this.#o.monitorInterval || !this.#uploadPending())) {
+        this.#changed = false;
+        await this.#capture(false);
+        last = this.#clock.now();
+      }
+      const wait = this.#sourceRetryAt > 0 ? this.#sourceRetryAt - this.#clock.now() : this.#o.monitorInterval - (this.#clock.now() - last);
       if (!(await this.#wait(wait, this.#wakeCapture))) return;
     }
   }
@@ -485,6 +507,8 @@ export class Replicator extends EventTarget {
     if (!(await ready)) return;
     while (!this.#stop.signal.aborted) {
       await Promise.all(this.#rs.map((rs) => this.#pump(rs)));
+      // A change that waited for this upload is captured now.
+      if (this.#changed && !this.#uploadPending()) this.#wakeCapture.notify();
       await this.#pruneLocal();
       const now = this.#clock.now();
       let wait = this.#o.syncInterval;
