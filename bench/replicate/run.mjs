@@ -22,7 +22,7 @@
 //   npm run build && eval "$(cat /tmp/rgw.env)" && node bench/replicate/run.mjs
 //   flags: --quick | --runs 2 --dbs 1,100 --targets file,s3 --variants off,go,cli,lib,event
 //          --rate 50 (commits/s, all databases together) --steady 8 --burst 3 --idle 12 (seconds)
-//          --sample 4 (databases observed for lag) --poll 20 (ms; S3: 2x) --json FILE --dist DIR (ltxkit build)
+//          --sample 4 (databases observed for lag) --poll 20 (ms; S3: 2x) --json FILE --dist DIR (ltxkit build) --prof DIR
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync, readSync, closeSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
@@ -150,7 +150,7 @@ function observe(replicas, sampled, every) {
   })();
   return { files, stop: () => ((stop = true), done) };
 }
-async function waitFirstL0(replicas, timeout = 120_000) {
+async function waitFirstL0(replicas, timeout = 400_000) {
   const t0 = now();
   let pending = replicas.map((_, i) => i);
   while (pending.length) {
@@ -231,14 +231,19 @@ async function runOne(n, target, variant, round) {
   const replicas = dbs.map((_, i) => replicaOf(target, dir, i, prefix));
   const sampled = Array.from({ length: Math.min(sampleN, n) }, (_, k) => Math.floor((k * n) / Math.min(sampleN, n)));
   let side = null;
+  let startup = NaN; // sidecar start until every replica holds its first L0 file
   const sideErr = [];
   if (variant === "go" || variant === "cli") {
     const cfg = join(dir, "litestream.yml");
     writeFileSync(cfg, yaml(dbs, replicas.map((r) => r.url)));
-    const [cmd, args] = variant === "go" ? [go, ["replicate", "-config", cfg]] : [process.execPath, [cli, "replicate", "-config", cfg]];
+    const prof = arg("prof", null); // a directory: CPU profiles of the ltxkit sidecar (node --cpu-prof)
+    const [cmd, args] = variant === "go" ? [go, ["replicate", "-config", cfg]] : [process.execPath, [...(prof ? ["--cpu-prof", "--cpu-prof-dir", prof] : []), cli, "replicate", "-config", cfg]];
     side = spawn(cmd, args, { env, stdio: ["ignore", "ignore", "pipe"] });
-    lines(side.stderr, (l) => /level=(ERROR|WARN)|error/i.test(l) && sideErr.push(l));
+    const sideLog = process.env.BENCH_SIDE_LOG ? (await import("node:fs")).createWriteStream(`${process.env.BENCH_SIDE_LOG}.${variant}`) : null;
+    lines(side.stderr, (l) => (sideLog?.write(l + "\n"), /level=(ERROR|WARN)|error/i.test(l) && sideErr.push(l)));
+    const ts = now();
     await waitFirstL0(replicas);
+    startup = now() - ts;
   }
   const obs = observe(replicas, variant === "off" ? [] : sampled, target === "s3" ? pollMs * 2 : pollMs);
   const out = join(dir, "records.json");
@@ -273,7 +278,7 @@ async function runOne(n, target, variant, round) {
     cpuLoad: is.cpu - ready.cpu, cpuIdle: ie.cpu - is.cpu, rss: ie.rss, appRss: ie.appRss, appCpuLoad: is.appCpu - ready.appCpu, appCpuIdle: ie.appCpu - is.appCpu,
     burstRate: le.burst / (le.burstMs / 1000), steadyRate: le.steady / (steadyMs / 1000),
     loadH: (is.t - ready.t) / 3_600_000, idleH: (ie.t - is.t) / 3_600_000,
-    errors: sideErr.slice(0, 3),
+    errors: sideErr.slice(0, 3), startup,
   };
   if (proxy) {
     r.reqLoad = proxy.count(ready.t, is.t);
@@ -308,7 +313,7 @@ for (const n of dbCounts) {
       for (const v of seq) {
         process.stderr.write(`[${((now() - t0) / 1000).toFixed(0)} s] ${n} db, ${target}, ${v}, round ${round + 1}/${runs}… `);
         const r = await runOne(n, target, v, round);
-        process.stderr.write(`lag p50/p99 ${ms(r.lagP50)}/${ms(r.lagP99)} ms (steady ${ms(r.steadyP50)}/${ms(r.steadyP99)}), cpu ${s2(r.cpuLoad)} s, burst ${r0(r.burstRate)}/s${r.uncovered ? `, ${r.uncovered} commits never seen durable` : ""}${r.errors.length ? `\n  ${r.errors.join("\n  ")}` : ""}\n`);
+        process.stderr.write(`lag p50/p99 ${ms(r.lagP50)}/${ms(r.lagP99)} ms (steady ${ms(r.steadyP50)}/${ms(r.steadyP99)}), cpu ${s2(r.cpuLoad)} s${Number.isFinite(r.startup) ? `, startup ${(r.startup / 1000).toFixed(1)} s` : ""}, burst ${r0(r.burstRate)}/s${r.uncovered ? `, ${r.uncovered} commits never seen durable` : ""}${r.errors.length ? `\n  ${r.errors.join("\n  ")}` : ""}\n`);
         results.push(r);
       }
     }
@@ -327,13 +332,13 @@ for (const n of dbCounts) {
     const rssOf = (r) => (r.variant === "lib" || r.variant === "event" ? r.appRss - (offBy(r.round)?.appRss ?? NaN) : r.rss);
     const rateRatio = (r) => r.burstRate / (offBy(r.round)?.burstRate ?? NaN);
     console.log(`## ${n} database${n > 1 ? "s" : ""}, ${target} replica`);
-    console.log("| variant | lag p50 ms | lag p99 ms | CPU load s | CPU idle s | peak RSS MiB | burst commits/s (on/off) | req/h under load | req/h idle |");
-    console.log("|---|---:|---:|---:|---:|---:|---:|---|---|");
+    console.log("| variant | lag p50 ms | lag p99 ms | CPU load s | CPU idle s | peak RSS MiB | startup s | burst commits/s (on/off) | req/h under load | req/h idle |");
+    console.log("|---|---:|---:|---:|---:|---:|---:|---:|---|---|");
     for (const v of variantsWanted) {
       const rs = of(v);
       if (!rs.length) continue;
       const rssNote = v === "lib" || v === "event" ? ` (+${fmt(rs.map((r) => r.appRss), r0)} app)` : "";
-      console.log(`| ${v} | ${v === "off" ? "–" : fmt(rs.map((r) => r.lagP50), ms)} | ${v === "off" ? "–" : fmt(rs.map((r) => r.lagP99), ms)} | ${v === "off" ? `app ${fmt(rs.map((r) => r.appCpuLoad), s2)}` : fmt(rs.map((r) => cpuOf(r, "load")), s2)} | ${v === "off" ? `app ${fmt(rs.map((r) => r.appCpuIdle), s2)}` : fmt(rs.map((r) => cpuOf(r, "idle")), s2)} | ${v === "off" ? `app ${fmt(rs.map((r) => r.appRss), r0)}` : fmt(rs.map(rssOf), r0) + (v === "lib" || v === "event" ? " (delta)" : "")} | ${fmt(rs.map((r) => r.burstRate), r0)}${v === "off" ? "" : ` (${fmt(rs.map(rateRatio), s2)})`} | ${target === "s3" && v !== "off" ? reqStr(rs, "reqLoad") : "–"} | ${target === "s3" && v !== "off" ? reqStr(rs, "reqIdle") : "–"} |`);
+      console.log(`| ${v} | ${v === "off" ? "–" : fmt(rs.map((r) => r.lagP50), ms)} | ${v === "off" ? "–" : fmt(rs.map((r) => r.lagP99), ms)} | ${v === "off" ? `app ${fmt(rs.map((r) => r.appCpuLoad), s2)}` : fmt(rs.map((r) => cpuOf(r, "load")), s2)} | ${v === "off" ? `app ${fmt(rs.map((r) => r.appCpuIdle), s2)}` : fmt(rs.map((r) => cpuOf(r, "idle")), s2)} | ${v === "off" ? `app ${fmt(rs.map((r) => r.appRss), r0)}` : fmt(rs.map(rssOf), r0) + (v === "lib" || v === "event" ? " (delta)" : "")} | ${v === "go" || v === "cli" ? fmt(rs.map((r) => r.startup / 1000), (x) => x.toFixed(1)) : "–"} | ${fmt(rs.map((r) => r.burstRate), r0)}${v === "off" ? "" : ` (${fmt(rs.map(rateRatio), s2)})`} | ${target === "s3" && v !== "off" ? reqStr(rs, "reqLoad") : "–"} | ${target === "s3" && v !== "off" ? reqStr(rs, "reqIdle") : "–"} |`);
     }
     const g = of("go");
     if (g.length) {
