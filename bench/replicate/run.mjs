@@ -97,7 +97,7 @@ function replicaOf(target, dir, i, prefix) {
 const L0_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.ltx$/;
 function parseHeader(b) {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  return { salt: Buffer.from(b.subarray(64, 72)).toString("hex"), end: Number(v.getBigInt64(48) + v.getBigInt64(56)) };
+  return { salt: Buffer.from(b.subarray(64, 72)).toString("hex"), end: Number(v.getBigInt64(48) + v.getBigInt64(56)), ts: Number(v.getBigInt64(24)) };
 }
 async function listL0(r) {
   if (r.file) {
@@ -175,7 +175,11 @@ function lags(records, files, pageSize = 4096) {
     for (let j = sorted.length - 1, m = Infinity; j >= 0; j--) suf[j] = m = Math.min(m, sorted[j].seenAt);
     for (const [, t, salt, mx] of cs) {
       const end = 32 + mx * (pageSize + 24), e = epoch.get(salt);
-      const j = sorted.findIndex((f) => (f.salt === salt && f.end >= end) || (epoch.has(f.salt) && epoch.get(f.salt) > e));
+      // Covered by a file of the same WAL generation reaching its frame, or by any file of a later
+      // generation (the chain has no gaps: a generation left behind was captured in full, or a
+      // snapshot followed). A generation without commits of the application (a checkpoint's
+      // restart, a snapshot) is later when the file was made after the commit returned.
+      const j = sorted.findIndex((f) => (f.salt === salt && f.end >= end) || (epoch.has(f.salt) ? epoch.get(f.salt) > e : f.ts > t));
       if (j < 0) uncovered++;
       else out.push(suf[j] - t);
     }
