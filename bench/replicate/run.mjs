@@ -296,7 +296,7 @@ async function runOne(n, target, variant, round) {
 // ---- rounds and the table
 
 const results = [];
-const median = (xs) => { const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN; };
+const median = (xs) => { const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b); const m = (s.length - 1) / 2; return s.length ? (s[Math.floor(m)] + s[Math.ceil(m)]) / 2 : NaN; };
 const spread = (xs, f) => { const s = xs.filter((x) => Number.isFinite(x)); return s.length > 1 ? ` [${f(Math.min(...s))}–${f(Math.max(...s))}]` : ""; };
 const fmt = (xs, f) => `${f(median(xs))}${spread(xs, f)}`;
 const ms = (x) => (Number.isFinite(x) ? `${x.toFixed(0)}` : "–");
