@@ -104,7 +104,11 @@ export async function scanWal(f: RandomAccessReader, h: WalHeader, o: ScanOption
   let seed = o.seed;
   let off = o.offset;
   outer: for (;;) {
-    const buf = await readFully(f, off, per * fs);
+    // Read no more than the WAL holds up to endOffset: most syncs find a few new frames, and a
+    // full chunk allocated for each would keep the garbage collector busy.
+    const want = Math.min(per, Math.floor((endOffset - off) / fs));
+    if (want <= 0) break;
+    const buf = await readFully(f, off, want * fs);
     const n = Math.floor(buf.length / fs);
     for (let i = 0; i < n; i++, off += fs) {
       if (off + fs > endOffset) break outer;
@@ -123,7 +127,7 @@ export async function scanWal(f: RandomAccessReader, h: WalHeader, o: ScanOption
         break outer;
       }
     }
-    if (n < per) break;
+    if (n < want || want < per) break;
   }
   for (const p of [...scan.pages.keys()]) if (p > scan.commit) scan.pages.delete(p);
   return scan;

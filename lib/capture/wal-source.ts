@@ -183,11 +183,11 @@ export class WalSource {
       const { f, h } = await this.#openWal();
       try {
         const pos = this.#pos ? walPosition(this.#pos) : null;
-        const plan: SyncPlan = force
-          ? { mode: "snapshot", reason: force }
-          : await planSync(f, { pos, header: h, walSize: await f.size(), pageSize: this.#pageSize, sealed: this.#sealed });
+        const walSize = await f.size();
+        const plan: SyncPlan = force ? { mode: "snapshot", reason: force } : await planSync(f, { pos, header: h, walSize, pageSize: this.#pageSize, sealed: this.#sealed });
         const inc = plan.mode === "incremental";
-        const scan = await scanWal(f, h, inc ? { offset: plan.offset, seed: plan.seed, maxBytes: this.#o.maxSyncWalBytes ?? DEFAULT_MAX_SYNC_WAL_BYTES } : { offset: WAL_HEADER_SIZE, seed: h.checksum, maxBytes: Infinity });
+        // Frames appended after the size was read are captured by the next sync.
+        const scan = await scanWal(f, h, inc ? { offset: plan.offset, seed: plan.seed, maxBytes: this.#o.maxSyncWalBytes ?? DEFAULT_MAX_SYNC_WAL_BYTES, endOffset: walSize } : { offset: WAL_HEADER_SIZE, seed: h.checksum, maxBytes: Infinity, endOffset: walSize });
         if (scan.commit === 0) {
           if (inc) return { wrote: false, limited: false };
           // A snapshot needs a commit to take its size from: force one and read again.

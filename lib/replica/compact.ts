@@ -16,12 +16,23 @@ import type { Replica } from "./replica.ts";
 import { enforceL0Retention, enforceSnapshotRetention } from "./retention.ts";
 import { DEFAULT_COMPACTION_CONFIG, resolveConfig, windowStart, type CompactOptions } from "./schedule.ts";
 
-/** Merges `files` (oldest first) into one NoChecksum LTX file at `level` of `replica`. */
-export async function mergeFiles(replica: Replica, level: number, files: readonly FileInfo[], encoding: PageEncoding = DEFAULT_COMPACTION_CONFIG.pageEncoding, signal?: AbortSignal): Promise<FileInfo> {
+/**
+ * Merges `files` (oldest first) into one NoChecksum LTX file at `level` of `replica`. `readInput`
+ * may supply an input's bytes from elsewhere (a local copy of the same file); when it gives null
+ * the input is read from `replica`.
+ */
+export async function mergeFiles(
+  replica: Replica,
+  level: number,
+  files: readonly FileInfo[],
+  encoding: PageEncoding = DEFAULT_COMPACTION_CONFIG.pageEncoding,
+  signal?: AbortSignal,
+  readInput?: (f: FileInfo) => Promise<ReadableStream<Uint8Array> | null>,
+): Promise<FileInfo> {
   const readers: Decoder[] = [];
   try {
     for (const f of files) {
-      const s = await replica.store.getStream(f.key, undefined, { signal });
+      const s = (await readInput?.(f)) ?? (await replica.store.getStream(f.key, undefined, { signal }));
       if (!s) throw new LtxError("NOT_FOUND", `ltx file disappeared during compaction: ${f.key}`);
       readers.push(new Decoder(s));
     }

@@ -81,6 +81,11 @@ export class Ladder {
   readonly cache: LevelCache;
   readonly config: CompactionConfig;
   #due: { levels: number[]; snapshot: number; l0: number } | undefined;
+  /**
+   * Local copies of this replica's L0 files (the source's staging replica): level-1 compactions
+   * read their inputs from there when present, so the merge costs no GET per L0 file.
+   */
+  localL0: Replica | undefined;
 
   constructor(replica: Replica, cache: LevelCache, config: CompactionConfig) {
     this.replica = replica;
@@ -167,7 +172,9 @@ export class Ladder {
   }
 
   async #merge(level: number, inputs: FileInfo[], report: LadderReport, events: LadderEvents | undefined, signal?: AbortSignal): Promise<void> {
-    const f = await mergeFiles(this.replica, level, inputs, this.config.pageEncoding, signal);
+    const local = level === 1 ? this.localL0 : undefined;
+    const readLocal = local ? (f: FileInfo) => local.store.getStream(local.layout.key(0, f.minTXID, f.maxTXID), undefined, { signal }) : undefined;
+    const f = await mergeFiles(this.replica, level, inputs, this.config.pageEncoding, signal, readLocal);
     this.cache.add(f);
     report.written.push(f);
     events?.compacted?.(f, inputs);

@@ -28,6 +28,9 @@ import type { Replica } from "./replica.ts";
 /** Errors a retry may cure (store and network trouble, a busy local disk); sync() retries only these. */
 const TRANSIENT = new Set<string>(["STORE_ERROR", "STORE_AUTH", "TIMEOUT", "ABORTED", "IO_ERROR", "PRECONDITION_FAILED"]);
 
+/** At most this many uploaded local L0 files are kept for the next level-1 compaction of a replica. */
+const MAX_KEPT_FOR_COMPACTION = 4096n;
+
 export type { Clock } from "./clock.ts";
 export { ReplicatorEvent, type L0Source, type ReplicatorOptions, type ReplicatorLeaseOptions, type ReplicaLeaseStatus, type ReplicaStatus, type ReplicatorStatus, type ReplicatorEventType, type ReplicatorEventDetail } from "./replicator-types.ts";
 import { ReplicatorEvent, type L0Source, type ReplicatorOptions, type ReplicaStatus, type ReplicatorStatus, type ReplicatorEventType, type ReplicatorEventDetail } from "./replicator-types.ts";
@@ -55,6 +58,8 @@ export class Replicator extends EventTarget {
   #wakeCapture = new Waker();
   #loops: Promise<void>[] = [];
   #unwatch: (() => void) | undefined;
+  /** The source reported a change (eventDriven) that no capture has taken yet. */
+  #changed = false;
 
   constructor(source: L0Source, replicas: Replica[], options: ReplicatorOptions = {}) {
     super();
@@ -82,12 +87,16 @@ export class Replicator extends EventTarget {
     this.#rs = replicas.map((replica) => {
       if (replica.kind !== "memory" && urls.has(replica.url)) throw new LtxError("INVALID_ARGUMENT", `replica given twice: ${replica.url}`);
       urls.add(replica.url);
-      if (!lease) return new Uploader(replica, config);
-      let rs: Uploader | undefined;
-      const keeper = new LeaseKeeper(replica, { ...lease, clock: this.#clock }, (e) => this.#leaseLost(rs!, e));
-      rs = new Uploader(fencedReplica(replica, keeper), config);
-      rs.keeper = keeper;
-      return rs;
+      let u: Uploader;
+      if (!lease) u = new Uploader(replica, config);
+      else {
+        let rs: Uploader | undefined;
+        const keeper = new LeaseKeeper(replica, { ...lease, clock: this.#clock }, (e) => this.#leaseLost(rs!, e));
+        rs = u = new Uploader(fencedReplica(replica, keeper), config);
+        rs.keeper = keeper;
+      }
+      u.ladder.localL0 = source.local;
+      return u;
     });
   }
 
@@ -96,7 +105,11 @@ export class Replicator extends EventTarget {
     if (this.#closed) throw new LtxError("INVALID_STATE", "replicator is closed");
     if (this.#started) return;
     this.#started = true;
-    if (this.#o.eventDriven && this.source.watch) this.#unwatch = this.source.watch(() => this.#wakeCapture.notify());
+    if (this.#o.eventDriven && this.source.watch)
+      this.#unwatch = this.source.watch(() => {
+        this.#changed = true;
+        this.#wakeCapture.notify();
+      });
     // One driver retries a failed startup; every loop starts once it succeeded.
     const ready = this.#startupDone();
     this.#loops.push(ready.then(() => {}), this.#captureLoop(ready), this.#uploadLoop(ready), ...this.#rs.map((rs) => this.#ladderLoop(rs, ready)), ...this.#rs.filter((rs) => rs.keeper).map((rs) => this.#leaseLoop(rs, ready)));
@@ -483,12 +496,30 @@ export class Replicator extends EventTarget {
     return min;
   }
 
-  /** Deletes local L0 files every live replica holds, keeping the newest one and the lowest replica position. */
+  /**
+   * The lowest local L0 TXID a live replica may still read: its position (the next upload follows
+   * it), or, where the replica compacts into level 1, the first TXID its level 1 does not cover yet
+   * (that compaction reads the local copies), at most MAX_KEPT_FOR_COMPACTION files back.
+   */
+  #keepFrom(rs: Uploader): bigint {
+    const pos = rs.pos ?? 0n;
+    if (rs.ladder.config.levels.length === 0 || !rs.cache.has(1)) return pos;
+    const l1 = (rs.cache.last(1)?.maxTXID ?? 0n) + 1n;
+    const floor = pos - MAX_KEPT_FOR_COMPACTION;
+    return l1 < pos ? (l1 > floor ? l1 : floor) : pos;
+  }
+
+  /** Deletes local L0 files every live replica holds and has compacted into level 1, keeping the newest one. */
   async #pruneLocal(): Promise<void> {
     const min = this.#minRemote();
     this.#captures = min === undefined ? [] : this.#captures.filter((c) => c.txid > min);
     if (min === undefined) return; // every replica stopped: keep the local chain as it is
-    const upto = min < this.#localPos ? min : this.#localPos; // keep `upto` itself
+    let keep = min;
+    for (const rs of this.#rs) {
+      const k = rs.fatal ? keep : this.#keepFrom(rs);
+      if (k < keep) keep = k;
+    }
+    const upto = keep < this.#localPos ? keep : this.#localPos; // keep `upto` itself
     if (this.#localLow >= upto) return;
     const local = this.source.local;
     try {
@@ -573,11 +604,27 @@ export class Replicator extends EventTarget {
     }
   }
 
+  /** True while a live replica has not yet received everything captured (or its position is unknown). */
+  #uploadPending(): boolean {
+    return this.#rs.some((rs) => !rs.fatal && (rs.pos === undefined || rs.pos < this.#localPos));
+  }
+
+  /**
+   * Captures every monitorInterval. A change the source reports (eventDriven) is captured at once
+   * when the replicas hold everything captured so far; while an upload is in flight it waits for
+   * that upload to end (the upload loop wakes it), so the commits of that time go into one L0
+   * file and one PUT instead of a file each queued behind the upload.
+   */
   async #captureLoop(ready: Promise<boolean>): Promise<void> {
     if (!(await ready)) return;
+    let last = -Infinity;
     while (!this.#stop.signal.aborted) {
-      if (this.#clock.now() >= this.#sourceRetryAt) await this.#capture(false);
-      const wait = this.#sourceRetryAt > 0 ? this.#sourceRetryAt - this.#clock.now() : this.#o.monitorInterval;
+      if (this.#clock.now() >= this.#sourceRetryAt && (this.#clock.now() - last >= this.#o.monitorInterval || !this.#uploadPending())) {
+        this.#changed = false;
+        await this.#capture(false);
+        last = this.#clock.now();
+      }
+      const wait = this.#sourceRetryAt > 0 ? this.#sourceRetryAt - this.#clock.now() : this.#o.monitorInterval - (this.#clock.now() - last);
       if (!(await this.#wait(wait, this.#wakeCapture))) return;
     }
   }
@@ -586,6 +633,8 @@ export class Replicator extends EventTarget {
     if (!(await ready)) return;
     while (!this.#stop.signal.aborted) {
       await Promise.all(this.#rs.map((rs) => this.#pump(rs)));
+      // A change that waited for this upload is captured now.
+      if (this.#changed && !this.#uploadPending()) this.#wakeCapture.notify();
       await this.#pruneLocal();
       const now = this.#clock.now();
       let wait = this.#o.syncInterval;

@@ -75,6 +75,21 @@ describe("scanWal()", () => {
     await expect(readFramePage(mem(mixed), w.h, at(2), 3)).rejects.toMatchObject({ code: "INVALID_STATE" });
   });
 
+  it("with endOffset, asks the file for no byte past it (a sync of a few frames reads a few frames, not a 1 MiB chunk)", async () => {
+    const w = wal([[1, 0, 1], [2, 2, 2], [3, 3, 3]]);
+    const asked: [number, number][] = [];
+    const f = mem(w.bytes);
+    const counting: RandomAccessReader = { ...f, read: (o, n) => (asked.push([o, n]), f.read(o, n)) };
+    const s = await scanWal(counting, w.h, { offset: at(2), seed: w.sums[1]!, endOffset: w.bytes.length });
+    expect([s.start, s.end, s.commit]).toEqual([at(2), at(3), 3]);
+    expect([...s.pages]).toEqual([[3, at(2)]]);
+    expect(asked).toEqual([[at(2), FS]]);
+    // At the end already: nothing is read.
+    asked.length = 0;
+    expect((await scanWal(counting, w.h, { offset: at(3), seed: w.sums[2]!, endOffset: w.bytes.length })).commit).toBe(0);
+    expect(asked).toEqual([]);
+  });
+
   it("reads big-endian checksummed WALs the same way", async () => {
     const w = wal([[1, 0, 1], [2, 2, 2]], [5, 6], true);
     const s = await scanWal(mem(w.bytes), w.h, { offset: 32, seed: w.h.checksum });

@@ -86,6 +86,42 @@ describe("Replicator: level ladder with Litestream's defaults", () => {
     await rep.close();
   });
 
+  it("level-1 compaction reads its L0 inputs from the local copies (no GET of a remote L0 file); local L0 files stay until level 1 covers them", async () => {
+    const clock = new ManualClock(day(1, 0, 0, 7));
+    const store = new CountingStore(new MemoryStore());
+    const remote = memoryReplica(store);
+    const localStore = new CountingStore(new MemoryStore());
+    const src = new FakeSource(memoryReplica(localStore), clock);
+    const rep = new Replicator(src, [remote], { clock });
+    const log: string[] = [];
+    rep.addEventListener("compact", (e) => e.detail.file && log.push(`${iso(clock.now())} L${e.detail.file.level} ${range(e.detail.file)}`));
+    for (let i = 0; clock.now() <= day(1, 0, 0, 40); i++) {
+      if (i < 34) src.commit(i % 10 === 0 ? 1 : 0);
+      await rep.tick();
+      clock.skip(1000);
+    }
+    expect(log).toEqual(["01 00:00:30 L1 1-24"]);
+    // The merge opened no remote object; every input came from the local store (34 uploads + 24 merge inputs).
+    expect(store.counts.getStream).toBe(0);
+    expect(store.counts.get).toBe(0);
+    expect(localStore.counts.getStream).toBe(34 + 24);
+    // Local L0 files go once level 1 holds them; 25..34 wait for the next level-1 compaction.
+    expect((await listLevel(src.local, 0)).map((f) => f.maxTXID)).toEqual(Array.from({ length: 10 }, (_, i) => BigInt(25 + i)));
+    const l1 = await listLevel(remote, 1);
+    expect(l1.map(range)).toEqual(["1-24"]);
+    const sink = new BytesSink();
+    await restore(remote, { sink, txid: 24n });
+    expect(sink.bytes()).toEqual(src.images.get(24n));
+    store.reset(); // the restore's reads
+    await clock.set(day(1, 0, 1, 0));
+    await rep.tick();
+    expect(log).toEqual(["01 00:00:30 L1 1-24", "01 00:01:00 L1 25-34"]);
+    await rep.sync();
+    expect((await listLevel(src.local, 0)).map((f) => f.maxTXID)).toEqual([34n]);
+    expect(store.counts.getStream).toBe(0);
+    await rep.close();
+  });
+
   it("a tick() every 5 minutes catches up the passed 30 s windows one by one: the same L1 files as Go's timers", async () => {
     const clock = new ManualClock(day(1, 0, 0, 7));
     const remote = memoryReplica();

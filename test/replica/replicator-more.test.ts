@@ -113,7 +113,8 @@ describe("Replicator: failures of the source, the startup and the ladder", () =>
     const errors: string[] = [];
     rep.addEventListener("compact", (e) => e.detail.file && compacted.push(`${e.detail.file.level}:${e.detail.file.minTXID}-${e.detail.file.maxTXID}`));
     rep.addEventListener("error", (e) => errors.push(e.detail.error.code));
-    store.fault = (op, key) => (op === "getStream" && key.startsWith("ltx/0/") && clock.now() < T0 + 24_000 ? http503() : null);
+    // The L1 write fails (its L0 inputs are read from the local copies, not from this store).
+    store.fault = (op, key) => (op === "put" && key.startsWith("ltx/1/") && clock.now() < T0 + 24_000 ? http503() : null);
     for (let i = 0; i < 40; i++) {
       src.commit();
       await rep.tick();

@@ -218,6 +218,36 @@ describe("Replicator: background loops (start) and close", () => {
     expect(clock.pending).toBe(0);
   });
 
+  it("eventDriven: commits that land while an upload is in flight go into one L0 file and one PUT once it ends", async () => {
+    const clock = new ManualClock(T0);
+    const { store, replica } = counted();
+    const slowPut = store.put;
+    store.put = async (key, ...a) => {
+      await clock.sleep(100); // every PUT takes 100 ms of the clock
+      return slowPut(key, ...a);
+    };
+    const src = new FakeSource(memoryReplica(), clock);
+    const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER, eventDriven: true, monitorInterval: 60_000 });
+    const uploads: bigint[] = [];
+    rep.addEventListener("upload", (e) => uploads.push(e.detail.maxTXID));
+    rep.start();
+    await clock.advance(100); // startup: TXID 1 uploaded
+    expect(uploads).toEqual([1n]);
+    src.commit(); // captured at once as TXID 2, its PUT starts
+    await clock.advance(0);
+    for (let i = 0; i < 5; i++) {
+      src.commit(); // during TXID 2's PUT
+      await clock.advance(10);
+    }
+    expect(uploads).toEqual([1n]);
+    await clock.advance(60); // TXID 2's PUT ends; the five commits are captured together as TXID 3
+    await clock.advance(100);
+    expect(uploads).toEqual([1n, 2n, 3n]);
+    expect(store.puts).toEqual(["ltx/0/0000000000000001-0000000000000001.ltx", "ltx/0/0000000000000002-0000000000000002.ltx", "ltx/0/0000000000000003-0000000000000003.ltx"]);
+    expect(await restoredAt(replica, 3n)).toEqual(src.db);
+    await rep.close();
+  });
+
   it("in the background, a store down for 20 s: every TXID arrives in order once it is back", async () => {
     const clock = new ManualClock(T0);
     const { store, replica } = counted();
