@@ -118,7 +118,7 @@ interface SnapshotView {
 export interface QueueStatus {
   /** Committed transactions not yet in an L0 file. */
   commits: number;
-  /** L0 files kept locally (unshipped ones, plus the newest). */
+  /** L0 files kept locally: the unshipped ones, the newest, and shipped ones the next level-1 compaction reads instead of fetching them back. */
   files: number;
   /** Bytes of those L0 files. */
   bytes: number;
