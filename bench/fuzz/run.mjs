@@ -10,8 +10,9 @@
 // when external (ArrayBuffer) memory grows by more than --max-alloc-mib (default 64) during it, or when the
 // worker stops making progress for --hang-s seconds (default 20; the worker is killed and restarted).
 // Every failure is written to test/fuzz-corpus/<target>/<sha256>.bin (one per distinct error), to be
-// committed as a regression input. Prints inputs, time and failures per target.
-//   npm run build && node bench/fuzz/run.mjs [--n 1000000] [--targets ltx-v3,wal] [--jobs 1] [--seed 1]
+// committed as a regression input. --seconds S stops a target after S seconds, short of --n (the
+// count printed is what ran). Prints inputs, time and failures per target.
+//   npm run build && node bench/fuzz/run.mjs [--n 1000000] [--seconds S] [--targets ltx-v3,wal] [--jobs 1] [--seed 1]
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -34,6 +35,7 @@ async function main() {
   const jobs = Math.max(1, Number(arg("--jobs", "1")));
   const opts = { budgetMs: Number(arg("--budget-ms", "2000")), maxAllocMiB: Number(arg("--max-alloc-mib", "64")), seed: Number(arg("--seed", "1")), dist: arg("--dist", join(root, "dist")) };
   const hangS = Number(arg("--hang-s", "20"));
+  opts.seconds = Number(arg("--seconds", "Infinity"));
   for (const t of targets) if (!TARGETS.includes(t)) throw new Error(`unknown target ${t} (targets: ${TARGETS.join(", ")})`);
   console.log(`${n} inputs per target, ${jobs} at a time; budget ${opts.budgetMs} ms and ${opts.maxAllocMiB} MiB per input; dist ${opts.dist}`);
   const queue = [...targets];
@@ -69,7 +71,8 @@ async function runTarget(target, n, opts, hangS) {
   while (done < n) {
     const shared = new SharedArrayBuffer(8 + MAX_INPUT);
     const counter = new Int32Array(shared, 0, 2);
-    const w = new Worker(fileURLToPath(import.meta.url), { workerData: { target, from: done, n, opts: { ...opts, seed: opts.seed + restarts * 7919 }, shared } });
+    const deadline = Date.now() + opts.seconds * 1000 - (performance.now() - t0);
+    const w = new Worker(fileURLToPath(import.meta.url), { workerData: { target, from: done, n, deadline, opts: { ...opts, seed: opts.seed + restarts * 7919 }, shared } });
     const finished = new Promise((resolve) => {
       let last = -1, still = 0;
       const timer = setInterval(() => {
@@ -87,7 +90,7 @@ async function runTarget(target, n, opts, hangS) {
         if (m.type === "progress") process.stdout.write(`${target}: ${m.count} inputs, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
         if (m.type === "done") {
           clearInterval(timer);
-          resolve({ count: m.count, hung: false });
+          resolve({ count: m.count, hung: false, stopped: m.stopped });
         }
       });
       w.on("error", (e) => {
@@ -99,12 +102,13 @@ async function runTarget(target, n, opts, hangS) {
     const r = await finished;
     done = r.count;
     if (r.hung) restarts++;
+    if (r.stopped) break;
   }
   return { target, inputs: done, seconds: (performance.now() - t0) / 1000, failures };
 }
 
 /** The worker: mutate, run, report. */
-async function worker({ target, from, n, opts, shared }) {
+async function worker({ target, from, n, deadline, opts, shared }) {
   const harness = await import(pathToFileURL(join(root, "test", "fuzz", "harness.mjs")).href);
   const dist = pathToFileURL(opts.dist).href;
   const targets = await harness.makeTargets((p) => import(`${dist}/${p}.js`), seedFiles());
@@ -141,11 +145,15 @@ async function worker({ target, from, n, opts, shared }) {
       parentPort.postMessage({ type: "failure", ...failure, input });
     }
     if ((i + 1) % 100000 === 0) parentPort.postMessage({ type: "progress", count: i + 1 });
+    if ((i + 1) % 256 === 0 && Date.now() > deadline) {
+      parentPort.postMessage({ type: "done", count: i + 1, stopped: true });
+      return;
+    }
   }
   parentPort.postMessage({ type: "done", count: n });
 }
 
-/** LTX seeds from the repository's vectors and fixtures (and LTXKIT_FUZZ_SEEDS, a directory), at most 256 KiB each. */
+/** LTX seeds from the repository's vectors and fixtures (and LTXKIT_FUZZ_SEEDS, a directory), at most 64 KiB each. */
 function seedFiles() {
   const dirs = [join(root, "conformance", "vectors"), join(root, "conformance", "fixtures"), process.env.LTXKIT_FUZZ_SEEDS].filter((d) => d && existsSync(d));
   const all = { ltx: [], "ltx-v3": [], "ltx-v2": [], "ltx-v1": [] };
@@ -153,7 +161,7 @@ function seedFiles() {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith(".ltx") && statSync(p).size <= 256 * 1024) {
+      else if (e.name.endsWith(".ltx") && statSync(p).size <= 64 * 1024) {
         const b = new Uint8Array(readFileSync(p));
         const v = /\/v1\//.test(p) ? "ltx-v1" : /\/v2\//.test(p) ? "ltx-v2" : "ltx-v3";
         all[v].push(b);
