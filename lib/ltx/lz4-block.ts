@@ -6,9 +6,14 @@
  * Both run as WebAssembly kernels (wasm-kernels.ts, same checks, same output) where the runtime
  * allows; the loops here run elsewhere and name every error.
  *
- * Speed notes: copies move four bytes at a time through DataView get/setInt32 (inlined by the
- * engines) when the room for the overshoot has been checked; offset-1 matches become `fill`;
- * sequences with both lengths in the token and far from the block ends skip the per-step checks.
+ * Speed notes: a block of at most one 64 KiB page decoded from offset 0 (every LTX page) runs in a
+ * private workspace: the input is copied behind the output region of one fixed ArrayBuffer, so one
+ * DataView that never changes serves every load and store (the engine drops most of its checks), and
+ * slack after both regions lets every copy move 8 or 16 bytes at a time, overshooting, with only the
+ * format's own checks left in the loop. A block it rejects, and every other block (linked frame
+ * blocks, larger ones), goes through the careful loops, which check every step and name the error:
+ * there copies move four bytes at a time through DataView get/setInt32 when the room for the
+ * overshoot has been checked, and offset-1 matches become `fill`.
  * The compressor's hash table stores `position + base` and raises `base` per call, so a stale entry
  * reads as negative and the table never needs clearing.
  */
@@ -100,7 +105,102 @@ export function decompressLoops(src: Uint8Array, from: number, to: number, dst: 
   return loops(src, from, to, dst, start);
 }
 
+// The workspace: output at [0, WS_OUT_CAP), the input copied to [WS_IN, WS_IN + n), and WS_SLACK
+// bytes after each region for overshooting copies (at most 16 bytes past a checked end).
+const WS_OUT_CAP = 65536;
+const WS_SLACK = 64;
+const WS_IN = WS_OUT_CAP + WS_SLACK;
+const WS_IN_CAP = compressBlockBound(65536);
+const wsBuffer = new ArrayBuffer(WS_IN + WS_IN_CAP + WS_SLACK);
+const wsView = new DataView(wsBuffer);
+const wsBytes = new Uint8Array(wsBuffer);
+let wsOut = wsBytes.subarray(0, 0);
+
 function loops(src: Uint8Array, from: number, to: number, dst: Uint8Array, start: number): number {
+  const n = to - from, cap = dst.length;
+  if (start === 0 && n > 0 && n <= WS_IN_CAP && cap <= WS_OUT_CAP) {
+    wsBytes.set(from === 0 && to === src.length ? src : src.subarray(from, to), WS_IN);
+    const got = workspaceDecode(n, cap);
+    if (got >= 0) {
+      if (wsOut.length !== got) wsOut = wsBytes.subarray(0, got);
+      dst.set(wsOut);
+      return got;
+    }
+    // Malformed: the careful loops name the error.
+  }
+  return carefulLoops(src, from, to, dst, start);
+}
+
+/**
+ * Decodes the block at wsBytes[WS_IN, WS_IN + n) into wsBytes[0, cap); returns its length, or -1
+ * if it is malformed (without saying how: the careful loops do). Reads may run up to 16 bytes past
+ * the input and writes up to 16 bytes past cap, into the slack; nothing past the checked lengths is
+ * ever interpreted or returned.
+ */
+function workspaceDecode(n: number, cap: number): number {
+  const v = wsView, u = wsBytes;
+  const sEnd = WS_IN + n;
+  let s = WS_IN, d = 0;
+  for (;;) {
+    if (s >= sEnd) return -1; // a match must be followed by a token
+    const token = u[s++]!;
+    let lit = token >>> 4;
+    if (lit === 15) {
+      let b: number;
+      do {
+        if (s >= sEnd) return -1;
+        b = u[s++]!;
+        lit += b;
+      } while (b === 255);
+    }
+    if (lit > sEnd - s || lit > cap - d) return -1;
+    // 16 bytes whatever the length (no branch to mispredict), then 8 at a time.
+    v.setInt32(d, v.getInt32(s, true), true);
+    v.setInt32(d + 4, v.getInt32(s + 4, true), true);
+    v.setInt32(d + 8, v.getInt32(s + 8, true), true);
+    v.setInt32(d + 12, v.getInt32(s + 12, true), true);
+    for (let k = 16; k < lit; k += 8) {
+      v.setInt32(d + k, v.getInt32(s + k, true), true);
+      v.setInt32(d + k + 4, v.getInt32(s + k + 4, true), true);
+    }
+    s += lit;
+    d += lit;
+    if (s === sEnd) return d; // the last sequence carries literals only
+    if (s + 2 > sEnd) return -1;
+    const off = u[s]! | (u[s + 1]! << 8);
+    s += 2;
+    let ml = token & 15;
+    if (ml === 15) {
+      let b: number;
+      do {
+        if (s >= sEnd) return -1;
+        b = u[s++]!;
+        ml += b;
+      } while (b === 255);
+    }
+    ml += MIN_MATCH;
+    if (off === 0 || off > d || ml > cap - d) return -1;
+    let m = d - off;
+    if (off >= 8) {
+      // Each 8-byte step reads bytes written before it (off >= 8), so overlap is safe.
+      v.setInt32(d, v.getInt32(m, true), true);
+      v.setInt32(d + 4, v.getInt32(m + 4, true), true);
+      v.setInt32(d + 8, v.getInt32(m + 8, true), true);
+      v.setInt32(d + 12, v.getInt32(m + 12, true), true);
+      for (let k = 16; k < ml; k += 8) {
+        v.setInt32(d + k, v.getInt32(m + k, true), true);
+        v.setInt32(d + k + 4, v.getInt32(m + k + 4, true), true);
+      }
+      d += ml;
+    } else {
+      // Overlapping within 8 bytes: the pattern repeats every `off` bytes.
+      for (const end = d + ml; d < end; ) u[d++] = u[m++]!;
+    }
+  }
+}
+
+/** Checks every step and names the error; decodes any range, including linked frame blocks. */
+function carefulLoops(src: Uint8Array, from: number, to: number, dst: Uint8Array, start: number): number {
   const sn = to, dn = dst.length;
   const sv = viewOfSrc(src), dv = viewOfDst(dst);
   const so = src.byteOffset, dO = dst.byteOffset;

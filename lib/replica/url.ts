@@ -51,13 +51,13 @@ export function parseReplicaURL(url: string): ParsedReplicaURL {
   }
   if (scheme === "file") {
     if (u.host && u.host !== "localhost") throw new LtxError("INVALID_URL", `file URL with a host is not supported: ${redact(url)}`);
-    return { kind: "file", path: decodeURIComponent(u.pathname) };
+    return { kind: "file", path: unescapeURL(u.pathname, url) };
   }
   if (scheme === "s3") {
     if (!u.hostname) throw new LtxError("INVALID_URL", `s3 URL needs a bucket: ${redact(url)}`);
-    const prefix = cleanPath(decodeURIComponent(u.pathname)).replace(/^\/+/, "");
+    const prefix = cleanPath(unescapeURL(u.pathname, url)).replace(/^\/+/, "");
     const q = u.searchParams;
-    const out: ParsedReplicaURL = { kind: "s3", bucket: decodeURIComponent(u.hostname), prefix: prefix === "" ? "." : prefix };
+    const out: ParsedReplicaURL = { kind: "s3", bucket: unescapeURL(u.hostname, url), prefix: prefix === "" ? "." : prefix };
     const endpoint = q.get("endpoint");
     if (endpoint) out.endpoint = /^https?:\/\//.test(endpoint) ? endpoint : `https://${endpoint}`;
     const region = q.get("region");
@@ -67,6 +67,15 @@ export function parseReplicaURL(url: string): ParsedReplicaURL {
     return out;
   }
   throw new LtxError("UNSUPPORTED", `unsupported replica URL scheme: ${scheme}:// (ltxkit reads file:// and s3://)`);
+}
+
+/** Percent-decodes a URL part; a malformed escape (`%zz`, a broken UTF-8 sequence) is INVALID_URL. */
+function unescapeURL(part: string, url: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new LtxError("INVALID_URL", `invalid percent-encoding in replica URL: ${redact(url)}`);
+  }
 }
 
 /** Where openReplica takes credentials and stores from. */

@@ -29,6 +29,18 @@ describe("replica layouts", () => {
     expect(() => parseReplicaURL("gs://bkt/x")).toThrow(/unsupported/);
     expect(cleanPath("/a//b/../c/")).toBe("/a/c");
   });
+  it("rejects a malformed percent-escape in the path or bucket with INVALID_URL, without the credentials", () => {
+    for (const url of ["file:///tmp/x%zz", "file:///tmp/%E0%A4%A", "s3://bkt/p%ff/x", "s3://user:secret@b%c3/p"]) {
+      let err: unknown;
+      try {
+        parseReplicaURL(url);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, url).toMatchObject({ name: "LtxError", code: "INVALID_URL" });
+      expect(String((err as Error).message)).not.toContain("secret");
+    }
+  });
   it("opens S3 replicas with credentials from the environment and never leaks them", () => {
     let given: S3StoreOptions | undefined;
     const s3Store = (o: S3StoreOptions) => ((given = o), new S3Store(o));

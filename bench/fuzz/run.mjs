@@ -1,0 +1,180 @@
+#!/usr/bin/env node
+// bench/fuzz: mutation fuzzing of the parsers that take untrusted input (test/fuzz/harness.mjs: the
+// LTX decoder in v3/v2/v1, LZ4 block and frame, the page index, the WAL reader, the replica URL
+// parser, the YAML config loader), on the built dist/. Not part of CI (a small corpus replays there:
+// test/fuzz-corpus.test.ts).
+//
+// Each target runs in a worker thread: --n inputs (default 1e6), each a mutant of a seed (the LTX
+// vectors and fixtures, the committed corpus, and the harness's own seeds). An input fails when it
+// throws anything but an LtxError with a code, when it runs longer than --budget-ms (default 2000),
+// when external (ArrayBuffer) memory grows by more than --max-alloc-mib (default 64) during it, or when the
+// worker stops making progress for --hang-s seconds (default 20; the worker is killed and restarted).
+// Every failure is written to test/fuzz-corpus/<target>/<sha256>.bin (one per distinct error), to be
+// committed as a regression input. --seconds S stops a target after S seconds, short of --n (the
+// count printed is what ran). Prints inputs, time and failures per target.
+//   npm run build && node bench/fuzz/run.mjs [--n 1000000] [--seconds S] [--targets ltx-v3,wal] [--jobs 1] [--seed 1]
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { getHeapStatistics } from "node:v8";
+import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..", "..");
+const MAX_INPUT = 1 << 20;
+
+if (isMainThread) await main();
+else await worker(workerData);
+
+async function main() {
+  const arg = (n, d) => (process.argv.includes(n) ? process.argv[process.argv.indexOf(n) + 1] : d);
+  const { TARGETS } = await import(pathToFileURL(join(root, "test", "fuzz", "harness.mjs")).href);
+  const n = Number(arg("--n", "1000000"));
+  const targets = arg("--targets", TARGETS.join(",")).split(",");
+  const jobs = Math.max(1, Number(arg("--jobs", "1")));
+  const opts = { budgetMs: Number(arg("--budget-ms", "2000")), maxAllocMiB: Number(arg("--max-alloc-mib", "64")), seed: Number(arg("--seed", "1")), dist: arg("--dist", join(root, "dist")) };
+  const hangS = Number(arg("--hang-s", "20"));
+  opts.seconds = Number(arg("--seconds", "Infinity"));
+  for (const t of targets) if (!TARGETS.includes(t)) throw new Error(`unknown target ${t} (targets: ${TARGETS.join(", ")})`);
+  console.log(`${n} inputs per target, ${jobs} at a time; budget ${opts.budgetMs} ms and ${opts.maxAllocMiB} MiB per input; dist ${opts.dist}`);
+  const queue = [...targets];
+  const results = [];
+  await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+    while (queue.length) results.push(await runTarget(queue.shift(), n, opts, hangS));
+  }));
+  console.log("\ntarget        inputs      seconds   inputs/s   failures (distinct)");
+  for (const r of results.sort((a, b) => targets.indexOf(a.target) - targets.indexOf(b.target))) {
+    console.log(`${r.target.padEnd(12)} ${String(r.inputs).padStart(8)} ${r.seconds.toFixed(1).padStart(11)} ${(r.inputs / r.seconds).toFixed(0).padStart(10)}   ${r.failures.length}${r.failures.length ? ": " + r.failures.map((f) => `${f.kind} ${f.signature} → ${f.file}`).join("; ") : ""}`);
+  }
+  if (results.some((r) => r.failures.length)) process.exitCode = 1;
+}
+
+/** Runs one target to n inputs in a worker, restarting it after a hang; returns the tally. */
+async function runTarget(target, n, opts, hangS) {
+  const t0 = performance.now();
+  const failures = [];
+  const seen = new Set();
+  const record = (f) => {
+    if (seen.has(f.signature)) return;
+    seen.add(f.signature);
+    const dir = join(root, "test", "fuzz-corpus", target);
+    mkdirSync(dir, { recursive: true });
+    const input = Buffer.from(f.input);
+    const file = join(dir, createHash("sha256").update(input).digest("hex").slice(0, 16) + ".bin");
+    writeFileSync(file, input);
+    failures.push({ ...f, file: file.slice(root.length + 1) });
+    console.log(`${target}: ${f.kind}: ${f.signature} (${input.length} bytes) → ${file.slice(root.length + 1)}`);
+  };
+  let done = 0;
+  let restarts = 0;
+  while (done < n) {
+    const shared = new SharedArrayBuffer(8 + MAX_INPUT);
+    const counter = new Int32Array(shared, 0, 2);
+    const deadline = Date.now() + opts.seconds * 1000 - (performance.now() - t0);
+    const w = new Worker(fileURLToPath(import.meta.url), { workerData: { target, from: done, n, deadline, opts: { ...opts, seed: opts.seed + restarts * 7919 }, shared } });
+    const finished = new Promise((resolve) => {
+      let last = -1, still = 0;
+      const timer = setInterval(() => {
+        const c = Atomics.load(counter, 0);
+        if (c !== last) return ((last = c), (still = 0));
+        if (++still < hangS) return;
+        // No progress: the input in the shared buffer is the one running.
+        const len = Atomics.load(counter, 1);
+        record({ kind: "hang", signature: `no progress for ${hangS} s`, input: new Uint8Array(shared, 8, len).slice() });
+        clearInterval(timer);
+        w.terminate().then(() => resolve({ count: c + 1, hung: true }));
+      }, 1000);
+      w.on("message", (m) => {
+        if (m.type === "failure") record(m);
+        if (m.type === "progress") process.stdout.write(`${target}: ${m.count} inputs, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+        if (m.type === "done") {
+          clearInterval(timer);
+          resolve({ count: m.count, hung: false, stopped: m.stopped });
+        }
+      });
+      w.on("error", (e) => {
+        clearInterval(timer);
+        record({ kind: "worker-crash", signature: String(e && e.message).slice(0, 120), input: new Uint8Array(shared, 8, Atomics.load(counter, 1)).slice() });
+        resolve({ count: Atomics.load(counter, 0) + 1, hung: true });
+      });
+    });
+    const r = await finished;
+    done = r.count;
+    if (r.hung) restarts++;
+    if (r.stopped) break;
+  }
+  return { target, inputs: done, seconds: (performance.now() - t0) / 1000, failures };
+}
+
+/** The worker: mutate, run, report. */
+async function worker({ target, from, n, deadline, opts, shared }) {
+  const harness = await import(pathToFileURL(join(root, "test", "fuzz", "harness.mjs")).href);
+  const dist = pathToFileURL(opts.dist).href;
+  const targets = await harness.makeTargets((p) => import(`${dist}/${p}.js`), seedFiles());
+  const t = targets[target];
+  const seeds = [...t.seeds, ...corpus(target)].filter((s) => s.length <= MAX_INPUT);
+  const next = harness.rng(opts.seed * 2654435761 + from);
+  const counter = new Int32Array(shared, 0, 2);
+  const inputBuf = new Uint8Array(shared, 8, MAX_INPUT);
+  const seen = new Set();
+  const maxAlloc = opts.maxAllocMiB * 1048576;
+  for (let i = from; i < n; i++) {
+    let input = harness.mutate(seeds[next() % seeds.length], next, seeds, MAX_INPUT);
+    if (next() % 8 === 0) input = harness.mutate(input, next, seeds, MAX_INPUT);
+    inputBuf.set(input);
+    Atomics.store(counter, 1, input.length);
+    Atomics.store(counter, 0, i);
+    const ab0 = getHeapStatistics().external_memory;
+    const s0 = performance.now();
+    let failure = null;
+    try {
+      await t.run(input);
+    } catch (e) {
+      const where = String(e?.stack ?? "").split("\n").find((l) => l.includes("/dist/")) ?? "";
+      // Digits vary between inputs of one bug: the signature keeps the error and where it was thrown.
+      const msg = String(e?.message ?? e).slice(0, 100).replace(/\d+/g, "N");
+      failure = { kind: "untyped", signature: `${e?.name ?? typeof e}${e?.code ? ` ${e.code}` : ""}: ${msg} at ${where.trim().replace(/^at /, "").replace(/\(.*\/dist\//, "(")}` };
+    }
+    const ms = performance.now() - s0;
+    const grew = getHeapStatistics().external_memory - ab0;
+    if (!failure && ms > opts.budgetMs) failure = { kind: "slow", signature: `over ${opts.budgetMs} ms` };
+    if (!failure && grew > maxAlloc) failure = { kind: "alloc", signature: `ArrayBuffers grew ${(grew / 1048576).toFixed(0)} MiB` };
+    if (failure && !seen.has(failure.signature)) {
+      seen.add(failure.signature);
+      parentPort.postMessage({ type: "failure", ...failure, input });
+    }
+    if ((i + 1) % 100000 === 0) parentPort.postMessage({ type: "progress", count: i + 1 });
+    if ((i + 1) % 256 === 0 && Date.now() > deadline) {
+      parentPort.postMessage({ type: "done", count: i + 1, stopped: true });
+      return;
+    }
+  }
+  parentPort.postMessage({ type: "done", count: n });
+}
+
+/** LTX seeds from the repository's vectors and fixtures (and LTXKIT_FUZZ_SEEDS, a directory), at most 64 KiB each. */
+function seedFiles() {
+  const dirs = [join(root, "conformance", "vectors"), join(root, "conformance", "fixtures"), process.env.LTXKIT_FUZZ_SEEDS].filter((d) => d && existsSync(d));
+  const all = { ltx: [], "ltx-v3": [], "ltx-v2": [], "ltx-v1": [] };
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith(".ltx") && statSync(p).size <= 64 * 1024) {
+        const b = new Uint8Array(readFileSync(p));
+        const v = /\/v1\//.test(p) ? "ltx-v1" : /\/v2\//.test(p) ? "ltx-v2" : "ltx-v3";
+        all[v].push(b);
+        if (v === "ltx-v3") all.ltx.push(b);
+      }
+    }
+  };
+  for (const d of dirs) walk(d);
+  return all;
+}
+
+function corpus(target) {
+  const d = join(root, "test", "fuzz-corpus", target);
+  if (!existsSync(d)) return [];
+  return readdirSync(d).filter((f) => f.endsWith(".bin")).map((f) => new Uint8Array(readFileSync(join(d, f))));
+}
