@@ -16,7 +16,7 @@ export default {
           print() {},
           printErr() {},
           instantiateWasm(imports: WebAssembly.Imports, ok: (i: WebAssembly.Instance, m: WebAssembly.Module) => void) {
-            WebAssembly.instantiate(sqliteWasm, imports).then((i) => ok(i, sqliteWasm));
+            WebAssembly.instantiate(sqliteWasm as WebAssembly.Module, imports).then((i) => ok(i, sqliteWasm));
             return {};
           },
         });
