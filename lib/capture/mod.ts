@@ -1,5 +1,8 @@
 /**
- * Where changes come from: page capture from whole database images (sqlite-wasm), and the WAL
+ * Where changes come from: the capture VFS of sqlite-wasm databases (`openCapturedDatabase`,
+ * `installCaptureVfs`: pages kept in a `VfsStorage`, each committed transaction queued in the same
+ * batch as its pages, merged into one L0 file per sync interval), page capture from whole database
+ * images (`captureL0`), and the WAL
  * capture of live SQLite databases as Litestream does it (`WalSource`, with the SQLite driver and
  * file access injected; `ltxkit/node`, `ltxkit/bun` and `ltxkit/deno` provide both). Produces L0
  * files for the Replicator of `ltxkit/replica`.
@@ -26,3 +29,16 @@ export {
   type WalFrameHeader,
   type WalChecksum,
 } from "./wal.ts";
+export { installCaptureVfs, type CaptureVfs, type CaptureVfsOptions, type CaptureVfsError, type SqliteWasmModule } from "./wasm-vfs.ts";
+export { CaptureLog, type CaptureLogOptions, type CapturePosition, type CommitInput, type QueueStatus } from "./vfs-log.ts";
+export { VfsSource, VfsRecordStore, type VfsSourceOptions } from "./vfs-source.ts";
+export {
+  openCapturedDatabase,
+  restoreIntoStorage,
+  type CapturedDatabase,
+  type CapturedDatabaseOptions,
+  type CapturedDatabaseStatus,
+  type StorageRestoreResult,
+  type WasmDb,
+} from "./vfs-database.ts";
+export { MemoryVfsStorage, type VfsStorage, type VfsBatch } from "./vfs-storage.ts";

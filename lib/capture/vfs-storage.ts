@@ -62,7 +62,7 @@ export class MemoryVfsStorage implements VfsStorage {
     let dropped = false;
     for (const [pgno, bytes] of batch.pages ?? []) {
       if (bytes === null) {
-        dropped ||= this.#pages.delete(pgno);
+        if (this.#pages.delete(pgno)) dropped = true;
       } else {
         this.#pages.set(pgno, bytes);
         if (pgno > this.#max) this.#max = pgno;

@@ -1,0 +1,310 @@
+/**
+ * The capture log of a sqlite-wasm database kept in a VfsStorage: committed transactions become
+ * L0 LTX files shaped as Litestream shapes them (changed pages ascending, commit = database size in
+ * pages, NoChecksum, WAL fields 32/0/0, TXID 1 a full snapshot).
+ *
+ * What the storage holds besides the pages (records):
+ * - `pos`: the position, the TXID and page count of the newest L0 file made (and whether the next
+ *   one must hold every page, after an adoption);
+ * - `q/<seq>`: one record per committed transaction not yet in an L0 file: the page numbers it
+ *   wrote, its page count and the smallest size it truncated to. Written in the same batch as the
+ *   transaction's pages, so a crash after a commit loses nothing;
+ * - `blob/<key>`: the queued L0 files (`ltx/0/<txid>-<txid>.ltx`), until every replica holds them.
+ *
+ * `sync()` merges every queued transaction into one L0 file (the pages' newest contents are the
+ * stored pages, since the storage is at the newest commit) and applies, in one batch, the file, the
+ * new position and the removal of the merged records. Its cost is proportional to the pages the
+ * merged transactions wrote, never to the database size.
+ */
+import { LtxError } from "../errors.ts";
+import { lockPgno } from "../ltx/checksum.ts";
+import { encodeLtxBytes, type Page, type PageEncoding } from "../ltx/encoder.ts";
+import { decodeHeader, HEADER_FLAG_NO_CHECKSUM, HEADER_SIZE, newHeader, type Header } from "../ltx/header.ts";
+import { formatTXID } from "../ltx/txid.ts";
+import { fileLayout } from "../replica/layout.ts";
+import type { VfsBatch, VfsStorage } from "./vfs-storage.ts";
+
+/** Record key of the position. */
+export const POS_KEY = "pos";
+/** Record key prefix of queued transactions. */
+export const QUEUE_PREFIX = "q/";
+/** Record key prefix of queued L0 files (followed by their replica key). */
+export const BLOB_PREFIX = "blob/";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** The capture position: the newest L0 file made. */
+export interface CapturePosition {
+  /** TXID of the newest L0 file (0n before the first). */
+  txid: bigint;
+  /** Database size in pages at that TXID. */
+  commit: number;
+  /** True when the next L0 file must hold every page (the local database was not proven equal to the chain). */
+  full: boolean;
+}
+
+/** One queued transaction (decoded `q/` record). */
+interface Delta {
+  commit: number;
+  /** Smallest page count the transaction truncated to (commit when it did not shrink). */
+  low: number;
+  pgnos: Uint32Array;
+}
+
+function encodeDelta(commit: number, low: number, pgnos: Iterable<number>): Uint8Array {
+  const list = [...pgnos];
+  const b = new Uint8Array(8 + 4 * list.length);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, commit);
+  v.setUint32(4, low);
+  for (let i = 0; i < list.length; i++) v.setUint32(8 + 4 * i, list[i]!);
+  return b;
+}
+
+function decodeDelta(key: string, b: Uint8Array): Delta {
+  if (b.length < 8 || b.length % 4 !== 0) throw new LtxError("INVALID_STATE", `queued transaction record ${key} is malformed (${b.length} bytes)`);
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const pgnos = new Uint32Array((b.length - 8) / 4);
+  for (let i = 0; i < pgnos.length; i++) pgnos[i] = v.getUint32(8 + 4 * i);
+  return { commit: v.getUint32(0), low: v.getUint32(4), pgnos };
+}
+
+/** Encodes a position record. */
+export function encodePosition(p: CapturePosition): Uint8Array {
+  return enc.encode(JSON.stringify({ txid: formatTXID(p.txid), commit: p.commit, full: p.full }));
+}
+
+function decodePosition(b: Uint8Array): CapturePosition {
+  try {
+    const o = JSON.parse(dec.decode(b)) as { txid: string; commit: number; full: boolean };
+    if (!/^[0-9a-f]{16}$/.test(o.txid) || !Number.isInteger(o.commit) || o.commit < 0) throw new Error("bad fields");
+    return { txid: BigInt("0x" + o.txid), commit: o.commit, full: o.full === true };
+  } catch (e) {
+    throw new LtxError("INVALID_STATE", `capture position record is malformed: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** SQLite page size from page 1 (bytes 16-17; 1 means 65536), or 0 when not a SQLite header. */
+export function headerPageSize(page1: Uint8Array | undefined): number {
+  if (!page1 || page1.length < 100) return 0;
+  const raw = (page1[16]! << 8) | page1[17]!;
+  return raw === 1 ? 65536 : raw;
+}
+
+/** Options of a CaptureLog. */
+export interface CaptureLogOptions {
+  /** Page encoding of the L0 files (default "block", what Litestream v0.5.16 writes). */
+  pageEncoding?: PageEncoding;
+  /** Clock for L0 timestamps (ms). */
+  now?: () => number;
+}
+
+/** A commit handed to the log by the VFS: the pages that changed (null: dropped) and the new size. */
+export interface CommitInput {
+  pages: Map<number, Uint8Array | null>;
+  /** Database size in pages after the transaction. */
+  commit: number;
+  /** Smallest size (pages) the transaction truncated to, or commit. */
+  low: number;
+}
+
+/** A point-in-time view of the stored pages kept while a snapshot body is read (copy on write). */
+interface SnapshotView {
+  saved: Map<number, Uint8Array | null>;
+}
+
+/** Queued state, for status. */
+export interface QueueStatus {
+  /** Committed transactions not yet in an L0 file. */
+  commits: number;
+  /** L0 files kept locally (unshipped ones, plus the newest). */
+  files: number;
+  /** Bytes of those L0 files. */
+  bytes: number;
+}
+
+/** The capture log over one VfsStorage (see the module comment). */
+export class CaptureLog {
+  readonly storage: VfsStorage;
+  #o: CaptureLogOptions;
+  #pos: CapturePosition;
+  #seq: number;
+  #queued: number;
+  #views = new Set<SnapshotView>();
+  #listeners = new Set<() => void>();
+
+  constructor(storage: VfsStorage, o: CaptureLogOptions = {}) {
+    this.storage = storage;
+    this.#o = o;
+    const p = storage.getRecord(POS_KEY);
+    this.#pos = p ? decodePosition(p) : { txid: 0n, commit: 0, full: false };
+    const q = storage.listRecords(QUEUE_PREFIX);
+    this.#queued = q.length;
+    this.#seq = q.length ? parseInt(q[q.length - 1]!.slice(QUEUE_PREFIX.length), 16) + 1 : 0;
+  }
+
+  /** The position (newest L0 file). */
+  get position(): CapturePosition {
+    return { ...this.#pos };
+  }
+
+  /** Page size of the stored database (0 while it is empty). */
+  get pageSize(): number {
+    return headerPageSize(this.storage.getPage(1));
+  }
+
+  /** Calls `fn` after each commit; returns a function that stops it. */
+  onCommit(fn: () => void): () => void {
+    this.#listeners.add(fn);
+    return () => void this.#listeners.delete(fn);
+  }
+
+  /** Applies one committed transaction: its pages and its queue record, in one batch. */
+  commit(c: CommitInput): void {
+    const key = QUEUE_PREFIX + this.#seq.toString(16).padStart(16, "0");
+    const pgnos: number[] = [];
+    for (const [p, b] of c.pages) if (b !== null) pgnos.push(p);
+    const batch: VfsBatch = { pages: c.pages, records: new Map([[key, encodeDelta(c.commit, c.low, pgnos)]]) };
+    this.#preserve(c.pages);
+    this.storage.apply(batch);
+    this.#seq++;
+    this.#queued++;
+    for (const fn of this.#listeners) {
+      try {
+        fn();
+      } catch {
+        // a listener's failure is not the commit's
+      }
+    }
+  }
+
+  /** Copy on write for open snapshot views: keeps the old version of each page about to change. */
+  #preserve(pages: Iterable<number> | Map<number, unknown>): void {
+    if (this.#views.size === 0) return;
+    const keys = pages instanceof Map ? pages.keys() : pages;
+    for (const p of keys) {
+      for (const v of this.#views) if (!v.saved.has(p)) v.saved.set(p, this.storage.getPage(p) ?? null);
+    }
+  }
+
+  /** Queue counts and bytes. */
+  queueStatus(): QueueStatus {
+    const keys = this.storage.listRecords(BLOB_PREFIX);
+    let bytes = 0;
+    for (const k of keys) bytes += this.storage.getRecord(k)?.length ?? 0;
+    return { commits: this.#queued, files: keys.length, bytes };
+  }
+
+  #page(p: number, ps: number): Uint8Array {
+    const b = this.storage.getPage(p);
+    if (!b) return new Uint8Array(ps);
+    if (b.length !== ps) throw new LtxError("INVALID_STATE", `stored page ${p} is ${b.length} bytes, not the page size ${ps}`);
+    return b;
+  }
+
+  /**
+   * Merges every queued transaction into one L0 file at the next TXID (a full snapshot for TXID 1
+   * or after an adoption); returns the position's TXID. Synchronous, so no commit interleaves.
+   */
+  sync(): bigint {
+    const keys = this.storage.listRecords(QUEUE_PREFIX);
+    const pos = this.#pos;
+    if (keys.length === 0 && !(pos.full && this.storage.maxPage() > 0)) return pos.txid;
+    const ps = this.pageSize;
+    let commit = keys.length ? 0 : this.storage.maxPage();
+    let low = pos.commit;
+    const changed = new Set<number>();
+    for (const k of keys) {
+      const d = decodeDelta(k, this.storage.getRecord(k) ?? new Uint8Array(0));
+      for (const p of d.pgnos) changed.add(p);
+      commit = d.commit;
+      if (d.low < low) low = d.low;
+    }
+    const records = new Map<string, Uint8Array | null>();
+    for (const k of keys) records.set(k, null);
+    if (commit === 0 || ps === 0) {
+      // Nothing stored (a database never written): drop the records, keep the position.
+      this.storage.apply({ records });
+      this.#queued = 0;
+      return pos.txid;
+    }
+    const txid = pos.txid + 1n;
+    const full = txid === 1n || pos.full;
+    const lock = lockPgno(ps);
+    let pgnos: number[];
+    if (full) {
+      pgnos = [];
+      for (let p = 1; p <= commit; p++) if (p !== lock) pgnos.push(p);
+    } else {
+      // Pages written, plus every page above the smallest size since the position (growth, and
+      // pages dropped then re-grown), all within the new size.
+      for (let p = low + 1; p <= commit; p++) changed.add(p);
+      pgnos = [...changed].filter((p) => p <= commit && p !== lock).sort((a, b) => a - b);
+      if (pgnos.length === 0) pgnos.push(1); // a shrink that changed no page still needs a frame
+    }
+    const timestamp = this.#now();
+    const header: Header = newHeader({ flags: HEADER_FLAG_NO_CHECKSUM, pageSize: ps, commit, minTXID: txid, maxTXID: txid, timestamp, walOffset: 32 });
+    const pages: Page[] = pgnos.map((p) => ({ pgno: p, data: this.#page(p, ps) }));
+    const file = encodeLtxBytes(header, pages, { pageEncoding: this.#o.pageEncoding ?? "block" });
+    const next: CapturePosition = { txid, commit, full: false };
+    records.set(BLOB_PREFIX + fileLayout.key(0, txid, txid), file);
+    records.set(POS_KEY, encodePosition(next));
+    this.storage.apply({ records });
+    this.#pos = next;
+    this.#queued = 0;
+    return txid;
+  }
+
+  /**
+   * A full snapshot at the position (after merging the queue): MinTXID 1, MaxTXID = the position,
+   * pages 1..commit. Pages are read lazily; commits meanwhile keep the old versions for the reader
+   * (copy on write), until `release()`.
+   */
+  snapshot(): { header: Header; pages: () => Generator<Page>; release: () => void } {
+    this.sync();
+    const pos = this.#pos;
+    if (pos.txid === 0n) throw new LtxError("INVALID_STATE", "nothing captured yet: no snapshot to take");
+    const ps = this.pageSize;
+    const view: SnapshotView = { saved: new Map() };
+    this.#views.add(view);
+    const header = newHeader({ flags: HEADER_FLAG_NO_CHECKSUM, pageSize: ps, commit: pos.commit, minTXID: 1n, maxTXID: pos.txid, timestamp: this.#now(), walOffset: 32 });
+    const lock = lockPgno(ps);
+    const self = this;
+    return {
+      header,
+      *pages() {
+        for (let p = 1; p <= pos.commit; p++) {
+          if (p === lock) continue;
+          const saved = view.saved.get(p);
+          const data = saved === undefined ? self.#page(p, ps) : (saved ?? new Uint8Array(ps));
+          yield { pgno: p, data };
+        }
+      },
+      release: () => void this.#views.delete(view),
+    };
+  }
+
+  /**
+   * Adopts a remote L0 file as the position (a replica ahead of the local one). At the same TXID
+   * (a database restored from that replica) only the file is kept; ahead of it, the next L0 file
+   * holds every page, since the local pages are not proven equal to the chain.
+   */
+  adopt(txid: bigint, file: Uint8Array): void {
+    if (file.length < HEADER_SIZE) throw new LtxError("INVALID_LTX_FILE", `adopted file is ${file.length} bytes`);
+    const h = decodeHeader(file);
+    if (h.maxTXID !== txid) throw new LtxError("INVALID_ARGUMENT", `adopted file ends at txid ${h.maxTXID}, not ${txid}`);
+    const records = new Map<string, Uint8Array | null>();
+    for (const k of this.storage.listRecords(BLOB_PREFIX)) records.set(k, null);
+    records.set(BLOB_PREFIX + fileLayout.key(0, h.minTXID, h.maxTXID), file);
+    const same = txid === this.#pos.txid;
+    const next: CapturePosition = { txid, commit: same ? this.#pos.commit : h.commit, full: same ? this.#pos.full : true };
+    records.set(POS_KEY, encodePosition(next));
+    this.storage.apply({ records });
+    this.#pos = next;
+  }
+
+  #now(): number {
+    return this.#o.now ? this.#o.now() : Date.now();
+  }
+}
