@@ -90,26 +90,6 @@ class Host {
         this.h = undefined;
         return Response.json({ closed: true });
       }
-      if (op === "bench") {
-        // Transactions per second of small inserts, with this host's database (capture on) and with a
-        // plain in-memory database in the same isolate (capture off).
-        const n = Number(url.searchParams.get("n") ?? 500);
-        const run = (db: { exec(sql: string): unknown }) => {
-          db.exec("CREATE TABLE IF NOT EXISTS b(id INTEGER PRIMARY KEY, v BLOB)");
-          const t0 = performance.now();
-          for (let i = 0; i < n; i++) db.exec("INSERT INTO b(v) VALUES (randomblob(100))");
-          return (n * 1000) / Math.max(1e-6, performance.now() - t0);
-        };
-        // deno-lint-ignore no-explicit-any
-        const plain = new (sqlite3.oo1 as any).DB(":memory:");
-        plain.exec("PRAGMA page_size=4096; PRAGMA journal_mode=MEMORY");
-        const off = run(plain);
-        plain.close();
-        const on = run(h.db);
-        const t1 = performance.now();
-        await h.sync({ timeout: 60_000 });
-        return Response.json({ n, off, on, syncMs: performance.now() - t1 });
-      }
       return new Response("unknown op", { status: 404 });
     } catch (e) {
       return new Response(`${(e as { code?: string }).code ?? ""} ${String(e)}\n${(e as Error).stack ?? ""}`, { status: 500 });
