@@ -94,7 +94,7 @@ describe.skipIf(!inNode || skip(registryUp() ? [] : ["npm registry"], "npm tarba
   });
 
   it("the tarball holds the built entries, the sources, README and LICENSE, and no tests", () => {
-    for (const f of ["package.json", "LICENSE", "README.md", "dist/mod.js", "dist/mod.d.ts", "dist/s3.js", "dist/ltx/mod.js", "dist/cli/main.js", "lib/ltx/wasm/lz4.wasm", "lib/ltx/wasm/crc64.wasm"]) expect(packed, f).toContain(f);
+    for (const f of ["package.json", "LICENSE", "README.md", "dist/mod.js", "dist/mod.d.ts", "dist/s3.js", "dist/ltx/mod.js", "dist/cli/main.js", "lib/ltx/wasm/lz4.wasm", "lib/ltx/wasm/crc64.wasm", "dist/adapters/workerd.js", "lib/adapters/wasm/sqlite-trampolines.wasm"]) expect(packed, f).toContain(f);
     expect(packed.filter((f) => /^(test|conformance|bench|scripts)\//.test(f))).toEqual([]);
   });
 
@@ -197,6 +197,13 @@ console.log(JSON.stringify({ pages: d.pages.length, restored: sink.bytes().lengt
 
     it("a worker restore bundle (ltxkit: openReplica, restore, integrityCheck) carries neither", async () => {
       const ids = await bundled(`import { openReplica, restore, BytesSink, integrityCheck, isLtxError } from "ltxkit"; export { openReplica, restore, BytesSink, integrityCheck, isLtxError };`, "browser");
+      expect(pulls(ids, "aws4fetch")).toBe(false);
+      expect(pulls(ids, "@sqlite.org/sqlite-wasm")).toBe(false);
+    });
+
+    it("a workerd bundle (ltxkit/workerd: R2 replica, DO storage, sqlite-wasm loader, runMaintenance) carries neither: sqlite-wasm is injected", async () => {
+      const ids = await bundled(`import { r2Replica, DurableObjectVfsStorage, initSqliteWasmForWorkerd, runMaintenance } from "ltxkit/workerd"; export { r2Replica, DurableObjectVfsStorage, initSqliteWasmForWorkerd, runMaintenance };`, "browser");
+      expect(pulls(ids, "ltxkit")).toBe(true);
       expect(pulls(ids, "aws4fetch")).toBe(false);
       expect(pulls(ids, "@sqlite.org/sqlite-wasm")).toBe(false);
     });

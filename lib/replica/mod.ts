@@ -16,6 +16,7 @@ export { restore, type RestoreOptions, type RestoreProgress, type RestoreResult 
 export { BytesSink, StreamSink, type PageSink } from "./sinks.ts";
 export type { FetchOptions } from "./fetch.ts";
 export { compactLevel, compactReplica, snapshotReplica, type CompactReport } from "./compact.ts";
+export { runMaintenance, type MaintenanceOptions, type MaintenanceReport, type MaintenanceStep, type MaintenanceTask } from "./maintenance.ts";
 export { enforceL0Retention, enforceSnapshotRetention } from "./retention.ts";
 export { DEFAULT_COMPACTION_CONFIG, type CompactionConfig, type CompactOptions } from "./schedule.ts";
 export { integrityCheck, type IntegrityMode, type SqliteWasm } from "./integrity.ts";

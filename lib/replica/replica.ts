@@ -7,7 +7,7 @@ import { fileLayout, type ReplicaLayout } from "./layout.ts";
 export interface Replica {
   /** The URL as given (never with credentials). */
   url: string;
-  kind: "file" | "s3" | "memory";
+  kind: "file" | "s3" | "memory" | "r2";
   store: BlobStore;
   layout: ReplicaLayout;
   /** True where file timestamps come from object metadata (S3), false where from mtime (file). */
