@@ -1,7 +1,7 @@
 /**
  * R2Store against miniflare's R2 (workerd): the BlobStore conformance suite every store passes,
  * through the bucket binding miniflare exposes to Node (`getR2Bucket`), plus R2Store inside a
- * worker on the binding itself.
+ * worker on the binding itself, and the lock.json lease over it (probe, racing writers).
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
@@ -45,5 +45,30 @@ describe.skipIf(skip)("R2Store inside a worker", () => {
       after: 0,
       missing: null,
     });
+  });
+});
+
+describe.skipIf(skip)("the single-writer lease on R2 inside a worker", () => {
+  it("the probe passes; of five writers racing for a free lock one wins, none takes it unexpired, one of five takes the expired lock as generation 2 and the old holder's renewal is LEASE_LOST", async () => {
+    const { Miniflare } = await import("miniflare");
+    const code = await bundleWorker(join(root, "conformance", "workerd", "r2-lease-worker.ts"));
+    const m = new Miniflare({ modules: [{ type: "ESModule", path: "worker.mjs", contents: code }], compatibilityDate: "2026-07-01", r2Buckets: ["BUCKET"] });
+    try {
+      const r = await m.dispatchFetch("http://worker/");
+      const body = await r.text();
+      expect(r.status, body).toBe(200);
+      const held = Array(4).fill("LEASE_HELD");
+      expect(JSON.parse(body)).toEqual({
+        probe: "ok",
+        free: { winners: 1, losers: held, generation: 1 },
+        renewedGeneration: 1,
+        early: { winners: 0, losers: Array(5).fill("LEASE_HELD") },
+        expired: { winners: 1, losers: held, generation: 2 },
+        stale: "LEASE_LOST",
+        lock: { generation: 2, owner: true },
+      });
+    } finally {
+      await m.dispose();
+    }
   });
 });
