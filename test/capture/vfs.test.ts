@@ -470,3 +470,33 @@ describe("capture VFS: lag", () => {
     await h.close();
   });
 });
+
+describe("capture VFS: the single-writer lease", () => {
+  it("a second captured database on the same replica waits, naming the holder, and uploads nothing; it takes over once the first closes", async () => {
+    const store = new MemoryStore();
+    const clock = new ManualClock(1_760_000_000_000);
+    const a = await open({ replica: memoryReplica(store), replicator: { clock, lease: { owner: "edge-a:1" } } });
+    a.db.exec("CREATE TABLE t(x); INSERT INTO t VALUES (1)");
+    expect(await a.sync()).toBe(1n);
+    expect(a.status().replicas[0]!.lease).toMatchObject({ held: true, owner: "edge-a:1", holder: "edge-a:1", generation: 1 });
+    const keysOf = async () => {
+      const out: string[] = [];
+      for await (const b of store.list("")) out.push(b.key);
+      return out.filter((k) => k.endsWith(".ltx"));
+    };
+    const before = await keysOf();
+    const b = await open({ replica: memoryReplica(store), replicator: { clock, lease: { owner: "edge-b:1" } } });
+    b.db.exec("CREATE TABLE u(y); INSERT INTO u VALUES (2)");
+    // a tick while another writer holds the lease reports it, and writes nothing
+    const err = await b.tick().then(() => null, (e: unknown) => e);
+    expect(isLtxError(err, "LEASE_HELD"), String(err)).toBe(true);
+    expect(b.status().replicas[0]!.lease).toMatchObject({ held: false, owner: "edge-b:1", holder: "edge-a:1" });
+    expect(await keysOf()).toEqual(before);
+    await a.close();
+    clock.skip(10_000);
+    await b.tick();
+    expect(b.status().replicas[0]!.lease).toMatchObject({ held: true, holder: "edge-b:1" });
+    await b.close();
+  });
+});
+
