@@ -31,6 +31,7 @@ import { S3Store } from "../lib/store/s3.ts";
 import { s3env, skipS3 } from "../test/store/s3-env.ts";
 import { goTool, skipWithoutGo } from "./go-tools.ts";
 import { goEnv } from "./litestream/replicate.ts";
+import { mulberry32 } from "./fault-proxy/proxy.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const CHILD = join(ROOT, "conformance", "kill", "child.mjs");
@@ -40,15 +41,6 @@ const KILLS = Number(process.env.LTXKIT_KILLS ?? 50);
 const KILLS_S3 = Number(process.env.LTXKIT_KILLS_S3 ?? 15);
 const SEED = Number(process.env.LTXKIT_KILL_SEED ?? Math.floor(Math.random() * 2 ** 31)) >>> 0;
 
-function mulberry32(s: number): () => number {
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = mulberry32(SEED);
 const int = (n: number) => Math.floor(rand() * n);
 
