@@ -148,10 +148,10 @@ describe.skipIf(skip)("capture in workerd: worker + R2 + S3, cold restart; Durab
     }
   });
 
-  it("a Durable Object keeps pages and queue in its storage: killed after a commit before its upload, it ships that commit after the restart", async () => {
+  it(`a Durable Object keeps pages and queue in its storage: killed after a commit before its upload, it ships that commit after the restart; every point restores from R2${withS3 ? " and from S3 (ltxkit and litestream v0.5.16)" : ""}`, async () => {
     const dir = mkdtempSync(join(tmpdir(), "ltxkit-workerd-do-"));
     const prefix = `workerd-do-${Date.now().toString(36)}`;
-    const q = `?prefix=${prefix}&name=${prefix}`;
+    const q = `?prefix=${prefix}&name=${prefix}${withS3 ? "&s3=1" : ""}`;
     const points: Point[] = [];
     let mf = await makeMf(dir);
     try {
@@ -184,6 +184,7 @@ describe.skipIf(skip)("capture in workerd: worker + R2 + S3, cold restart; Durab
       expect(points.map((p) => p.txid)).toEqual([1n, 2n, 3n, 4n, 5n]);
       await call(mf, `/do/close${q}`);
       await checkR2(mf, prefix, points);
+      if (withS3) checkS3(dir, prefix, points);
     } finally {
       await mf.dispose();
       rmSync(dir, { recursive: true, force: true });
