@@ -31,6 +31,7 @@ const txs = Number(arg("tx", 2000));
 const batches = String(arg("batch", "1,100")).split(",").map(Number);
 const runs = Number(arg("runs", 3));
 const child = arg("child", null);
+const dist = arg("dist", join(root, "dist")); // the built library to measure (default: this checkout's dist/)
 const profOut = arg("profile", null); // child only: write a CPU profile of the timed loop to this file
 
 let session = null;
@@ -277,13 +278,13 @@ async function runChild(variant, batch) {
     w.finalize();
     db.close();
   } else if (variant === "vfs") {
-    const { openCapturedDatabase, MemoryVfsStorage } = await import(join(root, "dist", "capture", "mod.js"));
-    const { memoryReplica } = await import(join(root, "dist", "replica", "mod.js"));
-    const { MemoryStore } = await import(join(root, "dist", "store", "mod.js"));
+    const { openCapturedDatabase, MemoryVfsStorage } = await import(join(dist, "capture", "mod.js"));
+    const { memoryReplica } = await import(join(dist, "replica", "mod.js"));
+    const { MemoryStore } = await import(join(dist, "store", "mod.js"));
     // Start from the same database: restored into the storage from a replica holding its snapshot.
     const seed = memoryReplica(new MemoryStore());
-    const { captureL0 } = await import(join(root, "dist", "capture", "mod.js"));
-    const { writeLtxFile } = await import(join(root, "dist", "replica", "mod.js"));
+    const { captureL0 } = await import(join(dist, "capture", "mod.js"));
+    const { writeLtxFile } = await import(join(dist, "replica", "mod.js"));
     await writeLtxFile(seed, 0, 1n, 1n, captureL0(null, image, { txid: 1n, timestamp: Date.now() }), Date.now());
     const store = new MemoryStore();
     const origPut = store.put.bind(store);
@@ -321,7 +322,7 @@ async function runChild(variant, batch) {
     w.finalize();
     await h3.close();
   } else if (variant === "diff") {
-    const { captureL0 } = await import(join(root, "dist", "capture", "mod.js"));
+    const { captureL0 } = await import(join(dist, "capture", "mod.js"));
     const db = loadMemdb(sqlite3, image);
     const w = workload(db, rows, 1);
     for (let i = 0; i < 50; i++) w.tx();
@@ -364,7 +365,7 @@ const raw = {};
 for (let r = 0; r < runs; r++) {
   for (const batch of batches) {
     for (const variant of VARIANTS) {
-      const out = spawnSync(process.execPath, ["--expose-gc", fileURLToPath(import.meta.url), "--child", variant, "--b", String(batch), "--mib", String(mib), "--tx", String(variant === "diff" && batch === 1 ? Math.min(txs, 50) : txs)], { encoding: "utf8", maxBuffer: 1 << 26 });
+      const out = spawnSync(process.execPath, ["--expose-gc", fileURLToPath(import.meta.url), "--child", variant, "--b", String(batch), "--mib", String(mib), "--dist", dist, "--tx", String(variant === "diff" && batch === 1 ? Math.min(txs, 50) : txs)], { encoding: "utf8", maxBuffer: 1 << 26 });
       if (out.status !== 0) {
         console.error(out.stderr);
         process.exit(1);
