@@ -52,13 +52,20 @@ interface Delta {
   pgnos: Uint32Array;
 }
 
-function encodeDelta(commit: number, low: number, pgnos: Iterable<number>): Uint8Array {
-  const list = [...pgnos];
-  const b = new Uint8Array(8 + 4 * list.length);
+/** The queue record of a commit: its page count, smallest size, then the numbers of its stored (non-null) pages. */
+function encodeCommitRecord(c: CommitInput): Uint8Array {
+  let n = 0;
+  for (const b of c.pages.values()) if (b !== null) n++;
+  const b = new Uint8Array(8 + 4 * n);
   const v = new DataView(b.buffer);
-  v.setUint32(0, commit);
-  v.setUint32(4, low);
-  for (let i = 0; i < list.length; i++) v.setUint32(8 + 4 * i, list[i]!);
+  v.setUint32(0, c.commit);
+  v.setUint32(4, c.low);
+  let o = 8;
+  for (const [p, page] of c.pages) {
+    if (page === null) continue;
+    v.setUint32(o, p);
+    o += 4;
+  }
   return b;
 }
 
@@ -163,9 +170,7 @@ export class CaptureLog {
   /** Applies one committed transaction: its pages and its queue record, in one batch. */
   commit(c: CommitInput): void {
     const key = QUEUE_PREFIX + this.#seq.toString(16).padStart(16, "0");
-    const pgnos: number[] = [];
-    for (const [p, b] of c.pages) if (b !== null) pgnos.push(p);
-    const batch: VfsBatch = { pages: c.pages, records: new Map([[key, encodeDelta(c.commit, c.low, pgnos)]]) };
+    const batch: VfsBatch = { pages: c.pages, records: new Map([[key, encodeCommitRecord(c)]]) };
     this.#preserve(c.pages);
     this.storage.apply(batch);
     this.#seq++;

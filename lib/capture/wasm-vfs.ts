@@ -185,9 +185,26 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
   const committedSize = (): number => storage.maxPage() * st.pageSize;
   const size = (): number => st.size ?? committedSize();
   const heap = (): Uint8Array => wasm.heap8u();
+  const pathBytes = new TextEncoder().encode(path);
+  /** True when the C string at `z` is `path`, compared in the heap without decoding it. */
+  const isPath = (z: number): boolean => {
+    if (!z) return false;
+    const h = heap();
+    for (let i = 0; i < pathBytes.length; i++) if (h[z + i] !== pathBytes[i]) return false;
+    return h[z + pathBytes.length] === 0;
+  };
 
   const readMain = (dst: number, n: number, off: number): number => {
     const h = heap();
+    const ps0 = st.pageSize;
+    if (n === ps0 && off % ps0 === 0 && off + n <= size()) {
+      // The common case: one whole page, copied without a view.
+      const pgno = off / ps0 + 1;
+      const src = st.buffer.get(pgno) ?? storage.getPage(pgno);
+      if (src) h.set(src, dst);
+      else h.fill(0, dst, dst + n);
+      return OK;
+    }
     const end = Math.min(off + n, size());
     let at = off;
     const ps = st.pageSize;
@@ -259,7 +276,9 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
     const pages = new Map<number, Uint8Array | null>();
     for (const [p, b] of st.buffer) {
       if (p > commit) continue;
-      const old = p <= before ? storage.getPage(p) : undefined;
+      // Page 1 of a commit always changed (its change counter moved); others are compared with the
+      // stored page, which exists only below the old size.
+      const old = p > 1 && p <= before ? storage.getPage(p) : undefined;
       if (!old || !samePage(old, b)) pages.set(p, b);
     }
     for (let p = commit + 1; p <= before; p++) pages.set(p, null);
@@ -418,6 +437,9 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
           const ps = wasm.ptr?.size ?? 4;
           const nameP = wasm.peekPtr(arg + ps);
           const valP = wasm.peekPtr(arg + 2 * ps);
+          // Only journal_mode and locking_mode matter: skip decoding the others.
+          const c0 = heap()[nameP]! | 0x20;
+          if (c0 !== 0x6a && c0 !== 0x6c) return NOTFOUND;
           const pragma = String(wasm.cstrToJs(nameP)).toLowerCase();
           const value = valP ? String(wasm.cstrToJs(valP)).toLowerCase().trim() : null;
           let refuse: string | null = null;
@@ -482,8 +504,8 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
       return OK;
     },
     xAccess(_pVfs: number, zName: number, _flags: number, pOut: number): number {
-      const fname = String(wasm.cstrToJs(zName));
-      wasm.poke32(pOut, fname === path && storage.maxPage() > 0 ? 1 : 0);
+      // Called at every read transaction's start (is there a hot journal?): compared in the heap.
+      wasm.poke32(pOut, isPath(zName) && storage.maxPage() > 0 ? 1 : 0);
       return OK;
     },
     xFullPathname(_pVfs: number, zName: number, n: number, pOut: number): number {

@@ -44,6 +44,12 @@ function invalidPage(msg: string): LtxError {
 
 const END_MARKER = new Uint8Array(PAGE_HEADER_SIZE);
 
+/**
+ * Compression scratch shared by every encoder: encodePage fills it and copies the result out before
+ * returning, so no two uses overlap. Sharing it saves an allocation per encoder (one per L0 file).
+ */
+let scratch = new Uint8Array(0);
+
 /** Writes one LTX file piece by piece: header, pages in order, then the page index and trailer. */
 export class Encoder {
   #state: "header" | "page" | "closed" = "header";
@@ -56,7 +62,6 @@ export class Encoder {
   #prev = 0;
   #lock = 0;
   #db: DatabaseChecksum | undefined;
-  #scratch = new Uint8Array(0);
 
   constructor(opts: EncoderOptions = {}) {
     this.#encoding = opts.pageEncoding ?? "block";
@@ -101,8 +106,8 @@ export class Encoder {
     let frame: Uint8Array;
     if (this.#encoding === "block") {
       const bound = compressBlockBound(data.length);
-      if (this.#scratch.length < bound) this.#scratch = new Uint8Array(bound);
-      const n = compressBlock(data, this.#scratch);
+      if (scratch.length < bound) scratch = new Uint8Array(bound);
+      const n = compressBlock(data, scratch);
       frame = new Uint8Array(10 + n);
       // Page header: be32 pgno, be16 flags, be32 compressed size (no DataView per page).
       frame[0] = pgno >>> 24;
@@ -115,7 +120,7 @@ export class Encoder {
       frame[7] = n >>> 16;
       frame[8] = n >>> 8;
       frame[9] = n;
-      frame.set(this.#scratch.subarray(0, n), 10);
+      frame.set(scratch.subarray(0, n), 10);
       this.#crc.updateRange(frame, 0, 10);
     } else {
       const f = encodeFrame(data);
