@@ -31,7 +31,7 @@ export interface VfsStorage {
   apply(batch: VfsBatch): void;
 }
 
-/** VfsStorage in memory: nothing survives the process. For workers without durable storage and tests. */
+/** VfsStorage in memory: nothing outlives the object. For workers without durable storage, and for tests. */
 export class MemoryVfsStorage implements VfsStorage {
   readonly #pages = new Map<number, Uint8Array>();
   readonly #records = new Map<string, Uint8Array>();
