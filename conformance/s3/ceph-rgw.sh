@@ -18,15 +18,45 @@ say_env() {
   echo "export LTXKIT_S3_ENDPOINT=$ENDPOINT LTXKIT_S3_BUCKET=$BUCKET AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK AWS_REGION=us-east-1"
 }
 
+# Ceph daemons of ours: started from $C (their working directory, "(deleted)" once $C is removed),
+# or holding the mon or RGW port. A daemon left from an earlier state directory answers on 6789 with
+# another fsid, and a new OSD then fails with "wrong fsid".
+our_daemons() {
+  local pid comm cwd
+  for pid in $(pgrep -x 'ceph-mon|ceph-osd|radosgw' 2>/dev/null); do
+    cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null || true)
+    case "$cwd" in "$C"|"$C "*) echo "$pid" ;; esac
+  done
+  for port in 6789 "$PORT"; do
+    for pid in $(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2); do
+      comm=$(cat "/proc/$pid/comm" 2>/dev/null || true)
+      case "$comm" in
+        ceph-mon|ceph-osd|radosgw) echo "$pid" ;;
+        *) echo "ceph-rgw.sh: port $port is held by $comm (pid $pid), not a Ceph daemon" >&2 ;;
+      esac
+    done
+  done
+}
+
 stop() {
   for n in client.rgw.a osd.0 mon.a; do
     if [ -f "$C/run/$n.pid" ]; then kill "$(cat "$C/run/$n.pid")" 2>/dev/null || true; fi
   done
+  local pids
+  pids=$(our_daemons | sort -u)
+  [ -z "$pids" ] || kill $pids 2>/dev/null || true
   for _ in $(seq 1 50); do
-    pgrep -f "ceph.conf" >/dev/null 2>&1 || break
+    pids=$(our_daemons | sort -u)
+    [ -n "$pids" ] || return 0
     sleep 0.1
   done
-  pkill -9 -f "$C/ceph.conf" 2>/dev/null || true
+  kill -9 $pids 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    [ -n "$(our_daemons | sort -u)" ] || return 0
+    sleep 0.1
+  done
+  echo "ceph-rgw.sh: Ceph daemons still running after SIGKILL: $(our_daemons | sort -u | tr '\n' ' ')" >&2
+  return 1
 }
 
 create_bucket() {
@@ -103,6 +133,8 @@ CONF
   ceph-authtool --create-keyring keyring --gen-key -n mon. --cap mon 'allow *' >/dev/null
   ceph-mon -c ceph.conf --mkfs -i a --monmap monmap --keyring keyring $U
   ceph-mon -c ceph.conf -i a $U
+  local seen; seen=$(timeout 60 ceph -c ceph.conf fsid 2>&1 || true)
+  [ "$seen" = "$FSID" ] || { echo "ceph-rgw.sh: the monitor on 127.0.0.1:6789 is not the one just started (fsid '$seen', expected $FSID)" >&2; exit 1; }
   local ID; ID=$(timeout 60 ceph -c ceph.conf osd create); mkdir -p "osd/ceph-$ID"
   quiet "ceph-osd --mkfs" ceph-osd -c ceph.conf -i "$ID" --mkfs $U
   quiet "ceph-osd" ceph-osd -c ceph.conf -i "$ID" $U
