@@ -9,189 +9,19 @@
  * only the latest restore's integrity check holds the database in memory (bounded, see
  * `maxIntegrityBytes`).
  */
-import { LtxError, isLtxError, type ErrorCode } from "../errors.ts";
-import { lockPgno } from "../ltx/checksum.ts";
-import { Compactor } from "../ltx/compactor.ts";
-import { Decoder } from "../ltx/decoder.ts";
-import { HEADER_FLAG_NO_CHECKSUM, isNoChecksum, type Header } from "../ltx/header.ts";
-import { pageOrderError, snapshotEndError } from "../ltx/page-rules.ts";
+import { isLtxError, type ErrorCode } from "../errors.ts";
+import type { Header } from "../ltx/header.ts";
 import { formatTXID } from "../ltx/txid.ts";
 import { compareFileInfo, SNAPSHOT_LEVEL, type FileInfo } from "./file-info.ts";
-import { integrityCheck, type IntegrityMode, type SqliteWasm } from "./integrity.ts";
+import { integrityCheck, type IntegrityMode } from "./integrity.ts";
 import { planFromListings } from "./plan.ts";
 import type { Replica } from "./replica.ts";
 import { restore } from "./restore.ts";
 import { BytesSink, type PageSink } from "./sinks.ts";
+import { checkFile, compareCompaction, describeTime, name, VANISHED } from "./verify-files.ts";
+import { VERIFY_FINDING_SEVERITY, type VerifyFinding, type VerifyFindingKind, type VerifyOptions, type VerifyReport, type VerifyProgress } from "./verify-types.ts";
 
-/**
- * What a finding is about. Stable: tools may branch on these.
- *
- * Errors (the replica is unsound):
- * - `CORRUPT_FILE`: a file does not decode in full, or its checksum does not match (`code` says why).
- * - `NAME_MISMATCH`: the TXIDs in a file's name differ from those in its header.
- * - `PAGE_SIZE_MISMATCH`: a file's page size differs from the rest of the replica.
- * - `CHECKSUM_FLAGS`: a file lacks the NoChecksum flag, or carries a pre-/post-apply checksum with it
- *   (Go's restore and compaction reject such files).
- * - `BAD_RANGE`: an L0 file spans more than one TXID, or a snapshot (level 9) does not start at TXID 1.
- * - `PAGE_ORDER`: pages out of order, past the commit, or the lock page present.
- * - `SNAPSHOT_INCOMPLETE`: a file starting at TXID 1 lacks some of the pages 1..commit (it cannot
- *   restore).
- * - `LEVEL_GAP`: TXIDs missing between two neighbouring files of one level (retention never leaves holes).
- * - `LEVEL_OVERLAP`: two files of one level (0..8) share TXIDs.
- * - `COMPACTION_MISMATCH`: a compacted file differs from the merge of the files it covers.
- * - `RESTORE_FAILED`: the latest restore cannot be planned or fails.
- * - `INTEGRITY_FAILED`: `PRAGMA integrity_check` (or `quick_check`) of the latest restore is not ok.
- * - `NO_BACKUPS`: the replica holds no LTX file.
- *
- * Warnings (worth a look, not unsound):
- * - `TIMESTAMP`: a header timestamp before 2000, more than a day ahead of now, or older than the
- *   previous file's of the same level.
- * - `UNREACHABLE`: no chain of files from TXID 1 reaches the file (below the snapshot floor, or a
- *   disconnected range), so no restore can use it.
- * - `ORPHAN_TMP`: a temporary object left by an interrupted write.
- * - `STRAY_OBJECT`: an object in a level directory whose name is not an LTX file name.
- * - `L0_BEHIND`: level 0 does not hold the newest TXID (retention keeps the newest L0 file). A
- *   Litestream writer resumes numbering from L0's newest TXID, so it would reuse TXIDs.
- * - `VANISHED`: a listed file was gone when read (a live writer's compaction or retention deleted
- *   it meanwhile); it takes part in no comparison.
- */
-export type VerifyFindingKind =
-  | "CORRUPT_FILE"
-  | "NAME_MISMATCH"
-  | "PAGE_SIZE_MISMATCH"
-  | "CHECKSUM_FLAGS"
-  | "BAD_RANGE"
-  | "PAGE_ORDER"
-  | "SNAPSHOT_INCOMPLETE"
-  | "LEVEL_GAP"
-  | "LEVEL_OVERLAP"
-  | "COMPACTION_MISMATCH"
-  | "RESTORE_FAILED"
-  | "INTEGRITY_FAILED"
-  | "NO_BACKUPS"
-  | "TIMESTAMP"
-  | "UNREACHABLE"
-  | "ORPHAN_TMP"
-  | "STRAY_OBJECT"
-  | "L0_BEHIND"
-  | "VANISHED";
-
-/** Severity per finding kind: "error" makes a replica unsound, "warning" does not. */
-export const VERIFY_FINDING_SEVERITY: Readonly<Record<VerifyFindingKind, "error" | "warning">> = {
-  CORRUPT_FILE: "error",
-  NAME_MISMATCH: "error",
-  PAGE_SIZE_MISMATCH: "error",
-  CHECKSUM_FLAGS: "error",
-  BAD_RANGE: "error",
-  PAGE_ORDER: "error",
-  SNAPSHOT_INCOMPLETE: "error",
-  LEVEL_GAP: "error",
-  LEVEL_OVERLAP: "error",
-  COMPACTION_MISMATCH: "error",
-  RESTORE_FAILED: "error",
-  INTEGRITY_FAILED: "error",
-  NO_BACKUPS: "error",
-  TIMESTAMP: "warning",
-  UNREACHABLE: "warning",
-  ORPHAN_TMP: "warning",
-  STRAY_OBJECT: "warning",
-  L0_BEHIND: "warning",
-  VANISHED: "warning",
-};
-
-/** One problem found: its kind, severity, the store key it concerns ("" for the whole replica) and a message. */
-export interface VerifyFinding {
-  kind: VerifyFindingKind;
-  severity: "error" | "warning";
-  /** The store key of the file or object concerned; "" when the finding is about the whole replica. */
-  key: string;
-  /** The level of the file, when the key is an LTX file. */
-  level?: number;
-  message: string;
-  /** The LtxError code behind the finding, when one was thrown (CORRUPT_FILE, RESTORE_FAILED). */
-  code?: ErrorCode;
-}
-
-/** Progress of verifyReplica: the phase, and items done of the phase's total. */
-export interface VerifyProgress {
-  phase: "list" | "files" | "compactions" | "restore";
-  done: number;
-  total: number;
-  /** Bytes of LTX files decoded so far (all phases). */
-  bytes: number;
-}
-
-/** Options of verifyReplica. */
-export interface VerifyOptions {
-  /** Compare every compacted file with its inputs (default: a sample, see `sample`). */
-  full?: boolean;
-  /** Compacted files compared per level when not `full` (default 4), spread over the level, the newest included. */
-  sample?: number;
-  /**
-   * sqlite-wasm for the integrity check of the latest restore (`loadSqliteWasm()` of a runtime
-   * adapter). Without it the latest restore still runs, with no integrity check.
-   */
-  sqlite3?: SqliteWasm;
-  /** Integrity check of the latest restore when `sqlite3` is given (default "full": PRAGMA integrity_check). */
-  integrity?: IntegrityMode;
-  /** Largest database image held in memory for the integrity check (default 1 GiB); larger ones are restored without it. */
-  maxIntegrityBytes?: number;
-  /** Bound on one LTX file's size (default 2^40); a larger file is CORRUPT_FILE (LIMIT_EXCEEDED). */
-  maxFileBytes?: number;
-  /** Files decoded at once (default 4). */
-  concurrency?: number;
-  /** The current time, for the plausibility of timestamps (default now). */
-  now?: Date;
-  onProgress?: (p: VerifyProgress) => void;
-  signal?: AbortSignal;
-}
-
-/** Per level: how many files, their bytes and the TXID range they span. */
-export interface VerifyLevelSummary {
-  level: number;
-  files: number;
-  bytes: number;
-  minTXID: bigint;
-  maxTXID: bigint;
-}
-
-/** What verifyReplica found. `ok` is true when no finding is an error. */
-export interface VerifyReport {
-  /** The replica URL (never with credentials). */
-  url: string;
-  ok: boolean;
-  findings: VerifyFinding[];
-  /** Error and warning counts. */
-  errors: number;
-  warnings: number;
-  /** LTX files decoded, and their bytes. */
-  files: number;
-  bytes: number;
-  levels: VerifyLevelSummary[];
-  /** The page size of the replica (the most common one), or 0 without files. */
-  pageSize: number;
-  /** The highest TXID of any file (0n without files). */
-  maxTXID: bigint;
-  compactions: {
-    /** Compacted files (levels 1..9) whose inputs still exist in the level below. */
-    comparable: number;
-    /** Compared page by page with the merge of their inputs. */
-    compared: number;
-    /** Compacted files whose inputs are gone (retention), broken, or more than 256, so not compared. */
-    uncomparable: number;
-  };
-  latestRestore: {
-    status: "ok" | "failed" | "skipped";
-    /** The TXID restored to. */
-    txid?: bigint;
-    /** Files in the plan. */
-    files?: number;
-    /** The integrity check run on it ("none" when none ran). */
-    integrity: IntegrityMode;
-    /** Why it was skipped or ran without an integrity check. */
-    note?: string;
-  };
-}
+export { VERIFY_FINDING_SEVERITY, type VerifyFinding, type VerifyFindingKind, type VerifyLevelSummary, type VerifyOptions, type VerifyProgress, type VerifyReport } from "./verify-types.ts";
 
 const DEFAULT_SAMPLE = 4;
 /** Inputs read at once to compare one compacted file (each an open stream); more are not compared. */
@@ -473,14 +303,6 @@ export async function verifyReplica(replica: Replica, options: VerifyOptions = {
   };
 }
 
-function name(f: FileInfo): string {
-  return `${formatTXID(f.minTXID)}-${formatTXID(f.maxTXID)}`;
-}
-
-function describeTime(ms: number): string {
-  const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? `${ms} ms` : d.toISOString();
-}
 
 /** Is there an end e in the sorted list with lo ≤ e ≤ hi? */
 function hasEndIn(ends: readonly bigint[], lo: bigint, hi: bigint): boolean {
@@ -538,117 +360,6 @@ function snapshotInputs(levels: FileInfo[][], f: FileInfo): FileInfo[] | null {
   }
 }
 
-async function openStream(replica: Replica, f: FileInfo, progress: VerifyProgress, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
-  const s = await replica.store.getStream(f.key, undefined, { signal });
-  if (!s) throw new LtxError("NOT_FOUND", `${f.key} disappeared while verifying`);
-  return counted(s, progress);
-}
-
-async function* counted(s: ReadableStream<Uint8Array>, progress: VerifyProgress): AsyncGenerator<Uint8Array> {
-  const r = s.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await r.read();
-      if (done) return;
-      progress.bytes += value.length;
-      yield value;
-    }
-  } finally {
-    await r.cancel().catch(() => {});
-  }
-}
-
-/** Decodes one file in full; the findings it yields (kinds and messages) and its header. */
-async function checkFile(
-  replica: Replica,
-  f: FileInfo,
-  maxFileBytes: number,
-  progress: VerifyProgress,
-  signal?: AbortSignal,
-): Promise<{ header?: Header; findings: { kind: VerifyFindingKind; message: string; code?: ErrorCode }[] }> {
-  const out: { kind: VerifyFindingKind; message: string; code?: ErrorCode }[] = [];
-  if (f.size > maxFileBytes) return { findings: [{ kind: "CORRUPT_FILE", message: `${f.size} bytes exceeds the bound of ${maxFileBytes}`, code: "LIMIT_EXCEEDED" }] };
-  let header: Header | undefined;
-  let order: LtxError | null = null;
-  let dec: Decoder | undefined;
-  try {
-    dec = new Decoder(await openStream(replica, f, progress, signal), { maxFileBytes });
-    header = await dec.readHeader();
-    const lock = lockPgno(header.pageSize);
-    let prev = 0;
-    for (;;) {
-      let p = dec.tryReadPageView();
-      if (p === undefined) p = await dec.readPageView();
-      if (!p) break;
-      if (!order) order = pageOrderError(header, lock, prev, p.pgno);
-      prev = p.pgno;
-    }
-    if (!order) order = snapshotEndError(header, lock, prev);
-    const { trailer } = await dec.close();
-    if (header.minTXID !== f.minTXID || header.maxTXID !== f.maxTXID) {
-      out.push({ kind: "NAME_MISMATCH", message: `the name says TXIDs ${name(f)}, the header ${formatTXID(header.minTXID)}-${formatTXID(header.maxTXID)}` });
-    }
-    if (!isNoChecksum(header)) out.push({ kind: "CHECKSUM_FLAGS", message: `header flags 0x${header.flags.toString(16)} lack NoChecksum (0x2): Go's restore and compaction reject checksum-tracked files` });
-    if (isNoChecksum(header) && trailer.postApplyChecksum !== 0n) out.push({ kind: "CHECKSUM_FLAGS", message: "a NoChecksum file carries a post-apply checksum" });
-    if (order) {
-      const snapshot = header.minTXID === 1n && /snapshot/.test(order.message);
-      out.push({ kind: snapshot ? "SNAPSHOT_INCOMPLETE" : "PAGE_ORDER", message: order.message });
-    }
-  } catch (e) {
-    await dec?.cancel().catch(() => {});
-    if (!isLtxError(e) || e.code === "ABORTED") throw e;
-    if (e.code === "STORE_ERROR" || e.code === "STORE_AUTH" || e.code === "TIMEOUT") throw e;
-    if (e.code === "NOT_FOUND" && !header) return { findings: [{ kind: "VANISHED", message: "listed, but gone when read (deleted meanwhile)" }] };
-    out.push({ kind: "CORRUPT_FILE", message: e.message, code: e.code });
-    return { findings: out };
-  }
-  return header ? { header, findings: out } : { findings: out };
-}
-
-/** What compareCompaction returns when a file was deleted meanwhile. */
-const VANISHED = "\0vanished";
-
-/** Merges `inputs` and compares with `file`: null when equal, else what differs first (or VANISHED). */
-async function compareCompaction(replica: Replica, file: FileInfo, inputs: readonly FileInfo[], progress: VerifyProgress, signal?: AbortSignal): Promise<string | null> {
-  const readers: Decoder[] = [];
-  let dec: Decoder | undefined;
-  try {
-    for (const i of inputs) readers.push(new Decoder(await openStream(replica, i, progress, signal)));
-    dec = new Decoder(await openStream(replica, file, progress, signal));
-    const c = new Compactor(readers, { headerFlags: HEADER_FLAG_NO_CHECKSUM });
-    const want = await c.open();
-    const got = await dec.readHeader();
-    for (const field of ["pageSize", "commit", "minTXID", "maxTXID"] as const) {
-      if (want[field] !== got[field]) return `header ${field} is ${String(got[field])}, the merge gives ${String(want[field])}`;
-    }
-    // Compacted files carry the last input's timestamp; snapshots the time they were taken.
-    if (file.level !== SNAPSHOT_LEVEL && want.timestamp !== got.timestamp) return `header timestamp is ${describeTime(got.timestamp)}, the last input's is ${describeTime(want.timestamp)}`;
-    for await (const p of c.pages()) {
-      let q = dec.tryReadPageView();
-      if (q === undefined) q = await dec.readPageView();
-      if (!q) return `page ${p.pgno} is missing`;
-      if (q.pgno !== p.pgno) return q.pgno < p.pgno ? `page ${q.pgno} is not in the merge` : `page ${p.pgno} is missing`;
-      if (!equalBytes(p.data, q.data)) return `page ${p.pgno} differs from the merge`;
-    }
-    let q = dec.tryReadPageView();
-    if (q === undefined) q = await dec.readPageView();
-    if (q) return `page ${q.pgno} is not in the merge`;
-    await dec.close();
-    return null;
-  } catch (e) {
-    if (!isLtxError(e) || e.code === "ABORTED" || e.code === "STORE_ERROR" || e.code === "STORE_AUTH" || e.code === "TIMEOUT") throw e;
-    if (e.code === "NOT_FOUND") return VANISHED;
-    return `cannot be compared: ${e.message}`;
-  } finally {
-    await Promise.all([...readers, ...(dec ? [dec] : [])].map((r) => r.cancel().catch(() => {})));
-  }
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** A sink that keeps nothing (the restore itself checks page order and completeness). */
 class DiscardSink implements PageSink {
@@ -696,3 +407,4 @@ async function latestRestore(
     add("INTEGRITY_FAILED", "", `PRAGMA ${run === "quick" ? "quick_check" : "integrity_check"} of the latest restore (TXID ${formatTXID(latest.txid!)}): ${problems.slice(0, 5).join("; ")}${problems.length > 5 ? ` (${problems.length} problems)` : ""}`);
   }
 }
+
