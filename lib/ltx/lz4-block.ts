@@ -140,10 +140,39 @@ function loops(src: Uint8Array, from: number, to: number, dst: Uint8Array, start
 function workspaceDecode(n: number, cap: number): number {
   const v = wsView, u = wsBytes;
   const sEnd = WS_IN + n;
+  // Below these, a sequence with both lengths in its token (at most 14 literals, 18 match bytes)
+  // can neither end the block nor run past either end, so it needs no length checks.
+  const sFast = sEnd - 17, dFast = cap - 32;
   let s = WS_IN, d = 0;
   for (;;) {
     if (s >= sEnd) return -1; // a match must be followed by a token
     const token = u[s++]!;
+    if (s < sFast && d < dFast && token < 0xf0 && (token & 15) !== 15) {
+      const lit = token >>> 4;
+      v.setInt32(d, v.getInt32(s, true), true);
+      v.setInt32(d + 4, v.getInt32(s + 4, true), true);
+      v.setInt32(d + 8, v.getInt32(s + 8, true), true);
+      v.setInt32(d + 12, v.getInt32(s + 12, true), true);
+      s += lit;
+      d += lit;
+      const off = u[s]! | (u[s + 1]! << 8);
+      s += 2;
+      const ml = (token & 15) + MIN_MATCH;
+      if (off === 0 || off > d) return -1;
+      const m = d - off;
+      if (off >= 4) {
+        // Each 4-byte step reads bytes written before it (off >= 4), so overlap is safe.
+        v.setInt32(d, v.getInt32(m, true), true);
+        v.setInt32(d + 4, v.getInt32(m + 4, true), true);
+        v.setInt32(d + 8, v.getInt32(m + 8, true), true);
+        v.setInt32(d + 12, v.getInt32(m + 12, true), true);
+        if (ml > 16) v.setInt32(d + 16, v.getInt32(m + 16, true), true);
+      } else {
+        for (let k = 0; k < ml; k++) u[d + k] = u[m + k]!;
+      }
+      d += ml;
+      continue;
+    }
     let lit = token >>> 4;
     if (lit === 15) {
       let b: number;
