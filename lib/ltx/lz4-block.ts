@@ -14,8 +14,12 @@
  * blocks, larger ones), goes through the careful loops, which check every step and name the error:
  * there copies move four bytes at a time through DataView get/setInt32 when the room for the
  * overshoot has been checked, and offset-1 matches become `fill`.
- * The compressor's hash table stores `position + base` and raises `base` per call, so a stale entry
- * reads as negative and the table never needs clearing.
+ * The fast path of the workspace decoder takes a sequence whose token holds both lengths (at most
+ * 14 literals and 18 match bytes) far from both ends without any length check: one 16-byte literal
+ * copy, the offset check, a 16- or 20-byte match copy. The compressor also works in a workspace of
+ * its own (the page copied in, the block written behind it, literals copied four bytes at a time).
+ * Its hash table stores `position + base` and raises `base` per call, so a stale entry reads as
+ * negative and the table never needs clearing.
  */
 import { LtxError } from "../errors.ts";
 import { lz4Kernels, WASM_CAPACITY, WASM_IN, WASM_MAX_COMPRESS, WASM_OUT } from "./wasm-kernels.ts";
