@@ -11,8 +11,9 @@
 // work shares the machine); printed are the median ratio with the min–max of the rounds, medians
 // of MB/s (wall) and peak RSS. --baseline DIST adds the pure-TypeScript loops of another build (a dist/ directory,
 // e.g. of an older commit) to every row, measured in the same rounds. --only REGEX runs the rows
-// whose label matches.
-//   npm run build && node bench/codec/run.mjs [--runs 5] [--seconds 3] [--baseline DIR] [--only decode]
+// whose label matches; --variants REGEX the ltxkit variants whose name matches ("ltxkit", "pure TS",
+// "base TS").
+//   npm run build && node bench/codec/run.mjs [--runs 5] [--seconds 3] [--baseline DIR] [--only decode] [--variants TS]
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
@@ -25,6 +26,7 @@ const runs = Number(arg("--runs", "5")) || 5;
 const seconds = Number(arg("--seconds", "3"));
 const baseline = arg("--baseline", null);
 const only = new RegExp(arg("--only", ""));
+const pick = new RegExp(arg("--variants", ""));
 const cache = process.env.LTXKIT_BENCH_CACHE ?? join(homedir(), ".cache", "ltxkit-bench");
 mkdirSync(cache, { recursive: true });
 const db4 = join(cache, "app-4096.db"), db64 = join(cache, "app-65536.db");
@@ -54,7 +56,7 @@ const spread = (xs) => {
 };
 const mbs = (r) => r.bytes / 1e6 / r.seconds;
 
-const variants = [["ltxkit", ts], ["pure TS", pureTs], ...(baseline ? [["base TS", tsWith("ts", baseline)]] : [])];
+const variants = [["ltxkit", ts], ["pure TS", pureTs], ...(baseline ? [["base TS", tsWith("ts", baseline)]] : [])].filter(([name]) => pick.test(name));
 console.log(`${runs} rounds, ${seconds} s of kernel time per process after one warm-up run${baseline ? `; base TS = pure TS of ${baseline}` : ""}`);
 console.log("TS/Go = ltxkit time / Go time per byte: median of the rounds [min–max]; wall time, and CPU time of the process (all threads; steadier on a loaded machine)");
 

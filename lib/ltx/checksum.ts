@@ -5,7 +5,7 @@
  * Speed: the ISO polynomial's reduction term has degree 4, so 32 input bits fold at once with shifts
  * and XORs on two int32 halves of the state — no table and no BigInt in the hot loop. For a
  * little-endian 32-bit input word w:  v = lo ^ w;  lo' = hi ^ v<<31 ^ v<<29 ^ v<<28;
- * hi' = v ^ v>>>1 ^ v>>>3 ^ v>>>4, applied two words at a time (foldWords). Unaligned heads and
+ * hi' = v ^ v>>>1 ^ v>>>3 ^ v>>>4, applied two words at a time, eight words per loop (foldWords). Unaligned heads and
  * tails go through a byte table. Whole 64 KiB chunks go through the WebAssembly SIMD kernel
  * (wasm-kernels.ts: eight lanes of this fold) where the runtime has it.
  */
@@ -59,23 +59,44 @@ function updateBytes(data: Uint8Array, i: number, end: number): void {
 // one-word step is v = lo ^ w; lo' = hi ^ f(v); hi' = g(v). Two steps, for words w0 then w1, give
 // (v = lo ^ w0, a = hi ^ w1): lo'' = g(v) ^ f(a) ^ f(f(v)) and hi'' = g(a) ^ g(f(v)); f(f(v)) = 0 as
 // f keeps only bits 28-31, and g(f(v)) depends on the low four bits of v alone (GF4 below). Fewer
-// operations per byte and a shorter dependency chain than two single steps.
+// operations per byte and a shorter dependency chain than two single steps. Fewer still:
+// g(x) = t ^ t>>>3 with t = x ^ x>>>1, and f(x) = (x ^ x<<1)<<28 ^ x<<31.
 const GF4 = new Int32Array(16);
 for (let x = 0; x < 16; x++) {
   const f = (x << 31) ^ (x << 29) ^ (x << 28);
   GF4[x] = f ^ (f >>> 1) ^ (f >>> 3) ^ (f >>> 4);
 }
 
+// Eight words per iteration (the engine reloads the array's base and checks its map once per
+// iteration). The masks tell the compiler every index stays below 2^31 (a word view holds at most
+// 2^30 words), so `w + 7` needs no overflow check; `| 0` keeps the state in 32-bit registers.
 function foldWords(v32: Int32Array<ArrayBufferLike>, w: number, end: number): void {
-  let lo = sLo, hi = sHi;
-  for (const end4 = end - 3; w < end4; w += 4) {
+  w &= 0x3fffffff;
+  end &= 0x3fffffff;
+  let lo = sLo | 0, hi = sHi | 0;
+  for (const end8 = end - 7; w < end8; w += 8) {
     let v = lo ^ v32[w]!, a = hi ^ v32[w + 1]!;
-    lo = v ^ (v >>> 1) ^ (v >>> 3) ^ (v >>> 4) ^ (a << 31) ^ (a << 29) ^ (a << 28);
-    hi = a ^ (a >>> 1) ^ (a >>> 3) ^ (a >>> 4) ^ GF4[v & 15]!;
+    let t = v ^ (v >>> 1), u = a ^ (a >>> 1);
+    lo = t ^ (t >>> 3) ^ (a << 31) ^ ((a ^ (a << 1)) << 28);
+    hi = u ^ (u >>> 3) ^ GF4[v & 15]!;
     v = lo ^ v32[w + 2]!;
     a = hi ^ v32[w + 3]!;
-    lo = v ^ (v >>> 1) ^ (v >>> 3) ^ (v >>> 4) ^ (a << 31) ^ (a << 29) ^ (a << 28);
-    hi = a ^ (a >>> 1) ^ (a >>> 3) ^ (a >>> 4) ^ GF4[v & 15]!;
+    t = v ^ (v >>> 1);
+    u = a ^ (a >>> 1);
+    lo = t ^ (t >>> 3) ^ (a << 31) ^ ((a ^ (a << 1)) << 28);
+    hi = u ^ (u >>> 3) ^ GF4[v & 15]!;
+    v = lo ^ v32[w + 4]!;
+    a = hi ^ v32[w + 5]!;
+    t = v ^ (v >>> 1);
+    u = a ^ (a >>> 1);
+    lo = t ^ (t >>> 3) ^ (a << 31) ^ ((a ^ (a << 1)) << 28);
+    hi = u ^ (u >>> 3) ^ GF4[v & 15]!;
+    v = lo ^ v32[w + 6]!;
+    a = hi ^ v32[w + 7]!;
+    t = v ^ (v >>> 1);
+    u = a ^ (a >>> 1);
+    lo = t ^ (t >>> 3) ^ (a << 31) ^ ((a ^ (a << 1)) << 28);
+    hi = u ^ (u >>> 3) ^ GF4[v & 15]!;
   }
   for (; w < end; w++) {
     const v = lo ^ v32[w]!;

@@ -14,8 +14,12 @@
  * blocks, larger ones), goes through the careful loops, which check every step and name the error:
  * there copies move four bytes at a time through DataView get/setInt32 when the room for the
  * overshoot has been checked, and offset-1 matches become `fill`.
- * The compressor's hash table stores `position + base` and raises `base` per call, so a stale entry
- * reads as negative and the table never needs clearing.
+ * The fast path of the workspace decoder takes a sequence whose token holds both lengths (at most
+ * 14 literals and 18 match bytes) far from both ends without any length check: one 16-byte literal
+ * copy, the offset check, a 16- or 20-byte match copy. The compressor also works in a workspace of
+ * its own (the page copied in, the block written behind it, literals copied four bytes at a time).
+ * Its hash table stores `position + base` and raises `base` per call, so a stale entry reads as
+ * negative and the table never needs clearing.
  */
 import { LtxError } from "../errors.ts";
 import { lz4Kernels, WASM_CAPACITY, WASM_IN, WASM_MAX_COMPRESS, WASM_OUT } from "./wasm-kernels.ts";
@@ -140,10 +144,39 @@ function loops(src: Uint8Array, from: number, to: number, dst: Uint8Array, start
 function workspaceDecode(n: number, cap: number): number {
   const v = wsView, u = wsBytes;
   const sEnd = WS_IN + n;
+  // Below these, a sequence with both lengths in its token (at most 14 literals, 18 match bytes)
+  // can neither end the block nor run past either end, so it needs no length checks.
+  const sFast = sEnd - 17, dFast = cap - 32;
   let s = WS_IN, d = 0;
   for (;;) {
     if (s >= sEnd) return -1; // a match must be followed by a token
     const token = u[s++]!;
+    if (s < sFast && d < dFast && token < 0xf0 && (token & 15) !== 15) {
+      const lit = token >>> 4;
+      v.setInt32(d, v.getInt32(s, true), true);
+      v.setInt32(d + 4, v.getInt32(s + 4, true), true);
+      v.setInt32(d + 8, v.getInt32(s + 8, true), true);
+      v.setInt32(d + 12, v.getInt32(s + 12, true), true);
+      s += lit;
+      d += lit;
+      const off = u[s]! | (u[s + 1]! << 8);
+      s += 2;
+      const ml = (token & 15) + MIN_MATCH;
+      if (off === 0 || off > d) return -1;
+      const m = d - off;
+      if (off >= 4) {
+        // Each 4-byte step reads bytes written before it (off >= 4), so overlap is safe.
+        v.setInt32(d, v.getInt32(m, true), true);
+        v.setInt32(d + 4, v.getInt32(m + 4, true), true);
+        v.setInt32(d + 8, v.getInt32(m + 8, true), true);
+        v.setInt32(d + 12, v.getInt32(m + 12, true), true);
+        if (ml > 16) v.setInt32(d + 16, v.getInt32(m + 16, true), true);
+      } else {
+        for (let k = 0; k < ml; k++) u[d + k] = u[m + k]!;
+      }
+      d += ml;
+      continue;
+    }
     let lit = token >>> 4;
     if (lit === 15) {
       let b: number;
@@ -353,6 +386,133 @@ export function compressBlock(src: Uint8Array, dst: Uint8Array): number {
 export function compressLoops(src: Uint8Array, dst: Uint8Array): number {
   const n = src.length;
   checkBound(n, dst);
+  if (n <= CW_IN_CAP) {
+    // A page: compressed in a private workspace (one fixed DataView, as the decoder's).
+    cwBytes.set(src, 0);
+    const len = workspaceCompress(n);
+    dst.set(cwBytes.subarray(CW_OUT, CW_OUT + len));
+    return len;
+  }
+  return compressAny(src, dst);
+}
+
+// The compressor's workspace: the input copied to [0, n), the block written from CW_OUT, and slack
+// after both for overshooting 4-byte copies.
+const CW_IN_CAP = 65536;
+const CW_OUT = CW_IN_CAP + WS_SLACK;
+const cwBuffer = new ArrayBuffer(CW_OUT + compressBlockBound(CW_IN_CAP) + WS_SLACK);
+const cwView = new DataView(cwBuffer);
+const cwBytes = new Uint8Array(cwBuffer);
+
+/** compressAny on the workspace input cwBytes[0, n), writing the block from CW_OUT; the same output. */
+function workspaceCompress(n: number): number {
+  const v = cwView, u = cwBytes;
+  if (base > 0x3fff0000 - n) {
+    table.fill(0);
+    base = 1;
+  }
+  const b = base;
+  base += n + 1;
+  let op = CW_OUT;
+  let anchor = 0;
+  if (n >= MF_LIMIT + 1) {
+    const mfLimit = n - MF_LIMIT;
+    const matchLimit = n - LAST_LITERALS;
+    let ip = 0;
+    outer: for (;;) {
+      let ref: number;
+      for (;;) {
+        if (ip + 2 > mfLimit) break outer;
+        const lo = v.getInt32(ip, true), hi = v.getInt32(ip + 4, true);
+        const s1 = (lo >>> 8) | (hi << 24);
+        const h0 = hash4(lo), h1 = hash4(s1);
+        const r0 = table[h0]! - b, r1 = table[h1]! - b;
+        table[h0] = ip + b;
+        table[h1] = ip + 1 + b;
+        if (r0 >= 0 && ip - r0 <= MAX_OFFSET && v.getInt32(r0, true) === lo) {
+          ref = r0;
+          break;
+        }
+        const s2 = (lo >>> 16) | (hi << 16);
+        const h2 = hash4(s2);
+        const r2 = table[h2]! - b;
+        if (r1 >= 0 && ip + 1 - r1 <= MAX_OFFSET && v.getInt32(r1, true) === s1) {
+          ip += 1;
+          ref = r1;
+          break;
+        }
+        table[h2] = ip + 2 + b;
+        if (r2 >= 0 && ip + 2 - r2 <= MAX_OFFSET && v.getInt32(r2, true) === s2) {
+          ip += 2;
+          ref = r2;
+          break;
+        }
+        ip += 4 + ((ip + 2 - anchor) >>> SKIP_LOG);
+      }
+      while (ip > anchor && ref > 0 && u[ip - 1] === u[ref - 1]) {
+        ip--;
+        ref--;
+      }
+      let len = MIN_MATCH;
+      while (ip + len + 4 <= matchLimit) {
+        const x = v.getInt32(ip + len, true) ^ v.getInt32(ref + len, true);
+        if (x !== 0) {
+          len += (31 - Math.clz32(x & -x)) >>> 3;
+          break;
+        }
+        len += 4;
+      }
+      if (ip + len + 4 > matchLimit) while (ip + len < matchLimit && u[ip + len] === u[ref + len]) len++;
+      // The sequence: token, literal length, literals (4 bytes at a time, overshooting into the
+      // slack or into bytes written next), offset, match length.
+      const lit = ip - anchor, ml = len - MIN_MATCH;
+      const mn = ml >= 15 ? 15 : ml;
+      if (lit >= 15) {
+        u[op++] = 0xf0 | mn;
+        let r = lit - 15;
+        while (r >= 255) {
+          u[op++] = 255;
+          r -= 255;
+        }
+        u[op++] = r;
+      } else u[op++] = (lit << 4) | mn;
+      for (let k = 0; k < lit; k += 4) v.setInt32(op + k, v.getInt32(anchor + k, true), true);
+      op += lit;
+      const offset = ip - ref;
+      u[op++] = offset & 0xff;
+      u[op++] = offset >>> 8;
+      if (ml >= 15) {
+        let r = ml - 15;
+        while (r >= 255) {
+          u[op++] = 255;
+          r -= 255;
+        }
+        u[op++] = r;
+      }
+      ip += len;
+      anchor = ip;
+      if (ip > mfLimit) break;
+      const p2 = ip - 2;
+      table[hash4(v.getInt32(p2, true))] = p2 + b;
+    }
+  }
+  const lit = n - anchor;
+  if (lit >= 15) {
+    u[op++] = 0xf0;
+    let r = lit - 15;
+    while (r >= 255) {
+      u[op++] = 255;
+      r -= 255;
+    }
+    u[op++] = r;
+  } else u[op++] = lit << 4;
+  u.copyWithin(op, anchor, n);
+  return op + lit - CW_OUT;
+}
+
+/** The compressor on any input (above one page: not in the workspace). */
+function compressAny(src: Uint8Array, dst: Uint8Array): number {
+  const n = src.length;
   if (base > 0x3fff0000 - n) {
     table.fill(0);
     base = 1;

@@ -100,6 +100,29 @@ describe(`LZ4 block (${wasm ? "WebAssembly kernels" : "TypeScript loops"})`, () 
     expect(() => decompressBlock(new Uint8Array([0x1f, 0x41, 0x01, 0x00, 0xff, 0x00]), new Uint8Array(64))).toThrow(/overflows/);
   });
 
+  it("decodes or rejects short-token sequences at every output position near the end (exact lengths, bytes and verdicts)", () => {
+    // d literals and a 4-byte match, then one sequence with both lengths in its token (14 literals,
+    // an 18-byte match at offset 1), then six 4-byte matches and an empty last sequence: d + 60 bytes
+    // of output from an input long enough that the short sequence is far from the input's end. Fits
+    // a 96-byte output up to d = 36; beyond, the short sequence's match or a later one overflows it.
+    for (let d = 16; d <= 64; d++) {
+      const block = [0xf0, d - 15, ...new Array(d).fill(0x61), 0x01, 0x00, 0xee, ...new Array(14).fill(0x62), 0x01, 0x00];
+      for (let k = 0; k < 6; k++) block.push(0x00, 0x01, 0x00);
+      block.push(0x00);
+      const out = new Uint8Array(96);
+      let e: unknown, got: number | undefined;
+      try {
+        got = decompressBlock(new Uint8Array(block), out);
+      } catch (err) {
+        e = err;
+      }
+      if (d + 60 <= 96) {
+        expect(got, `d = ${d}`).toBe(d + 60);
+        expect(out.subarray(0, d + 60), `d = ${d}`).toEqual(Uint8Array.from({ length: d + 60 }, (_, i) => (i < d + 4 ? 0x61 : 0x62)));
+      } else expect(isLtxError(e, "CORRUPT_LZ4") && /overflows the output/.test(e.message), `d = ${d}: ${String(e)}`).toBe(true);
+    }
+  });
+
   it("rejects input and output ranges outside their buffers with INVALID_ARGUMENT", () => {
     const block = new Uint8Array([0x10, 0x41]);
     for (const fn of [decompressBlockAt, decompressLoops]) {
