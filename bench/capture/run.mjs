@@ -12,6 +12,7 @@
 // bytes) and the L0 bytes shipped per transaction. There is no Go counterpart (Go Litestream does
 // not run in sqlite-wasm), so the ratios are against the uncaptured run and the image diff.
 //   npm run build && node bench/capture/run.mjs [--mib 64] [--tx 2000] [--batch 1,100] [--runs 3]
+//     [--variants off,unix,jsvfs,vfs,diff] (off, unix and jsvfs always run: the ratios need them)
 // Each variant runs in a child process of its own (clean memory figures); --runs interleaved rounds
 // (every variant once per round), medians and the min-max spread of the per-round ratios.
 // --child <variant> --b <batch> [--profile out.cpuprofile] runs one variant, profiling the timed loop.
@@ -41,6 +42,7 @@ async function profStart() {
   session = new Session();
   session.connect();
   await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 100 }); // µs: enough samples for per-call costs
   await session.post("Profiler.start");
 }
 async function profStop() {
@@ -227,19 +229,21 @@ async function runChild(variant, batch) {
   globalThis.gc?.();
   let shipped = 0;
   let peakQueue = 0;
-  let t0, t1, base;
+  let t0, t1, c0, c1, base;
   if (variant === "off") {
     const db = loadMemdb(sqlite3, image);
     const w = workload(db, rows, 1);
     for (let i = 0; i < 50; i++) w.tx(); // warm up
     base = mem();
     await profStart();
+    c0 = process.cpuUsage();
     t0 = performance.now();
     for (let i = 0; i < txs; i++) {
       w.tx();
       if ((i + 1) % batch === 0) await null; // a yield per batch, as the others
     }
     t1 = performance.now();
+    c1 = process.cpuUsage(c0);
     await profStop();
     w.finalize();
     db.close();
@@ -251,12 +255,14 @@ async function runChild(variant, batch) {
     for (let i = 0; i < 50; i++) w.tx();
     base = mem();
     await profStart();
+    c0 = process.cpuUsage();
     t0 = performance.now();
     for (let i = 0; i < txs; i++) {
       w.tx();
       if ((i + 1) % batch === 0) await null;
     }
     t1 = performance.now();
+    c1 = process.cpuUsage(c0);
     await profStop();
     w.finalize();
     db.close();
@@ -268,12 +274,14 @@ async function runChild(variant, batch) {
     for (let i = 0; i < 50; i++) w.tx();
     base = mem();
     await profStart();
+    c0 = process.cpuUsage();
     t0 = performance.now();
     for (let i = 0; i < txs; i++) {
       w.tx();
       if ((i + 1) % batch === 0) await null;
     }
     t1 = performance.now();
+    c1 = process.cpuUsage(c0);
     await profStop();
     w.finalize();
     db.close();
@@ -307,6 +315,7 @@ async function runChild(variant, batch) {
     shipped = 0;
     base = mem();
     await profStart();
+    c0 = process.cpuUsage();
     t0 = performance.now();
     for (let i = 0; i < txs; i++) {
       w.tx();
@@ -318,6 +327,7 @@ async function runChild(variant, batch) {
     }
     await h3.sync();
     t1 = performance.now();
+    c1 = process.cpuUsage(c0);
     await profStop();
     w.finalize();
     await h3.close();
@@ -330,6 +340,7 @@ async function runChild(variant, batch) {
     let txid = 2n;
     base = mem();
     await profStart();
+    c0 = process.cpuUsage();
     t0 = performance.now();
     for (let i = 0; i < txs; i++) {
       w.tx();
@@ -342,12 +353,13 @@ async function runChild(variant, batch) {
       }
     }
     t1 = performance.now();
+    c1 = process.cpuUsage(c0);
     await profStop();
     w.finalize();
     db.close();
   }
   const after = mem();
-  process.stdout.write(JSON.stringify({ variant, batch, ms: t1 - t0, tps: txs / ((t1 - t0) / 1000), rss: after.rss - base.rss, ab: after.ab - base.ab, peakRss: after.rss, shippedPerTx: shipped / txs, peakQueue }) + "\n");
+  process.stdout.write(JSON.stringify({ variant, batch, ms: t1 - t0, tps: txs / ((t1 - t0) / 1000), cpuTps: txs / ((c1.user + c1.system) / 1e6), rss: after.rss - base.rss, ab: after.ab - base.ab, peakRss: after.rss, shippedPerTx: shipped / txs, peakQueue }) + "\n");
 }
 
 if (child) {
@@ -356,7 +368,9 @@ if (child) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const VARIANTS = ["off", "unix", "jsvfs", "vfs", "diff"];
+const wanted = String(arg("variants", "off,unix,jsvfs,vfs,diff")).split(",");
+// off, unix and jsvfs always run: every ratio is against them.
+const VARIANTS = ["off", "unix", "jsvfs", "vfs", "diff"].filter((v) => ["off", "unix", "jsvfs"].includes(v) || wanted.includes(v));
 const { loadavg } = await import("node:os");
 const load0 = loadavg();
 // Interleaved rounds: each round runs every variant once, so a change of the machine's load hits
@@ -378,8 +392,8 @@ const load1 = loadavg();
 const results = {};
 for (const [k, rs] of Object.entries(raw)) results[k] = { tps: median(rs.map((x) => x.tps)), rss: median(rs.map((x) => x.peakRss)), grow: median(rs.map((x) => x.rss)), ab: median(rs.map((x) => x.ab)), shippedPerTx: median(rs.map((x) => x.shippedPerTx)), peakQueue: median(rs.map((x) => x.peakQueue)), all: rs.map((x) => x.tps) };
 /** Per-round ratio of variant a to variant b (same round, same batch): median and min-max. */
-const ratio = (a, b, batch) => {
-  const xs = raw[`${a}/${batch}`].map((x, i) => x.tps / raw[`${b}/${batch}`][i].tps);
+const ratio = (a, b, batch, field = "tps") => {
+  const xs = raw[`${a}/${batch}`].map((x, i) => x[field] / raw[`${b}/${batch}`][i][field]);
   return { med: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
 };
 const f = (n) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
@@ -388,11 +402,12 @@ console.log(`capture of a ${mib} MiB sqlite-wasm database, ${txs} transactions (
 console.log(`load average ${load0.map((x) => x.toFixed(1)).join(" ")} at start, ${load1.map((x) => x.toFixed(1)).join(" ")} at end, ${(await import("node:os")).cpus().length} cores`);
 console.log("all variants: page size 4096, journal_mode=MEMORY, default synchronous (FULL) and cache_size; off = memdb (C), unix = sqlite-wasm's unix VFS on Emscripten's MEMFS, jsvfs = a plain in-memory JavaScript VFS (pages in a Map, written in place), vfs = the capture VFS + sync + ship to a memory replica every batch");
 console.log("batch = transactions per sync (an L0 file, or an export + diff); the diff at batch 1 runs 50 transactions; ratios: median (min-max) of the per-round ratios");
-console.log("variant  batch    tx/s   vs jsvfs            vs unix             vs off              vfs vs diff   peak RSS MiB  RSS growth MiB  L0 bytes/tx  peak queue KiB");
+console.log("tx/s and the vs columns are wall time; 'CPU' is transactions per CPU second of the process (user + system, every thread), less moved by other processes on a shared machine");
+console.log("variant  batch    tx/s   vs jsvfs            CPU vs jsvfs        vs unix             vs off              vfs vs diff   peak RSS MiB  RSS growth MiB  L0 bytes/tx  peak queue KiB");
 for (const batch of batches) {
   for (const v of VARIANTS) {
     const r = results[`${v}/${batch}`];
-    const vsDiff = v === "diff" ? fr(ratio("vfs", "diff", batch)) : "";
-    console.log(`${v.padEnd(7)}  ${String(batch).padStart(5)}  ${f(r.tps).padStart(6)}   ${fr(ratio(v, "jsvfs", batch)).padEnd(18)}  ${fr(ratio(v, "unix", batch)).padEnd(18)}  ${fr(ratio(v, "off", batch)).padEnd(18)}  ${vsDiff.padEnd(12)}  ${(r.rss / 1048576).toFixed(0).padStart(12)}  ${(r.grow / 1048576).toFixed(1).padStart(14)}  ${v === "vfs" || v === "diff" ? f(r.shippedPerTx).padStart(11) : "".padStart(11)}  ${v === "vfs" ? (r.peakQueue / 1024).toFixed(1).padStart(14) : ""}`);
+    const vsDiff = v === "diff" && raw[`vfs/${batch}`] ? fr(ratio("vfs", "diff", batch)) : "";
+    console.log(`${v.padEnd(7)}  ${String(batch).padStart(5)}  ${f(r.tps).padStart(6)}   ${fr(ratio(v, "jsvfs", batch)).padEnd(18)}  ${fr(ratio(v, "jsvfs", batch, "cpuTps")).padEnd(18)}  ${fr(ratio(v, "unix", batch)).padEnd(18)}  ${fr(ratio(v, "off", batch)).padEnd(18)}  ${vsDiff.padEnd(12)}  ${(r.rss / 1048576).toFixed(0).padStart(12)}  ${(r.grow / 1048576).toFixed(1).padStart(14)}  ${v === "vfs" || v === "diff" ? f(r.shippedPerTx).padStart(11) : "".padStart(11)}  ${v === "vfs" ? (r.peakQueue / 1024).toFixed(1).padStart(14) : ""}`);
   }
 }
