@@ -84,6 +84,7 @@ async function runChild(variant, batch) {
     const db = loadMemdb(sqlite3, image);
     const w = workload(db, rows, 1);
     for (let i = 0; i < 50; i++) w.tx(); // warm up
+    globalThis.gc?.(); // the set-up's garbage is not the loop's memory
     base = mem();
     await profStart();
     c0 = process.cpuUsage();
@@ -103,6 +104,7 @@ async function runChild(variant, batch) {
     db.exec("PRAGMA journal_mode=MEMORY");
     const w = workload(db, rows, 1);
     for (let i = 0; i < 50; i++) w.tx();
+    globalThis.gc?.(); // the set-up's garbage is not the loop's memory
     base = mem();
     await profStart();
     c0 = process.cpuUsage();
@@ -122,6 +124,7 @@ async function runChild(variant, batch) {
     db.exec("PRAGMA journal_mode=MEMORY");
     const w = workload(db, rows, 1);
     for (let i = 0; i < 50; i++) w.tx();
+    globalThis.gc?.(); // the set-up's garbage is not the loop's memory
     base = mem();
     await profStart();
     c0 = process.cpuUsage();
@@ -163,6 +166,7 @@ async function runChild(variant, batch) {
     for (let i = 0; i < 50; i++) w.tx();
     await h3.sync();
     shipped = 0;
+    globalThis.gc?.(); // the set-up's garbage is not the loop's memory
     base = mem();
     await profStart();
     c0 = process.cpuUsage();
@@ -188,6 +192,7 @@ async function runChild(variant, batch) {
     for (let i = 0; i < 50; i++) w.tx();
     let prev = sqlite3.capi.sqlite3_js_db_export(db.pointer);
     let txid = 2n;
+    globalThis.gc?.(); // the set-up's garbage is not the loop's memory
     base = mem();
     await profStart();
     c0 = process.cpuUsage();
@@ -208,6 +213,7 @@ async function runChild(variant, batch) {
     w.finalize();
     db.close();
   }
+  globalThis.gc?.(); // what stays, not garbage not yet collected
   const after = mem();
   process.stdout.write(JSON.stringify({ variant, batch, ms: t1 - t0, tps: txs / ((t1 - t0) / 1000), cpuTps: txs / ((c1.user + c1.system) / 1e6), rss: after.rss - base.rss, ab: after.ab - base.ab, peakRss: after.rss, shippedPerTx: shipped / txs, peakQueue }) + "\n");
 }
@@ -253,11 +259,11 @@ console.log(`load average ${load0.map((x) => x.toFixed(1)).join(" ")} at start, 
 console.log("all variants: page size 4096, journal_mode=MEMORY, default synchronous (FULL) and cache_size; off = memdb (C), unix = sqlite-wasm's unix VFS on Emscripten's MEMFS, jsvfs = a plain in-memory JavaScript VFS (pages in a Map, written in place), vfs = the capture VFS + sync + ship to a memory replica every batch");
 console.log("batch = transactions per sync (an L0 file, or an export + diff); the diff at batch 1 runs 50 transactions; ratios: median (min-max) of the per-round ratios");
 console.log("tx/s and the vs columns are wall time; 'CPU' is transactions per CPU second of the process (user + system, every thread), less moved by other processes on a shared machine");
-console.log("variant  batch    tx/s   vs jsvfs            CPU vs jsvfs        vs unix             vs off              vfs vs diff   peak RSS MiB  RSS growth MiB  L0 bytes/tx  peak queue KiB");
+console.log("variant  batch    tx/s   vs jsvfs            CPU vs jsvfs        vs unix             vs off              vfs vs diff   peak RSS MiB  RSS growth MiB  ArrayBuffers MiB  L0 bytes/tx  peak queue KiB");
 for (const batch of batches) {
   for (const v of VARIANTS) {
     const r = results[`${v}/${batch}`];
     const vsDiff = v === "diff" && raw[`vfs/${batch}`] ? fr(ratio("vfs", "diff", batch)) : "";
-    console.log(`${v.padEnd(7)}  ${String(batch).padStart(5)}  ${f(r.tps).padStart(6)}   ${fr(ratio(v, "jsvfs", batch)).padEnd(18)}  ${fr(ratio(v, "jsvfs", batch, "cpuTps")).padEnd(18)}  ${fr(ratio(v, "unix", batch)).padEnd(18)}  ${fr(ratio(v, "off", batch)).padEnd(18)}  ${vsDiff.padEnd(12)}  ${(r.rss / 1048576).toFixed(0).padStart(12)}  ${(r.grow / 1048576).toFixed(1).padStart(14)}  ${v === "vfs" || v === "diff" ? f(r.shippedPerTx).padStart(11) : "".padStart(11)}  ${v === "vfs" ? (r.peakQueue / 1024).toFixed(1).padStart(14) : ""}`);
+    console.log(`${v.padEnd(7)}  ${String(batch).padStart(5)}  ${f(r.tps).padStart(6)}   ${fr(ratio(v, "jsvfs", batch)).padEnd(18)}  ${fr(ratio(v, "jsvfs", batch, "cpuTps")).padEnd(18)}  ${fr(ratio(v, "unix", batch)).padEnd(18)}  ${fr(ratio(v, "off", batch)).padEnd(18)}  ${vsDiff.padEnd(12)}  ${(r.rss / 1048576).toFixed(0).padStart(12)}  ${(r.grow / 1048576).toFixed(1).padStart(14)}  ${(r.ab / 1048576).toFixed(1).padStart(16)}  ${v === "vfs" || v === "diff" ? f(r.shippedPerTx).padStart(11) : "".padStart(11)}  ${v === "vfs" ? (r.peakQueue / 1024).toFixed(1).padStart(14) : ""}`);
   }
 }
