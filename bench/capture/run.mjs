@@ -12,12 +12,14 @@
 // bytes) and the L0 bytes shipped per transaction. There is no Go counterpart (Go Litestream does
 // not run in sqlite-wasm), so the ratios are against the uncaptured run and the image diff.
 //   npm run build && node bench/capture/run.mjs [--mib 64] [--tx 2000] [--batch 1,100] [--runs 3]
+//     [--variants off,unix,jsvfs,vfs,diff] (off, unix and jsvfs always run: the ratios need them)
 // Each variant runs in a child process of its own (clean memory figures); --runs interleaved rounds
 // (every variant once per round), medians and the min-max spread of the per-round ratios.
 // --child <variant> --b <batch> [--profile out.cpuprofile] runs one variant, profiling the timed loop.
 import { spawnSync } from "node:child_process";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildImage as buildImageOf, installPlainVfs, workload } from "./shared.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
@@ -41,6 +43,7 @@ async function profStart() {
   session = new Session();
   session.connect();
   await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 100 }); // µs: enough samples for per-call costs
   await session.post("Profiler.start");
 }
 async function profStop() {
@@ -51,22 +54,9 @@ async function profStop() {
   session.disconnect();
 }
 
-const ROW = 1000; // bytes per row of the initial database
-
 async function loadSqlite() {
   const mod = await import("@sqlite.org/sqlite-wasm");
   return mod.default({ print: () => {}, printErr: () => {} });
-}
-
-/** Builds the initial database in memory and returns its image. */
-function buildImage(sqlite3) {
-  const db = new sqlite3.oo1.DB(":memory:", "c");
-  db.exec("PRAGMA page_size=4096; PRAGMA journal_mode=MEMORY; CREATE TABLE t(id INTEGER PRIMARY KEY, n INTEGER, b BLOB)");
-  const rows = Math.ceil((mib << 20) / (ROW + 40));
-  db.exec(`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${rows}) INSERT INTO t(n, b) SELECT 0, randomblob(${ROW}) FROM c`);
-  const image = sqlite3.capi.sqlite3_js_db_export(db.pointer);
-  db.close();
-  return { image, rows };
 }
 
 function loadMemdb(sqlite3, image) {
@@ -78,144 +68,6 @@ function loadMemdb(sqlite3, image) {
   return db;
 }
 
-/**
- * A plain in-memory VFS in JavaScript, the uncaptured counterpart of the capture VFS: the same
- * sqlite-wasm VFS machinery (a JS callback per xRead/xWrite/xLock/...), pages in a Map written in
- * place, one connection (locks always granted), xSync a no-op, other files in memory.
- */
-function installPlainVfs(sqlite3, image, name) {
-  const { capi, wasm } = sqlite3;
-  const ps = 4096;
-  const pages = new Map();
-  for (let i = 0; i < image.length / ps; i++) pages.set(i + 1, image.slice(i * ps, (i + 1) * ps));
-  let size = image.length;
-  const files = new Map();
-  const io = new capi.sqlite3_io_methods();
-  io.$iVersion = 1;
-  sqlite3.vfs.installVfs({
-    io: {
-      struct: io,
-      methods: {
-        xClose: (p) => (files.delete(p), 0),
-        xRead(p, dst, n, off) {
-          const f = files.get(p);
-          const o = Number(off);
-          const h = wasm.heap8u();
-          if (f.main) {
-            if (n === ps && o % ps === 0) {
-              const pg = pages.get(o / ps + 1);
-              if (!pg) return (h.fill(0, dst, dst + n), 522);
-              h.set(pg, dst);
-              return 0;
-            }
-            const pg = pages.get(Math.floor(o / ps) + 1);
-            if (!pg || o + n > size) return (h.fill(0, dst, dst + n), 522);
-            h.set(pg.subarray(o % ps, (o % ps) + n), dst);
-            return 0;
-          }
-          const k = Math.max(0, Math.min(n, f.size - o));
-          if (k > 0) h.set(f.data.subarray(o, o + k), dst);
-          if (k < n) return (h.fill(0, dst + k, dst + n), 522);
-          return 0;
-        },
-        xWrite(p, src, n, off) {
-          const f = files.get(p);
-          const o = Number(off);
-          const h = wasm.heap8u();
-          if (f.main) {
-            const pgno = o / ps + 1;
-            const pg = pages.get(pgno);
-            if (pg) pg.set(h.subarray(src, src + n));
-            else pages.set(pgno, h.slice(src, src + n));
-            if (o + n > size) size = o + n;
-            return 0;
-          }
-          if (o + n > f.data.length) {
-            const d = new Uint8Array(Math.max(o + n, f.data.length * 2));
-            d.set(f.data.subarray(0, f.size));
-            f.data = d;
-          }
-          f.data.set(h.subarray(src, src + n), o);
-          if (o + n > f.size) f.size = o + n;
-          return 0;
-        },
-        xTruncate(p, sz) {
-          const f = files.get(p);
-          const n = Number(sz);
-          if (f.main) {
-            for (const k of pages.keys()) if (k > n / ps) pages.delete(k);
-            size = Math.min(size, n);
-          } else f.size = Math.min(f.size, n);
-          return 0;
-        },
-        xSync: () => 0,
-        xFileSize(p, out) {
-          const f = files.get(p);
-          wasm.poke64(out, BigInt(f.main ? size : f.size));
-          return 0;
-        },
-        xLock: () => 0,
-        xUnlock: () => 0,
-        xCheckReservedLock: (p, out) => (wasm.poke32(out, 0), 0),
-        xFileControl: () => 12,
-        xSectorSize: () => 4096,
-        xDeviceCharacteristics: () => 0x1000,
-      },
-    },
-  });
-  const vfs = new capi.sqlite3_vfs();
-  const dflt = new capi.sqlite3_vfs(capi.sqlite3_vfs_find(null));
-  vfs.$iVersion = 2;
-  vfs.$szOsFile = capi.sqlite3_file.structInfo.sizeof;
-  vfs.$mxPathname = 1024;
-  vfs.$xRandomness = dflt.$xRandomness;
-  vfs.$xSleep = dflt.$xSleep;
-  vfs.$xCurrentTime = dflt.$xCurrentTime;
-  vfs.$xCurrentTimeInt64 = dflt.$xCurrentTimeInt64;
-  sqlite3.vfs.installVfs({
-    vfs: {
-      struct: vfs,
-      name,
-      methods: {
-        xOpen(_v, zName, pFile, flags, pOut) {
-          files.set(pFile, flags & 0x100 ? { main: true } : { main: false, data: new Uint8Array(0), size: 0 });
-          const f = new capi.sqlite3_file(pFile);
-          f.$pMethods = io.pointer;
-          f.dispose();
-          if (pOut) wasm.poke32(pOut, flags);
-          return 0;
-        },
-        xDelete: () => 0,
-        xAccess(_v, zName, _f, pOut) {
-          wasm.poke32(pOut, wasm.cstrToJs(zName) === "/plain.db" ? 1 : 0);
-          return 0;
-        },
-        xFullPathname: (_v, zName, n, pOut) => (wasm.cstrncpy(pOut, zName, n) < n ? 0 : 14),
-      },
-    },
-  });
-}
-
-/** One small transaction: an update of a random row and an insert of a 100-byte row. */
-function workload(db, rows, seed) {
-  let x = seed >>> 0;
-  const next = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), x);
-  const upd = db.prepare("UPDATE t SET n = n + 1 WHERE id = ?");
-  const ins = db.prepare("INSERT INTO t(n, b) VALUES (?, randomblob(100))");
-  return {
-    tx() {
-      db.exec("BEGIN");
-      upd.bind(1, (next() % rows) + 1).stepReset();
-      ins.bind(1, next()).stepReset();
-      db.exec("COMMIT");
-    },
-    finalize() {
-      upd.finalize();
-      ins.finalize();
-    },
-  };
-}
-
 function mem() {
   const m = process.memoryUsage();
   return { rss: m.rss, ab: m.arrayBuffers };
@@ -223,23 +75,26 @@ function mem() {
 
 async function runChild(variant, batch) {
   const sqlite3 = await loadSqlite();
-  const { image, rows } = buildImage(sqlite3);
+  const { image, rows } = buildImageOf(sqlite3, mib);
   globalThis.gc?.();
   let shipped = 0;
   let peakQueue = 0;
-  let t0, t1, base;
+  let t0, t1, c0, c1, base;
   if (variant === "off") {
     const db = loadMemdb(sqlite3, image);
     const w = workload(db, rows, 1);
     for (let i = 0; i < 50; i++) w.tx(); // warm up
+    globalThis.gc?.(); // the set-up's garbage is not the loop's memory
     base = mem();
     await profStart();
+    c0 = process.cpuUsage();
     t0 = performance.now();
     for (let i = 0; i < txs; i++) {
       w.tx();
       if ((i + 1) % batch === 0) await null; // a yield per batch, as the others
     }
     t1 = performance.now();
+    c1 = process.cpuUsage(c0);
     await profStop();
     w.finalize();
     db.close();
@@ -249,14 +104,17 @@ async function runChild(variant, batch) {
     db.exec("PRAGMA journal_mode=MEMORY");
     const w = workload(db, rows, 1);
     for (let i = 0; i < 50; i++) w.tx();
+    globalThis.gc?.(); // the set-up's garbage is not the loop's memory
     base = mem();
     await profStart();
+    c0 = process.cpuUsage();
     t0 = performance.now();
     for (let i = 0; i < txs; i++) {
       w.tx();
       if ((i + 1) % batch === 0) await null;
     }
     t1 = performance.now();
+    c1 = process.cpuUsage(c0);
     await profStop();
     w.finalize();
     db.close();
@@ -266,14 +124,17 @@ async function runChild(variant, batch) {
     db.exec("PRAGMA journal_mode=MEMORY");
     const w = workload(db, rows, 1);
     for (let i = 0; i < 50; i++) w.tx();
+    globalThis.gc?.(); // the set-up's garbage is not the loop's memory
     base = mem();
     await profStart();
+    c0 = process.cpuUsage();
     t0 = performance.now();
     for (let i = 0; i < txs; i++) {
       w.tx();
       if ((i + 1) % batch === 0) await null;
     }
     t1 = performance.now();
+    c1 = process.cpuUsage(c0);
     await profStop();
     w.finalize();
     db.close();
@@ -305,8 +166,10 @@ async function runChild(variant, batch) {
     for (let i = 0; i < 50; i++) w.tx();
     await h3.sync();
     shipped = 0;
+    globalThis.gc?.(); // the set-up's garbage is not the loop's memory
     base = mem();
     await profStart();
+    c0 = process.cpuUsage();
     t0 = performance.now();
     for (let i = 0; i < txs; i++) {
       w.tx();
@@ -318,6 +181,7 @@ async function runChild(variant, batch) {
     }
     await h3.sync();
     t1 = performance.now();
+    c1 = process.cpuUsage(c0);
     await profStop();
     w.finalize();
     await h3.close();
@@ -328,8 +192,10 @@ async function runChild(variant, batch) {
     for (let i = 0; i < 50; i++) w.tx();
     let prev = sqlite3.capi.sqlite3_js_db_export(db.pointer);
     let txid = 2n;
+    globalThis.gc?.(); // the set-up's garbage is not the loop's memory
     base = mem();
     await profStart();
+    c0 = process.cpuUsage();
     t0 = performance.now();
     for (let i = 0; i < txs; i++) {
       w.tx();
@@ -342,12 +208,14 @@ async function runChild(variant, batch) {
       }
     }
     t1 = performance.now();
+    c1 = process.cpuUsage(c0);
     await profStop();
     w.finalize();
     db.close();
   }
+  globalThis.gc?.(); // what stays, not garbage not yet collected
   const after = mem();
-  process.stdout.write(JSON.stringify({ variant, batch, ms: t1 - t0, tps: txs / ((t1 - t0) / 1000), rss: after.rss - base.rss, ab: after.ab - base.ab, peakRss: after.rss, shippedPerTx: shipped / txs, peakQueue }) + "\n");
+  process.stdout.write(JSON.stringify({ variant, batch, ms: t1 - t0, tps: txs / ((t1 - t0) / 1000), cpuTps: txs / ((c1.user + c1.system) / 1e6), rss: after.rss - base.rss, ab: after.ab - base.ab, peakRss: after.rss, shippedPerTx: shipped / txs, peakQueue }) + "\n");
 }
 
 if (child) {
@@ -356,7 +224,9 @@ if (child) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const VARIANTS = ["off", "unix", "jsvfs", "vfs", "diff"];
+const wanted = String(arg("variants", "off,unix,jsvfs,vfs,diff")).split(",");
+// off, unix and jsvfs always run: every ratio is against them.
+const VARIANTS = ["off", "unix", "jsvfs", "vfs", "diff"].filter((v) => ["off", "unix", "jsvfs"].includes(v) || wanted.includes(v));
 const { loadavg } = await import("node:os");
 const load0 = loadavg();
 // Interleaved rounds: each round runs every variant once, so a change of the machine's load hits
@@ -378,8 +248,8 @@ const load1 = loadavg();
 const results = {};
 for (const [k, rs] of Object.entries(raw)) results[k] = { tps: median(rs.map((x) => x.tps)), rss: median(rs.map((x) => x.peakRss)), grow: median(rs.map((x) => x.rss)), ab: median(rs.map((x) => x.ab)), shippedPerTx: median(rs.map((x) => x.shippedPerTx)), peakQueue: median(rs.map((x) => x.peakQueue)), all: rs.map((x) => x.tps) };
 /** Per-round ratio of variant a to variant b (same round, same batch): median and min-max. */
-const ratio = (a, b, batch) => {
-  const xs = raw[`${a}/${batch}`].map((x, i) => x.tps / raw[`${b}/${batch}`][i].tps);
+const ratio = (a, b, batch, field = "tps") => {
+  const xs = raw[`${a}/${batch}`].map((x, i) => x[field] / raw[`${b}/${batch}`][i][field]);
   return { med: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
 };
 const f = (n) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
@@ -388,11 +258,12 @@ console.log(`capture of a ${mib} MiB sqlite-wasm database, ${txs} transactions (
 console.log(`load average ${load0.map((x) => x.toFixed(1)).join(" ")} at start, ${load1.map((x) => x.toFixed(1)).join(" ")} at end, ${(await import("node:os")).cpus().length} cores`);
 console.log("all variants: page size 4096, journal_mode=MEMORY, default synchronous (FULL) and cache_size; off = memdb (C), unix = sqlite-wasm's unix VFS on Emscripten's MEMFS, jsvfs = a plain in-memory JavaScript VFS (pages in a Map, written in place), vfs = the capture VFS + sync + ship to a memory replica every batch");
 console.log("batch = transactions per sync (an L0 file, or an export + diff); the diff at batch 1 runs 50 transactions; ratios: median (min-max) of the per-round ratios");
-console.log("variant  batch    tx/s   vs jsvfs            vs unix             vs off              vfs vs diff   peak RSS MiB  RSS growth MiB  L0 bytes/tx  peak queue KiB");
+console.log("tx/s and the vs columns are wall time; 'CPU' is transactions per CPU second of the process (user + system, every thread), less moved by other processes on a shared machine");
+console.log("variant  batch    tx/s   vs jsvfs            CPU vs jsvfs        vs unix             vs off              vfs vs diff   peak RSS MiB  RSS growth MiB  ArrayBuffers MiB  L0 bytes/tx  peak queue KiB");
 for (const batch of batches) {
   for (const v of VARIANTS) {
     const r = results[`${v}/${batch}`];
-    const vsDiff = v === "diff" ? fr(ratio("vfs", "diff", batch)) : "";
-    console.log(`${v.padEnd(7)}  ${String(batch).padStart(5)}  ${f(r.tps).padStart(6)}   ${fr(ratio(v, "jsvfs", batch)).padEnd(18)}  ${fr(ratio(v, "unix", batch)).padEnd(18)}  ${fr(ratio(v, "off", batch)).padEnd(18)}  ${vsDiff.padEnd(12)}  ${(r.rss / 1048576).toFixed(0).padStart(12)}  ${(r.grow / 1048576).toFixed(1).padStart(14)}  ${v === "vfs" || v === "diff" ? f(r.shippedPerTx).padStart(11) : "".padStart(11)}  ${v === "vfs" ? (r.peakQueue / 1024).toFixed(1).padStart(14) : ""}`);
+    const vsDiff = v === "diff" && raw[`vfs/${batch}`] ? fr(ratio("vfs", "diff", batch)) : "";
+    console.log(`${v.padEnd(7)}  ${String(batch).padStart(5)}  ${f(r.tps).padStart(6)}   ${fr(ratio(v, "jsvfs", batch)).padEnd(18)}  ${fr(ratio(v, "jsvfs", batch, "cpuTps")).padEnd(18)}  ${fr(ratio(v, "unix", batch)).padEnd(18)}  ${fr(ratio(v, "off", batch)).padEnd(18)}  ${vsDiff.padEnd(12)}  ${(r.rss / 1048576).toFixed(0).padStart(12)}  ${(r.grow / 1048576).toFixed(1).padStart(14)}  ${(r.ab / 1048576).toFixed(1).padStart(16)}  ${v === "vfs" || v === "diff" ? f(r.shippedPerTx).padStart(11) : "".padStart(11)}  ${v === "vfs" ? (r.peakQueue / 1024).toFixed(1).padStart(14) : ""}`);
   }
 }

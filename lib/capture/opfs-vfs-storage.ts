@@ -29,7 +29,7 @@
  */
 import { LtxError } from "../errors.ts";
 import { xxh32 } from "../ltx/xxh32.ts";
-import type { VfsBatch, VfsStorage } from "./vfs-storage.ts";
+import { SortedKeys, type VfsBatch, type VfsStorage } from "./vfs-storage.ts";
 
 /** The part of a `FileSystemSyncAccessHandle` the storage uses. */
 export interface OpfsSyncAccessHandle {
@@ -101,6 +101,7 @@ export class OpfsVfsStorage implements VfsStorage {
   #present = new Uint8Array(0);
   #max = 0;
   #records = new Map<string, RecordLoc>();
+  #keys = new SortedKeys((k) => this.#records.has(k));
   #liveBytes = 0;
   #closed = false;
 
@@ -173,7 +174,7 @@ export class OpfsVfsStorage implements VfsStorage {
   /** The keys of every record starting with `prefix`, ascending. */
   listRecords(prefix: string): string[] {
     this.#check();
-    return [...this.#records.keys()].filter((k) => k.startsWith(prefix)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return this.#keys.list(prefix);
   }
 
   /** Appends the batch to the journal and flushes it (the commit point), then applies it. */
@@ -348,8 +349,9 @@ export class OpfsVfsStorage implements VfsStorage {
       const old = this.#records.get(key);
       if (old) this.#liveBytes -= old.len + key.length;
       if (at === NONE) {
-        this.#records.delete(key);
+        if (this.#records.delete(key)) this.#keys.deleted();
       } else {
+        if (!old) this.#keys.added(key);
         this.#records.set(key, { file: this.#active, at: off + at, len });
         this.#liveBytes += len + key.length;
       }
@@ -384,6 +386,7 @@ export class OpfsVfsStorage implements VfsStorage {
     this.#active = i;
     this.#gen = gen;
     this.#records.clear();
+    this.#keys.clear();
     this.#liveBytes = 0;
     this.#applyEntry(parseEntry(snap, 0, snap.length)!, FILE_HEADER, snap, 0, true);
     this.#end = FILE_HEADER + snap.length;

@@ -81,7 +81,7 @@ export async function restoreIntoStorage(replica: Replica, storage: VfsStorage, 
   }
   const pos: CapturePosition = { txid, commit: sink.commit_, full: false };
   records.set(POS_KEY, encodePosition(pos));
-  storage.apply({ pages: sink.pages, records });
+  storage.apply({ pages: sink.pages, records, transfer: true });
   return { txid, pages: sink.commit_ };
 }
 

@@ -49,7 +49,19 @@ interface Delta {
   commit: number;
   /** Smallest page count the transaction truncated to (commit when it did not shrink). */
   low: number;
-  pgnos: Uint32Array;
+}
+
+/** Writes `v` big-endian at `o` (no DataView: making one costs more than a small record). */
+function put32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = v >>> 16;
+  b[o + 2] = v >>> 8;
+  b[o + 3] = v;
+}
+
+/** Big-endian u32 at `o`. */
+function get32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
 /** The queue record of a commit: its page count, smallest size, then the numbers of its stored (non-null) pages. */
@@ -57,24 +69,22 @@ function encodeCommitRecord(c: CommitInput): Uint8Array {
   let n = 0;
   for (const b of c.pages.values()) if (b !== null) n++;
   const b = new Uint8Array(8 + 4 * n);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, c.commit);
-  v.setUint32(4, c.low);
+  put32(b, 0, c.commit);
+  put32(b, 4, c.low);
   let o = 8;
   for (const [p, page] of c.pages) {
     if (page === null) continue;
-    v.setUint32(o, p);
+    put32(b, o, p);
     o += 4;
   }
   return b;
 }
 
-function decodeDelta(key: string, b: Uint8Array): Delta {
+/** Decodes a `q/` record, calling `page` for each page number it lists. */
+function decodeDelta(key: string, b: Uint8Array, page: (pgno: number) => void): Delta {
   if (b.length < 8 || b.length % 4 !== 0) throw new LtxError("INVALID_STATE", `queued transaction record ${key} is malformed (${b.length} bytes)`);
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const pgnos = new Uint32Array((b.length - 8) / 4);
-  for (let i = 0; i < pgnos.length; i++) pgnos[i] = v.getUint32(8 + 4 * i);
-  return { commit: v.getUint32(0), low: v.getUint32(4), pgnos };
+  for (let o = 8; o < b.length; o += 4) page(get32(b, o));
+  return { commit: get32(b, 0), low: get32(b, 4) };
 }
 
 /** Encodes a position record. */
@@ -184,12 +194,20 @@ export class CaptureLog {
     }
   }
 
-  /** Copy on write for open snapshot views: keeps the old version of each page about to change. */
+  /**
+   * Copy on write for open snapshot views: keeps a copy of the old version of each page about to
+   * change (a copy: the storage may update the page in place).
+   */
   #preserve(pages: Iterable<number> | Map<number, unknown>): void {
     if (this.#views.size === 0) return;
     const keys = pages instanceof Map ? pages.keys() : pages;
     for (const p of keys) {
-      for (const v of this.#views) if (!v.saved.has(p)) v.saved.set(p, this.storage.getPage(p) ?? null);
+      let old: Uint8Array | null | undefined;
+      for (const v of this.#views) {
+        if (v.saved.has(p)) continue;
+        if (old === undefined) old = this.storage.getPage(p)?.slice() ?? null;
+        v.saved.set(p, old);
+      }
     }
   }
 
@@ -220,9 +238,9 @@ export class CaptureLog {
     let commit = keys.length ? 0 : this.storage.maxPage();
     let low = pos.commit;
     const changed = new Set<number>();
+    const add = (p: number) => void changed.add(p);
     for (const k of keys) {
-      const d = decodeDelta(k, this.storage.getRecord(k) ?? new Uint8Array(0));
-      for (const p of d.pgnos) changed.add(p);
+      const d = decodeDelta(k, this.storage.getRecord(k) ?? new Uint8Array(0), add);
       commit = d.commit;
       if (d.low < low) low = d.low;
     }
@@ -282,7 +300,8 @@ export class CaptureLog {
         for (let p = 1; p <= pos.commit; p++) {
           if (p === lock) continue;
           const saved = view.saved.get(p);
-          const data = saved === undefined ? self.#page(p, ps) : (saved ?? new Uint8Array(ps));
+          // A stored page is copied: the reader may hold it while a commit updates it in place.
+          const data = saved === undefined ? self.#page(p, ps).slice() : (saved ?? new Uint8Array(ps));
           yield { pgno: p, data };
         }
       },

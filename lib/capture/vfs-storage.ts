@@ -11,15 +11,26 @@ export interface VfsBatch {
   pages?: ReadonlyMap<number, Uint8Array | null>;
   /** Small records by key (positions, queued L0 files, settings), or null to delete. */
   records?: ReadonlyMap<string, Uint8Array | null>;
+  /**
+   * True when the page arrays are handed over: the caller never touches them again, so a storage
+   * may keep them instead of copying them (a restore's pages). Default false: `apply` copies.
+   */
+  transfer?: boolean;
 }
 
 /**
  * Durable synchronous storage for one database. `apply` is atomic and durable when it returns: after
  * a crash, either the whole batch is visible or none of it is. Readers see the last applied batch.
- * Values must not be mutated by the caller after `apply`, nor by the storage after a read.
+ *
+ * Ownership: `apply` copies the page bytes it keeps (the capture VFS reuses its page buffers once
+ * `apply` returns); record values are handed over (neither side mutates them afterwards). A page
+ * read with `getPage` may be updated in place by the next `apply`: copy it to keep it longer.
  */
 export interface VfsStorage {
-  /** The stored bytes of page `pgno`, or undefined when the page was never stored or was dropped. */
+  /**
+   * The stored bytes of page `pgno`, or undefined when the page was never stored or was dropped.
+   * Valid until the next `apply` (which may overwrite it in place); not to be mutated.
+   */
   getPage(pgno: number): Uint8Array | undefined;
   /** The highest stored page number (0 when empty). */
   maxPage(): number;
@@ -27,17 +38,81 @@ export interface VfsStorage {
   getRecord(key: string): Uint8Array | undefined;
   /** The keys of every record starting with `prefix`, ascending by JavaScript string order. */
   listRecords(prefix: string): string[];
-  /** Applies every change of the batch atomically and durably. */
+  /** Applies every change of the batch atomically and durably; keeps copies of the batch's pages, not the arrays. */
   apply(batch: VfsBatch): void;
+}
+
+/**
+ * Record keys in ascending order, kept as they change, so a listing by prefix is a binary search and
+ * a scan of the keys it returns (not a sort of every key per call). Appends in order (queued
+ * transactions, L0 files by TXID) cost O(1); other inserts and deletes mark it for one re-sort.
+ */
+export class SortedKeys {
+  #keys: string[] = [];
+  #sorted = true;
+  #deleted = 0;
+  #has: (key: string) => boolean;
+
+  /** `has` says whether a key is still present (the records map); deletions are filtered lazily with it. */
+  constructor(has: (key: string) => boolean) {
+    this.#has = has;
+  }
+
+  /** A key that was not present is now. */
+  added(key: string): void {
+    // A deleted key may still be listed here: drop the deleted ones before one comes back.
+    if (this.#deleted > 0) this.#compact();
+    const n = this.#keys.length;
+    if (n > 0 && this.#sorted && !(this.#keys[n - 1]! < key)) this.#sorted = false;
+    this.#keys.push(key);
+  }
+
+  /** A key that was present is gone. */
+  deleted(): void {
+    this.#deleted++;
+  }
+
+  /** Every key is gone. */
+  clear(): void {
+    this.#keys = [];
+    this.#sorted = true;
+    this.#deleted = 0;
+  }
+
+  /** The keys starting with `prefix`, ascending. */
+  list(prefix: string): string[] {
+    if (this.#deleted > 0) this.#compact();
+    if (!this.#sorted) {
+      this.#keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      this.#sorted = true;
+    }
+    const k = this.#keys;
+    let lo = 0;
+    let hi = k.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (k[mid]! < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    let end = lo;
+    while (end < k.length && k[end]!.startsWith(prefix)) end++;
+    return k.slice(lo, end);
+  }
+
+  #compact(): void {
+    this.#keys = this.#keys.filter(this.#has);
+    this.#deleted = 0;
+  }
 }
 
 /** VfsStorage in memory: nothing outlives the object. For workers without durable storage, and for tests. */
 export class MemoryVfsStorage implements VfsStorage {
   readonly #pages = new Map<number, Uint8Array>();
   readonly #records = new Map<string, Uint8Array>();
+  readonly #keys = new SortedKeys((k) => this.#records.has(k));
   #max = 0;
 
-  /** The stored bytes of page `pgno`, or undefined. */
+  /** The stored bytes of page `pgno`, or undefined (valid until the next apply, which updates pages in place). */
   getPage(pgno: number): Uint8Array | undefined {
     return this.#pages.get(pgno);
   }
@@ -54,17 +129,24 @@ export class MemoryVfsStorage implements VfsStorage {
 
   /** The keys of every record starting with `prefix`, ascending. */
   listRecords(prefix: string): string[] {
-    return [...this.#records.keys()].filter((k) => k.startsWith(prefix)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return this.#keys.list(prefix);
   }
 
-  /** Applies the batch (trivially atomic: nothing else runs meanwhile). */
+  /**
+   * Applies the batch (trivially atomic: nothing else runs meanwhile). A page already stored with
+   * the same size is overwritten in place; others are copied into new arrays (or kept, when the
+   * batch transfers them).
+   */
   apply(batch: VfsBatch): void {
     let dropped = false;
     for (const [pgno, bytes] of batch.pages ?? []) {
       if (bytes === null) {
         if (this.#pages.delete(pgno)) dropped = true;
       } else {
-        this.#pages.set(pgno, bytes);
+        const cur = this.#pages.get(pgno);
+        if (batch.transfer) this.#pages.set(pgno, bytes);
+        else if (cur !== undefined && cur.length === bytes.length) cur.set(bytes);
+        else this.#pages.set(pgno, bytes.slice());
         if (pgno > this.#max) this.#max = pgno;
       }
     }
@@ -74,8 +156,12 @@ export class MemoryVfsStorage implements VfsStorage {
       this.#max = max;
     }
     for (const [key, bytes] of batch.records ?? []) {
-      if (bytes === null) this.#records.delete(key);
-      else this.#records.set(key, bytes);
+      if (bytes === null) {
+        if (this.#records.delete(key)) this.#keys.deleted();
+      } else {
+        if (!this.#records.has(key)) this.#keys.added(key);
+        this.#records.set(key, bytes);
+      }
     }
   }
 }

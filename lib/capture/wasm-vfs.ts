@@ -117,8 +117,8 @@ interface FileState {
   reserved: number;
   pending: number;
   exclusive: number;
-  /** Pages written by the current write transaction (not yet in the storage). */
-  buffer: Map<number, Uint8Array>;
+  /** Pages written by the current write transaction (not yet in the storage), in pooled buffers. */
+  buffer: Map<number, Slot>;
   /** File size in bytes during the write transaction, null when unchanged. */
   size: number | null;
   /** Smallest size (bytes) the transaction truncated to. */
@@ -142,16 +142,36 @@ function u32(b: Uint8Array, o: number): number {
   return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
-/** True when two pages hold the same bytes (word compares when both are aligned). */
-function samePage(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0 && a.length % 4 === 0) {
-    const x = new Int32Array(a.buffer, a.byteOffset, a.length >> 2);
-    const y = new Int32Array(b.buffer, b.byteOffset, b.length >> 2);
-    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+/**
+ * A page buffer of the write transaction, with a word view made once (a typed array view costs
+ * more to make than a page compare). Slots are reused across transactions (a bounded pool), so a
+ * page write copies out of the wasm heap without allocating.
+ */
+interface Slot {
+  bytes: Uint8Array;
+  words: Int32Array;
+}
+
+/** Free slots kept for reuse: enough for the pages of typical transactions, bounded in memory. */
+const POOL_PAGES = 256;
+
+/**
+ * True when the stored page `old` holds the bytes of `slot`. The first bytes (a b-tree page's
+ * header and cell pointers, where inserts and deletes show) are compared bytewise first, so most
+ * changed pages are told apart without a word view of the stored page.
+ */
+function samePage(old: Uint8Array, slot: Slot): boolean {
+  const b = slot.bytes;
+  if (old.length !== b.length) return false;
+  const head = Math.min(128, b.length);
+  for (let i = 0; i < head; i++) if (old[i] !== b[i]) return false;
+  if (old.byteOffset % 4 === 0 && b.length % 4 === 0) {
+    const x = new Int32Array(old.buffer, old.byteOffset, old.length >> 2);
+    const y = slot.words;
+    for (let i = head >> 2; i < x.length; i++) if (x[i] !== y[i]) return false;
     return true;
   }
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  for (let i = head; i < b.length; i++) if (old[i] !== b[i]) return false;
   return true;
 }
 
@@ -177,6 +197,18 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
   let nextId = 0;
   let lastError: CaptureVfsError | undefined;
 
+  const pool: Slot[] = [];
+  /** A page buffer of `ps` bytes: a free slot, or a new one. */
+  const take = (ps: number): Slot => {
+    const slot = pool.pop();
+    if (slot && slot.bytes.length === ps) return slot;
+    const bytes = new Uint8Array(ps);
+    return { bytes, words: new Int32Array(bytes.buffer) };
+  };
+  const give = (slot: Slot): void => {
+    if (pool.length < POOL_PAGES && slot.bytes.length === st.pageSize) pool.push(slot);
+  };
+
   const fail = (method: string, e: unknown, rc: number): number => {
     const error = e instanceof LtxError ? e : new LtxError("IO_ERROR", `capture VFS ${method}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
     lastError = { method, error };
@@ -200,7 +232,7 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
     if (n === ps0 && off % ps0 === 0 && off + n <= size()) {
       // The common case: one whole page, copied without a view.
       const pgno = off / ps0 + 1;
-      const src = st.buffer.get(pgno) ?? storage.getPage(pgno);
+      const src = st.buffer.get(pgno)?.bytes ?? storage.getPage(pgno);
       if (src) h.set(src, dst);
       else h.fill(0, dst, dst + n);
       return OK;
@@ -212,7 +244,7 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
       const pgno = Math.floor(at / ps) + 1;
       const pageOff = at % ps;
       const k = Math.min(ps - pageOff, end - at);
-      const src = st.buffer.get(pgno) ?? storage.getPage(pgno);
+      const src = st.buffer.get(pgno)?.bytes ?? storage.getPage(pgno);
       if (src) h.set(src.subarray(pageOff, pageOff + k), dst + (at - off));
       else h.fill(0, dst + (at - off), dst + (at - off) + k);
       at += k;
@@ -231,10 +263,19 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
     }
     const ps = st.pageSize;
     if (n !== ps || off % ps !== 0) throw new LtxError("INVALID_STATE", `write of ${n} bytes at ${off} is not one ${ps}-byte page (the page size cannot change under capture)`);
-    const page = heap().slice(src, src + n);
+    const h = heap();
     const pgno = off / ps + 1;
-    if (pgno === 1 && headerPageSize(page) !== ps) throw new LtxError("INVALID_STATE", `page 1 declares page size ${headerPageSize(page)}, not ${ps} (the page size cannot change under capture)`);
-    st.buffer.set(pgno, page);
+    if (pgno === 1) {
+      const raw = (h[src + 16]! << 8) | h[src + 17]!;
+      const declared = raw === 1 ? 65536 : raw;
+      if (declared !== ps) throw new LtxError("INVALID_STATE", `page 1 declares page size ${declared}, not ${ps} (the page size cannot change under capture)`);
+    }
+    let slot = st.buffer.get(pgno);
+    if (!slot) {
+      slot = take(ps);
+      st.buffer.set(pgno, slot);
+    }
+    slot.bytes.set(h.subarray(src, src + n));
     const end = off + n;
     if (end > size()) st.size = end;
     return OK;
@@ -249,13 +290,23 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
     if (bytes % ps !== 0) throw new LtxError("INVALID_STATE", `truncate to ${bytes} bytes is not a whole number of ${ps}-byte pages`);
     if (bytes >= size()) return;
     const keep = bytes / ps;
-    for (const p of st.buffer.keys()) if (p > keep) st.buffer.delete(p);
+    for (const [p, slot] of st.buffer) {
+      if (p <= keep) continue;
+      st.buffer.delete(p);
+      give(slot);
+    }
     st.size = bytes;
     if (st.low === null || bytes < st.low) st.low = bytes;
   };
 
-  const discard = (): void => {
+  /** Empties the transaction buffer, its slots back to the pool. */
+  const clearBuffer = (): void => {
+    for (const slot of st.buffer.values()) give(slot);
     st.buffer.clear();
+  };
+
+  const discard = (): void => {
+    clearBuffer();
     st.size = null;
     st.low = null;
     if (storage.maxPage() === 0) st.pageSize = headerPageSize(storage.getPage(1));
@@ -263,7 +314,7 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
 
   /** True when the buffer holds a commit (not a rollback's playback): page 1's change counter moved. */
   const isCommit = (): boolean => {
-    const p1 = st.buffer.get(1);
+    const p1 = st.buffer.get(1)?.bytes;
     if (!p1) return false;
     const old = storage.getPage(1);
     return !old || u32(p1, 24) !== u32(old, 24);
@@ -274,17 +325,18 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
     const before = storage.maxPage();
     const commit = size() / ps;
     const pages = new Map<number, Uint8Array | null>();
-    for (const [p, b] of st.buffer) {
+    for (const [p, slot] of st.buffer) {
       if (p > commit) continue;
       // Page 1 of a commit always changed (its change counter moved); others are compared with the
       // stored page, which exists only below the old size.
       const old = p > 1 && p <= before ? storage.getPage(p) : undefined;
-      if (!old || !samePage(old, b)) pages.set(p, b);
+      if (!old || !samePage(old, slot)) pages.set(p, slot.bytes);
     }
     for (let p = commit + 1; p <= before; p++) pages.set(p, null);
     const low = Math.min(commit, before, st.low === null ? commit : st.low / ps);
+    // The storage copies what it keeps (VfsStorage.apply), so the slots are free again afterwards.
     log.commit({ pages, commit, low });
-    st.buffer.clear();
+    clearBuffer();
     st.size = null;
     st.low = null;
   };

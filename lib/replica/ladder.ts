@@ -49,6 +49,13 @@ export class LevelCache {
   /** Records a file this process wrote. */
   add(f: FileInfo): void {
     const files = this.levels[f.level]!;
+    // The common case, an upload after the newest file: no search (the listing is sorted, so no
+    // file with this key can be in it).
+    const tail = files[files.length - 1];
+    if (tail === undefined || compareFileInfo(tail, f) < 0) {
+      files.push(f);
+      return;
+    }
     const i = files.findIndex((g) => g.key === f.key);
     if (i >= 0) files[i] = f;
     else {

@@ -13,6 +13,9 @@ import { listLevel, writeLtxFile } from "./list.ts";
 import type { LeaseKeeper } from "./lease-keeper.ts";
 import type { Replica } from "./replica.ts";
 
+/** Store kinds whose files live in memory: an upload reads such a file whole instead of streaming it. */
+const IN_MEMORY = new Set(["vfs", "memory"]);
+
 /** The state and operations of one replica. */
 export class Uploader {
   readonly replica: Replica;
@@ -73,7 +76,10 @@ export class Uploader {
   async upload(localReplica: Replica, t: bigint, others: readonly Uploader[], signal: AbortSignal): Promise<FileInfo> {
     let from: Replica = localReplica;
     let key = from.layout.key(0, t, t);
-    let head = await from.store.get(key, { offset: 0, length: HEADER_SIZE }, { signal });
+    // A local store that keeps its files in memory (a captured sqlite-wasm database's records, a
+    // memory store) hands over the whole file in one read: no header read, no stream.
+    const whole = IN_MEMORY.has(from.store.kind) ? await from.store.get(key, undefined, { signal }) : null;
+    let head = whole ? whole.subarray(0, HEADER_SIZE) : await from.store.get(key, { offset: 0, length: HEADER_SIZE }, { signal });
     if (!head || head.length === 0) {
       for (const o of others) {
         const f = o !== this && !o.fatal ? o.cache.levels[0]!.find((g) => g.minTXID === t && g.maxTXID === t) : undefined;
@@ -90,6 +96,7 @@ export class Uploader {
     const h = decodeHeader(head);
     if (h.minTXID !== t || h.maxTXID !== t) throw new LtxError("INVALID_HEADER", `L0 file ${key} holds TXIDs ${formatTXID(h.minTXID)}-${formatTXID(h.maxTXID)}, expected ${formatTXID(t)}`);
     if ((h.flags & HEADER_FLAG_NO_CHECKSUM) === 0) throw new LtxError("INVALID_HEADER", `L0 file ${key} is not NoChecksum (Go Litestream could not restore it)`);
+    if (whole && from === localReplica) return writeLtxFile(this.replica, 0, t, t, whole, h.timestamp, signal);
     const body = await from.store.getStream(key, undefined, { signal });
     if (!body) throw new LtxError("NOT_FOUND", `L0 file ${key} disappeared`);
     try {

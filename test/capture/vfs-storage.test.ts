@@ -23,3 +23,44 @@ describe("MemoryVfsStorage", () => {
     expect(s.getRecord("pos")).toEqual(page(9));
   });
 });
+
+describe("MemoryVfsStorage: ownership and record listing", () => {
+  it("apply keeps a copy of each page: the caller's array is free to reuse once apply returns (new and overwritten pages)", () => {
+    const s = new MemoryVfsStorage();
+    const buf = page(1);
+    s.apply({ pages: new Map([[1, buf]]) });
+    buf.fill(7);
+    expect(s.getPage(1)).toEqual(page(1));
+    s.apply({ pages: new Map([[1, buf]]) });
+    buf.fill(8);
+    expect(s.getPage(1)).toEqual(page(7));
+  });
+
+  it("a batch that transfers its pages is stored as given", () => {
+    const s = new MemoryVfsStorage();
+    s.apply({ pages: new Map([[1, page(3)], [2, page(4)]]), transfer: true });
+    expect([s.getPage(1), s.getPage(2), s.maxPage()]).toEqual([page(3), page(4), 2]);
+  });
+
+  it("listRecords matches a filtered, sorted model over random batches of puts and deletes (out of order, deleted and put again, in one batch and across batches)", () => {
+    const s = new MemoryVfsStorage();
+    const model = new Map<string, Uint8Array>();
+    const universe = ["pos", "q/", "q/0", "q/00", "q/01", "q/0a", "q/1", "q0", "qq", "blob/ltx/0/01", "blob/ltx/0/02", "blob/ltx/0/10", "blob/", "blob", "r", "p", ""];
+    const prefixes = ["", "q/", "q/0", "q", "blob/", "blob/ltx/0/", "blob/ltx/0/0", "pos", "z"];
+    let x = 12345;
+    const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    for (let round = 0; round < 400; round++) {
+      const batch = new Map<string, Uint8Array | null>();
+      const n = 1 + rnd(5);
+      for (let i = 0; i < n; i++) batch.set(universe[rnd(universe.length)]!, rnd(3) === 0 ? null : page(round & 0xff));
+      s.apply({ records: batch });
+      for (const [k, v] of batch) v === null ? model.delete(k) : model.set(k, v);
+      if (rnd(2) === 0) continue; // list only every other round, so changes pile up between listings
+      for (const prefix of prefixes) {
+        const want = [...model.keys()].filter((k) => k.startsWith(prefix)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        expect(s.listRecords(prefix), `round ${round}, prefix ${JSON.stringify(prefix)}`).toEqual(want);
+      }
+    }
+    for (const k of universe) expect(s.getRecord(k)).toEqual(model.get(k));
+  });
+});

@@ -365,6 +365,36 @@ describe("capture VFS: snapshots and connections", () => {
     await h.close();
   });
 
+  it("a snapshot page handed to the encoder is a copy: a commit between the page read and its encoding (a microtask) does not reach the snapshot", async () => {
+    const sqlite3 = await sqlite();
+    const h = await open();
+    h.db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB); INSERT INTO t(b) SELECT randomblob(1500) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20) SELECT x FROM c)");
+    const at = exportImage(sqlite3, h);
+    const snap = await h.replicator.source.snapshot();
+    const reader = snap.body.getReader();
+    const parts: Uint8Array[] = [];
+    const head = await reader.read(); // the header: the next read takes page 1 from the storage
+    parts.push(head.value!);
+    // Queued before the read, so it runs after the encoder took page 1 and before it encodes it:
+    // the commit rewrites page 1 (its change counter) in the memory storage, in place.
+    queueMicrotask(() => h.db.exec("UPDATE t SET b = randomblob(1500) WHERE id = 1"));
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      parts.push(r.value);
+    }
+    const bytes = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+    let o = 0;
+    for (const p of parts) (bytes.set(p, o), (o += p.length));
+    const d = await decodeLtx(bytes);
+    const img = new Uint8Array(at.length);
+    for (const p of d.pages) img.set(p.data, (p.pgno - 1) * PS);
+    expect(toHex(img.subarray(0, PS))).toBe(toHex(at.subarray(0, PS)));
+    expect(toHex(img)).toBe(toHex(at));
+    expect(toHex(exportImage(sqlite3, h).subarray(0, PS))).not.toBe(toHex(at.subarray(0, PS))); // the commit did change page 1
+    await h.close();
+  });
+
   it("a second connection on the same VFS reads committed data and its own commits are captured", async () => {
     const sqlite3 = await sqlite();
     const replica = memoryReplica();
