@@ -23,6 +23,8 @@ import { Worker, isMainThread, parentPort, workerData } from "node:worker_thread
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
 const MAX_INPUT = 1 << 20;
+/** Outcomes that fail a run; any other outcome is "ok", a typed error code, or a "skipped …" reason. */
+const FAILURE_KINDS = ["untyped", "crash", "hang", "slow", "alloc"];
 
 if (isMainThread) await main();
 else await worker(workerData);
@@ -33,28 +35,66 @@ async function main() {
   const n = Number(arg("--n", "1000000"));
   const targets = arg("--targets", TARGETS.join(",")).split(",");
   const jobs = Math.max(1, Number(arg("--jobs", "1")));
+  const shards = Math.max(1, Number(arg("--shards", "1")));
   const opts = { budgetMs: Number(arg("--budget-ms", "2000")), maxAllocMiB: Number(arg("--max-alloc-mib", "64")), seed: Number(arg("--seed", "1")), dist: arg("--dist", join(root, "dist")) };
   const hangS = Number(arg("--hang-s", "20"));
   opts.seconds = Number(arg("--seconds", "Infinity"));
   for (const t of targets) if (!TARGETS.includes(t)) throw new Error(`unknown target ${t} (targets: ${TARGETS.join(", ")})`);
-  console.log(`${n} inputs per target, ${jobs} at a time; budget ${opts.budgetMs} ms and ${opts.maxAllocMiB} MiB per input; dist ${opts.dist}`);
-  const queue = [...targets];
-  const results = [];
+  console.log(`${n} inputs per target in ${shards} shard(s), ${jobs} worker(s) at a time; budget ${opts.budgetMs} ms and ${opts.maxAllocMiB} MiB per input, hang after ${hangS} s without progress; dist ${opts.dist}; load ${loadavg()}`);
+  // A shard is a share of a target's inputs with its own seed; the shards of a target run side by side.
+  const queue = targets.flatMap((t) => Array.from({ length: shards }, (_, k) => ({ target: t, shard: k, n: Math.floor(n / shards) + (k < n % shards ? 1 : 0) })));
+  const parts = [];
+  const started = new Map();
   await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, async () => {
-    while (queue.length) results.push(await runTarget(queue.shift(), n, opts, hangS));
+    while (queue.length) {
+      const q = queue.shift();
+      if (!started.has(q.target)) started.set(q.target, performance.now());
+      const r = await runTarget(q.target, q.n, { ...opts, seed: opts.seed + q.shard * 104729 }, hangS);
+      parts.push({ ...r, ended: performance.now() });
+    }
   }));
-  console.log("\ntarget        inputs      seconds   inputs/s   failures (distinct)");
-  for (const r of results.sort((a, b) => targets.indexOf(a.target) - targets.indexOf(b.target))) {
-    console.log(`${r.target.padEnd(12)} ${String(r.inputs).padStart(8)} ${r.seconds.toFixed(1).padStart(11)} ${(r.inputs / r.seconds).toFixed(0).padStart(10)}   ${r.failures.length}${r.failures.length ? ": " + r.failures.map((f) => `${f.kind} ${f.signature} → ${f.file}`).join("; ") : ""}`);
-  }
+  const results = targets.map((target) => {
+    const ps = parts.filter((p) => p.target === target);
+    const outcomes = {};
+    for (const p of ps) for (const [k, v] of Object.entries(p.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + v;
+    return { target, inputs: ps.reduce((a, p) => a + p.inputs, 0), seconds: (Math.max(...ps.map((p) => p.ended)) - started.get(target)) / 1000, cpuSeconds: ps.reduce((a, p) => a + p.seconds, 0), outcomes, failures: ps.flatMap((p) => p.failures) };
+  });
+  printTable(results);
+  console.log(`load ${loadavg()}`);
   if (results.some((r) => r.failures.length)) process.exitCode = 1;
 }
 
-/** Runs one target to n inputs in a worker, restarting it after a hang; returns the tally. */
+/** The final table: per target, inputs, wall seconds, inputs/s, and every input's outcome by kind. */
+function printTable(results) {
+  console.log("\ntarget         inputs  seconds  inputs/s        ok   typed  untyped  crash  hang  slow  alloc   typed by code");
+  for (const r of results) {
+    const o = r.outcomes;
+    const typed = Object.entries(o).filter(([k]) => k !== "ok" && !FAILURE_KINDS.includes(k) && !k.startsWith("skipped")).sort((a, b) => b[1] - a[1]);
+    const skipped = Object.entries(o).filter(([k]) => k.startsWith("skipped"));
+    const cell = (k, w) => String(o[k] ?? 0).padStart(w);
+    console.log(
+      `${r.target.padEnd(12)} ${String(r.inputs).padStart(8)} ${r.seconds.toFixed(0).padStart(8)} ${(r.inputs / r.seconds).toFixed(0).padStart(9)} ${cell("ok", 9)} ${String(typed.reduce((a, [, v]) => a + v, 0)).padStart(7)} ${cell("untyped", 8)} ${cell("crash", 6)} ${cell("hang", 5)} ${cell("slow", 5)} ${cell("alloc", 6)}   ` +
+        [...typed, ...skipped].map(([k, v]) => `${k} ${v}`).join(", "),
+    );
+  }
+  for (const r of results) for (const f of r.failures) console.log(`FAILURE ${r.target}: ${f.kind} ${f.signature} → ${f.file}`);
+}
+
+function loadavg() {
+  try {
+    return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "n/a";
+  }
+}
+
+/** Runs one target to n inputs in a worker, restarting it after a hang or crash; returns the tally. */
 async function runTarget(target, n, opts, hangS) {
   const t0 = performance.now();
   const failures = [];
   const seen = new Set();
+  const outcomes = {};
+  const count = (k, v = 1) => (outcomes[k] = (outcomes[k] ?? 0) + v);
   const record = (f) => {
     if (seen.has(f.signature)) return;
     seen.add(f.signature);
@@ -66,6 +106,8 @@ async function runTarget(target, n, opts, hangS) {
     failures.push({ ...f, file: file.slice(root.length + 1) });
     console.log(`${target}: ${f.kind}: ${f.signature} (${input.length} bytes) → ${file.slice(root.length + 1)}`);
   };
+  // done: inputs whose outcome is counted. The worker posts its tally in batches; after a hang or
+  // crash the inputs of the unposted batch are run again (as new mutants: the seed changes).
   let done = 0;
   let restarts = 0;
   while (done < n) {
@@ -82,29 +124,42 @@ async function runTarget(target, n, opts, hangS) {
         // No progress: the input in the shared buffer is the one running.
         const len = Atomics.load(counter, 1);
         record({ kind: "hang", signature: `no progress for ${hangS} s`, input: new Uint8Array(shared, 8, len).slice() });
+        count("hang");
         clearInterval(timer);
-        w.terminate().then(() => resolve({ count: c + 1, hung: true }));
+        w.terminate().then(() => resolve({ restart: true }));
       }, 1000);
       w.on("message", (m) => {
         if (m.type === "failure") record(m);
-        if (m.type === "progress") process.stdout.write(`${target}: ${m.count} inputs, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+        if (m.type === "tally") {
+          for (const [k, v] of Object.entries(m.outcomes)) count(k, v);
+          done += m.inputs;
+        }
+        if (m.type === "progress") process.stdout.write(`${target}: ${m.count} inputs, ${((performance.now() - t0) / 1000).toFixed(0)} s, load ${loadavg()}\n`);
         if (m.type === "done") {
           clearInterval(timer);
-          resolve({ count: m.count, hung: false, stopped: m.stopped });
+          resolve({ restart: false, stopped: m.stopped });
         }
       });
       w.on("error", (e) => {
         clearInterval(timer);
-        record({ kind: "worker-crash", signature: String(e && e.message).slice(0, 120), input: new Uint8Array(shared, 8, Atomics.load(counter, 1)).slice() });
-        resolve({ count: Atomics.load(counter, 0) + 1, hung: true });
+        record({ kind: "crash", signature: String(e && e.message).slice(0, 120), input: new Uint8Array(shared, 8, Atomics.load(counter, 1)).slice() });
+        count("crash");
+        resolve({ restart: true });
+      });
+      w.on("exit", (code) => {
+        clearInterval(timer);
+        if (code !== 0) {
+          record({ kind: "crash", signature: `worker exited with code ${code}`, input: new Uint8Array(shared, 8, Atomics.load(counter, 1)).slice() });
+          count("crash");
+        }
+        resolve({ restart: code !== 0 });
       });
     });
     const r = await finished;
-    done = r.count;
-    if (r.hung) restarts++;
+    if (r.restart) ((done += 1), restarts++);
     if (r.stopped) break;
   }
-  return { target, inputs: done, seconds: (performance.now() - t0) / 1000, failures };
+  return { target, inputs: done, seconds: (performance.now() - t0) / 1000, outcomes, failures };
 }
 
 /** The worker: mutate, run, report. */
@@ -119,6 +174,16 @@ async function worker({ target, from, n, deadline, opts, shared }) {
   const inputBuf = new Uint8Array(shared, 8, MAX_INPUT);
   const seen = new Set();
   const maxAlloc = opts.maxAllocMiB * 1048576;
+  // Most inputs throw an LtxError; capturing a stack for each costs more than the parse. No stack
+  // is captured while fuzzing; an input that fails runs again with stacks on, for its signature.
+  Error.stackTraceLimit = 0;
+  let outcomes = {};
+  let batch = 0;
+  const flush = () => {
+    parentPort.postMessage({ type: "tally", inputs: batch, outcomes });
+    outcomes = {};
+    batch = 0;
+  };
   for (let i = from; i < n; i++) {
     let input = harness.mutate(seeds[next() % seeds.length], next, seeds, MAX_INPUT);
     if (next() % 8 === 0) input = harness.mutate(input, next, seeds, MAX_INPUT);
@@ -128,9 +193,18 @@ async function worker({ target, from, n, deadline, opts, shared }) {
     const ab0 = getHeapStatistics().external_memory;
     const s0 = performance.now();
     let failure = null;
+    let outcome;
     try {
-      await t.run(input);
-    } catch (e) {
+      outcome = await t.run(input);
+    } catch (e0) {
+      Error.stackTraceLimit = 20;
+      let e = e0;
+      try {
+        await t.run(input);
+      } catch (e1) {
+        e = e1;
+      }
+      Error.stackTraceLimit = 0;
       const where = String(e?.stack ?? "").split("\n").find((l) => l.includes("/dist/")) ?? "";
       // Digits vary between inputs of one bug: the signature keeps the error and where it was thrown.
       const msg = String(e?.message ?? e).slice(0, 100).replace(/\d+/g, "N");
@@ -140,17 +214,23 @@ async function worker({ target, from, n, deadline, opts, shared }) {
     const grew = getHeapStatistics().external_memory - ab0;
     if (!failure && ms > opts.budgetMs) failure = { kind: "slow", signature: `over ${opts.budgetMs} ms` };
     if (!failure && grew > maxAlloc) failure = { kind: "alloc", signature: `ArrayBuffers grew ${(grew / 1048576).toFixed(0)} MiB` };
+    const k = failure ? failure.kind : String(outcome);
+    outcomes[k] = (outcomes[k] ?? 0) + 1;
+    batch++;
     if (failure && !seen.has(failure.signature)) {
       seen.add(failure.signature);
       parentPort.postMessage({ type: "failure", ...failure, input });
     }
+    if (batch === 4096) flush();
     if ((i + 1) % 100000 === 0) parentPort.postMessage({ type: "progress", count: i + 1 });
     if ((i + 1) % 256 === 0 && Date.now() > deadline) {
-      parentPort.postMessage({ type: "done", count: i + 1, stopped: true });
+      flush();
+      parentPort.postMessage({ type: "done", stopped: true });
       return;
     }
   }
-  parentPort.postMessage({ type: "done", count: n });
+  flush();
+  parentPort.postMessage({ type: "done" });
 }
 
 /** LTX seeds from the repository's vectors and fixtures (and LTXKIT_FUZZ_SEEDS, a directory), at most 64 KiB each. */
