@@ -36,7 +36,7 @@ async function main() {
   const targets = arg("--targets", TARGETS.join(",")).split(",");
   const jobs = Math.max(1, Number(arg("--jobs", "1")));
   const shards = Math.max(1, Number(arg("--shards", "1")));
-  const opts = { budgetMs: Number(arg("--budget-ms", "2000")), maxAllocMiB: Number(arg("--max-alloc-mib", "64")), seed: Number(arg("--seed", "1")), dist: arg("--dist", join(root, "dist")) };
+  const opts = { budgetMs: Number(arg("--budget-ms", "2000")), maxAllocMiB: Number(arg("--max-alloc-mib", "64")), seed: Number(arg("--seed", "1")), dist: arg("--dist", join(root, "dist")), corpus: arg("--corpus", join(root, "test", "fuzz-corpus")) };
   const hangS = Number(arg("--hang-s", "20"));
   opts.seconds = Number(arg("--seconds", "Infinity"));
   for (const t of targets) if (!TARGETS.includes(t)) throw new Error(`unknown target ${t} (targets: ${TARGETS.join(", ")})`);
@@ -98,13 +98,14 @@ async function runTarget(target, n, opts, hangS) {
   const record = (f) => {
     if (seen.has(f.signature)) return;
     seen.add(f.signature);
-    const dir = join(root, "test", "fuzz-corpus", target);
+    const dir = join(opts.corpus, target);
     mkdirSync(dir, { recursive: true });
     const input = Buffer.from(f.input);
     const file = join(dir, createHash("sha256").update(input).digest("hex").slice(0, 16) + ".bin");
     writeFileSync(file, input);
-    failures.push({ ...f, file: file.slice(root.length + 1) });
-    console.log(`${target}: ${f.kind}: ${f.signature} (${input.length} bytes) → ${file.slice(root.length + 1)}`);
+    const shown = file.startsWith(root + "/") ? file.slice(root.length + 1) : file;
+    failures.push({ ...f, file: shown });
+    console.log(`${target}: ${f.kind}: ${f.signature} (${input.length} bytes) → ${shown}`);
   };
   // done: inputs whose outcome is counted. The worker posts its tally in batches; after a hang or
   // crash the inputs of the unposted batch are run again (as new mutants: the seed changes).
@@ -114,8 +115,16 @@ async function runTarget(target, n, opts, hangS) {
     const shared = new SharedArrayBuffer(8 + MAX_INPUT);
     const counter = new Int32Array(shared, 0, 2);
     const deadline = Date.now() + opts.seconds * 1000 - (performance.now() - t0);
-    const w = new Worker(fileURLToPath(import.meta.url), { workerData: { target, from: done, n, deadline, opts: { ...opts, seed: opts.seed + restarts * 7919 }, shared } });
-    const finished = new Promise((resolve) => {
+    const w = new Worker(fileURLToPath(import.meta.url), { resourceLimits: { maxOldGenerationSizeMb: 1024 }, workerData: { target, from: done, n, deadline, opts: { ...opts, seed: opts.seed + restarts * 7919 }, shared } });
+    const finished = new Promise((resolve0) => {
+      // One end per worker: a hang (terminated here), a crash (an uncaught error or a non-zero
+      // exit: an abort, out of memory), or done.
+      let ended = false;
+      const resolve = (r) => {
+        ended = true;
+        clearInterval(timer);
+        resolve0(r);
+      };
       let last = -1, still = 0;
       const timer = setInterval(() => {
         const c = Atomics.load(counter, 0);
@@ -125,6 +134,7 @@ async function runTarget(target, n, opts, hangS) {
         const len = Atomics.load(counter, 1);
         record({ kind: "hang", signature: `no progress for ${hangS} s`, input: new Uint8Array(shared, 8, len).slice() });
         count("hang");
+        ended = true;
         clearInterval(timer);
         w.terminate().then(() => resolve({ restart: true }));
       }, 1000);
@@ -135,19 +145,16 @@ async function runTarget(target, n, opts, hangS) {
           done += m.inputs;
         }
         if (m.type === "progress") process.stdout.write(`${target}: ${m.count} inputs, ${((performance.now() - t0) / 1000).toFixed(0)} s, load ${loadavg()}\n`);
-        if (m.type === "done") {
-          clearInterval(timer);
-          resolve({ restart: false, stopped: m.stopped });
-        }
+        if (m.type === "done") resolve({ restart: false, stopped: m.stopped });
       });
       w.on("error", (e) => {
-        clearInterval(timer);
+        if (ended) return;
         record({ kind: "crash", signature: String(e && e.message).slice(0, 120), input: new Uint8Array(shared, 8, Atomics.load(counter, 1)).slice() });
         count("crash");
         resolve({ restart: true });
       });
       w.on("exit", (code) => {
-        clearInterval(timer);
+        if (ended) return;
         if (code !== 0) {
           record({ kind: "crash", signature: `worker exited with code ${code}`, input: new Uint8Array(shared, 8, Atomics.load(counter, 1)).slice() });
           count("crash");
@@ -157,7 +164,9 @@ async function runTarget(target, n, opts, hangS) {
     });
     const r = await finished;
     if (r.restart) ((done += 1), restarts++);
-    if (r.stopped) break;
+    if (r.stopped || Date.now() > deadline) break;
+    // A worker that fails before its first input cannot run the target at all (a setup error).
+    if (r.restart && Atomics.load(counter, 0) === 0 && Atomics.load(counter, 1) === 0 && done <= restarts) throw new Error(`${target}: the worker failed before its first input: ${failures.at(-1)?.signature}`);
   }
   return { target, inputs: done, seconds: (performance.now() - t0) / 1000, outcomes, failures };
 }
@@ -166,9 +175,10 @@ async function runTarget(target, n, opts, hangS) {
 async function worker({ target, from, n, deadline, opts, shared }) {
   const harness = await import(pathToFileURL(join(root, "test", "fuzz", "harness.mjs")).href);
   const dist = pathToFileURL(opts.dist).href;
+  const distPath = opts.dist.replace(/\/$/, "") + "/";
   const targets = await harness.makeTargets((p) => import(`${dist}/${p}.js`), seedFiles());
   const t = targets[target];
-  const seeds = [...t.seeds, ...corpus(target)].filter((s) => s.length <= MAX_INPUT);
+  const seeds = [...t.seeds, ...corpus(opts.corpus ?? join(root, "test", "fuzz-corpus"), target)].filter((s) => s.length <= MAX_INPUT);
   const next = harness.rng(opts.seed * 2654435761 + from);
   const counter = new Int32Array(shared, 0, 2);
   const inputBuf = new Uint8Array(shared, 8, MAX_INPUT);
@@ -177,6 +187,32 @@ async function worker({ target, from, n, deadline, opts, shared }) {
   // Most inputs throw an LtxError; capturing a stack for each costs more than the parse. No stack
   // is captured while fuzzing; an input that fails runs again with stacks on, for its signature.
   Error.stackTraceLimit = 0;
+  // A promise rejected with nobody waiting for it shows up only when the worker returns to its event
+  // loop: every 64 inputs it does, and on a rejection the last 64 inputs run again one at a time to
+  // find the one that left it (a crash: Node ends a process on an unhandled rejection).
+  let rejected = null;
+  process.on("unhandledRejection", (e) => (rejected ??= e));
+  const tick = () => new Promise((r) => setImmediate(r));
+  const recent = [];
+  const checkRejections = async () => {
+    await tick();
+    if (!rejected) return;
+    const e = rejected;
+    let culprit = recent.at(-1);
+    rejected = null;
+    for (const x of recent) {
+      await t.run(x).catch(() => {});
+      await tick();
+      if (rejected) {
+        culprit = x;
+        break;
+      }
+    }
+    rejected = null;
+    const signature = `unhandled rejection: ${e?.name ?? typeof e}${e?.code ? ` ${e.code}` : ""}: ${String(e?.message ?? e).slice(0, 100).replace(/\d+/g, "N")}`;
+    outcomes.crash = (outcomes.crash ?? 0) + 1;
+    if (!seen.has(signature)) (seen.add(signature), parentPort.postMessage({ type: "failure", kind: "crash", signature, input: culprit }));
+  };
   let outcomes = {};
   let batch = 0;
   const flush = () => {
@@ -187,6 +223,9 @@ async function worker({ target, from, n, deadline, opts, shared }) {
   for (let i = from; i < n; i++) {
     let input = harness.mutate(seeds[next() % seeds.length], next, seeds, MAX_INPUT);
     if (next() % 8 === 0) input = harness.mutate(input, next, seeds, MAX_INPUT);
+    recent.push(input);
+    if (recent.length > 64) recent.shift();
+    if (recent.length === 64 && i % 64 === 0) await checkRejections();
     inputBuf.set(input);
     Atomics.store(counter, 1, input.length);
     Atomics.store(counter, 0, i);
@@ -205,10 +244,10 @@ async function worker({ target, from, n, deadline, opts, shared }) {
         e = e1;
       }
       Error.stackTraceLimit = 0;
-      const where = String(e?.stack ?? "").split("\n").find((l) => l.includes("/dist/")) ?? "";
+      const where = String(e?.stack ?? "").split("\n").find((l) => l.includes(distPath)) ?? "";
       // Digits vary between inputs of one bug: the signature keeps the error and where it was thrown.
       const msg = String(e?.message ?? e).slice(0, 100).replace(/\d+/g, "N");
-      failure = { kind: "untyped", signature: `${e?.name ?? typeof e}${e?.code ? ` ${e.code}` : ""}: ${msg} at ${where.trim().replace(/^at /, "").replace(/\(.*\/dist\//, "(")}` };
+      failure = { kind: "untyped", signature: `${e?.name ?? typeof e}${e?.code ? ` ${e.code}` : ""}: ${msg} at ${where.trim().replace(/^at /, "").replaceAll(pathToFileURL(distPath).href, "").replaceAll(distPath, "")}` };
     }
     const ms = performance.now() - s0;
     const grew = getHeapStatistics().external_memory - ab0;
@@ -221,14 +260,17 @@ async function worker({ target, from, n, deadline, opts, shared }) {
       seen.add(failure.signature);
       parentPort.postMessage({ type: "failure", ...failure, input });
     }
-    if (batch === 4096) flush();
+    // A failed input may be followed by a crash: its count is posted at once.
+    if (batch === 4096 || failure) flush();
     if ((i + 1) % 100000 === 0) parentPort.postMessage({ type: "progress", count: i + 1 });
     if ((i + 1) % 256 === 0 && Date.now() > deadline) {
+      await checkRejections();
       flush();
       parentPort.postMessage({ type: "done", stopped: true });
       return;
     }
   }
+  await checkRejections();
   flush();
   parentPort.postMessage({ type: "done" });
 }
@@ -253,8 +295,8 @@ function seedFiles() {
   return all;
 }
 
-function corpus(target) {
-  const d = join(root, "test", "fuzz-corpus", target);
+function corpus(dir, target) {
+  const d = join(dir, target);
   if (!existsSync(d)) return [];
   return readdirSync(d).filter((f) => f.endsWith(".bin")).map((f) => new Uint8Array(readFileSync(join(d, f))));
 }
