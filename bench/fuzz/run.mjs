@@ -1,18 +1,35 @@
 #!/usr/bin/env node
 // bench/fuzz: mutation fuzzing of the parsers that take untrusted input (test/fuzz/harness.mjs: the
-// LTX decoder in v3/v2/v1, LZ4 block and frame, the page index, the WAL reader, the replica URL
-// parser, the YAML config loader), on the built dist/. Not part of CI (a small corpus replays there:
-// test/fuzz-corpus.test.ts).
+// LTX decoder in v3 (both page encodings), v2 and v1, LZ4 block and frame, the page index, the WAL
+// reader, the replica URL parser, the YAML config loader), on the built dist/. Not part of CI; a
+// small corpus replays there (test/fuzz-corpus.test.ts).
 //
-// Each target runs in a worker thread: --n inputs (default 1e6), each a mutant of a seed (the LTX
-// vectors and fixtures, the committed corpus, and the harness's own seeds). An input fails when it
-// throws anything but an LtxError with a code, when it runs longer than --budget-ms (default 2000),
-// when external (ArrayBuffer) memory grows by more than --max-alloc-mib (default 64) during it, or when the
-// worker stops making progress for --hang-s seconds (default 20; the worker is killed and restarted).
-// Every failure is written to test/fuzz-corpus/<target>/<sha256>.bin (one per distinct error), to be
-// committed as a regression input. --seconds S stops a target after S seconds, short of --n (the
-// count printed is what ran). Prints inputs, time and failures per target.
-//   npm run build && node bench/fuzz/run.mjs [--n 1000000] [--seconds S] [--targets ltx-v3,wal] [--jobs 1] [--seed 1]
+//   npm run build
+//   nice -n 19 node bench/fuzz/run.mjs [--n 1000000] [--targets ltx-v3,wal] [--jobs 2] [--shards 2]
+//       [--seconds S] [--seed 1] [--budget-ms 2000] [--max-alloc-mib 64] [--hang-s 20]
+//       [--dist DIR] [--corpus DIR]
+//
+// Inputs. Each target runs --n inputs (default 1e6), each a mutant (1-4 byte-level mutations, one
+// in eight mutated twice) of a seed: the Go-written LTX vectors and fixtures under conformance/,
+// the committed corpus, and the harness's own seeds (WALs, URLs, configs, LZ4 blocks and frames).
+// Where a format has checksums, the input's first byte says whether the harness repairs them after
+// the mutation (the LTX file checksum, the WAL checksum chain), so that a share of the inputs gets
+// past them to the checks behind; for LTX it also picks strict mode, a chunked stream instead of
+// one buffer, and verifyLtx instead of the Decoder (see harness.mjs).
+//
+// Outcomes. Every input ends as one of: ok (decoded or parsed), a typed LtxError (counted by code;
+// for the LTX targets also by the stage it reached: header, pages, trailer, or verify), or a
+// failure: untyped (anything but an LtxError with a known code), crash (the worker died: an uncaught
+// error, an unhandled rejection, out of memory under a 1 GiB heap, an abort), hang (no progress for
+// --hang-s seconds; the worker is killed and restarted), slow (one input over --budget-ms) or alloc
+// (ArrayBuffer memory grew by more than --max-alloc-mib during one input). Every distinct failure
+// is written to <corpus>/<target>/<sha256>.bin (default test/fuzz-corpus/), to be fixed and
+// committed as a regression input; the run exits 1 if there was any.
+//
+// Running. A target's inputs are split into --shards (each with its own seed) run by up to --jobs
+// worker threads at once; targets run one after another in that pool. --seconds S stops a target
+// after S seconds, short of --n (the count printed is what ran). The final table gives per target:
+// inputs, wall seconds, inputs/s, and the outcome counts by kind and by code, with the load average.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
