@@ -58,7 +58,7 @@ const { ERROR_CODES } = await import("../lib/errors.ts");
 
 /** True for an outcome a target may resolve to: ok, a known error code (with a stage), or a skip. */
 function allowed(outcome: unknown): boolean {
-  if (outcome === "ok" || outcome === "skipped (dir)") return true;
+  if (outcome === "ok" || outcome === "skipped (dir)" || /^ok \((?:pages|a page|nothing) committed\)$/.test(String(outcome))) return true;
   const m = /^([A-Z0-9_]+)(?: \((?:header|pages|trailer|verify)\))?$/.exec(String(outcome));
   return m !== null && (ERROR_CODES as readonly string[]).includes(m[1]!);
 }
@@ -88,7 +88,7 @@ describe("fuzz corpus replay", () => {
         expect(allowed(outcome), `${t} mutant ${i}: ${outcome}`).toBe(true);
         outcomes.add(String(outcome));
       }
-      // The mutants reach both a clean decode or parse of some input and at least one typed error.
+      // The mutants end in more than one way: not all in one error (a target that rejects everything).
       expect(outcomes.size, `${t}: ${[...outcomes].join(", ")}`).toBeGreaterThan(1);
     }, 120_000);
   }
