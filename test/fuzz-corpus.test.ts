@@ -56,9 +56,9 @@ const modules: Record<string, () => Promise<unknown>> = {
 const targets = await makeTargets((p: string) => modules[p]!(), ltxSeeds());
 const { ERROR_CODES } = await import("../lib/errors.ts");
 
-/** True for an outcome a target may resolve to: ok, a known error code (with a stage), or a skip. */
+/** True for an outcome a target may resolve to: ok (with a detail), a known error code (with a stage), or a skip. */
 function allowed(outcome: unknown): boolean {
-  if (outcome === "ok" || outcome === "skipped (dir)" || /^ok \((?:pages|a page|nothing) committed\)$/.test(String(outcome))) return true;
+  if (/^ok(?: \((?:verify|pages committed|a page committed|nothing committed)\))?$/.test(String(outcome)) || outcome === "skipped (dir)") return true;
   const m = /^([A-Z0-9_]+)(?: \((?:header|pages|trailer|verify)\))?$/.exec(String(outcome));
   return m !== null && (ERROR_CODES as readonly string[]).includes(m[1]!);
 }

@@ -58,7 +58,7 @@ export async function makeTargets(load, seedFiles = {}) {
     const opts = { format, strict: (o & 2) !== 0, maxFileBytes: 1 << 24 };
     if (o & 8) {
       const r = await settle(() => verifyLtx(input, opts));
-      return r instanceof Error ? `${r.code} (verify)` : "ok";
+      return r instanceof Error ? `${r.code} (verify)` : "ok (verify)";
     }
     // decodeLtx step by step, to tell how far an input got: header, pages, or trailer and index.
     const d = new Decoder(input, opts);
