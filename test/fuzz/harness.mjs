@@ -1,8 +1,9 @@
 // The fuzz targets and the mutator, shared by the corpus replay in CI (test/fuzz-corpus.test.ts, on
 // the TypeScript sources) and the long runs of bench/fuzz/run.mjs (on the built dist/).
 //
-// A target takes one input (bytes) and must return or throw an LtxError with a known code; any
-// other exception is a failure. The runners add the time budget and the allocation bound.
+// A target takes one input (bytes) and resolves to its outcome: "ok", or the code of the typed
+// LtxError its main call threw (every call it makes may throw only an LtxError with a known code;
+// anything else is rethrown, a failure). The runners add the time budget and the allocation bound.
 //
 // `load(path)` imports a library module by its path under lib/ without extension ("ltx/decoder").
 
@@ -16,12 +17,12 @@ export const TARGETS = ["ltx-v3", "ltx-v2", "ltx-v1", "lz4-block", "lz4-frame", 
  */
 export async function makeTargets(load, seedFiles = {}) {
   CODES = new Set((await load("errors")).ERROR_CODES);
-  const { decodeLtx } = await load("ltx/decoder");
+  const { Decoder, verifyLtx } = await load("ltx/decoder");
   const { decompressBlock, decompressLoops, compressBlock, compressBlockBound } = await load("ltx/lz4-block");
   const { decodeFrame, decodeFrameToEnd, frameLength, encodeFrame } = await load("ltx/lz4-frame");
   const { decodePageIndexEntries, decodePageIndexFromTail, decodePageFrame, encodePageIndex } = await load("ltx/page-index");
   const { crc64, CHECKSUM_FLAG } = await load("ltx/checksum");
-  const { encodeWalHeader, encodeWalFrame, decodeWalHeader, decodeWalFrameHeader } = await load("capture/wal");
+  const { encodeWalHeader, encodeWalFrame, decodeWalHeader, decodeWalFrameHeader, walChecksum } = await load("capture/wal");
   const { readWalHeader, scanWal, planSync, readFramePage, frameSize } = await load("capture/wal-reader");
   const { parseReplicaURL, redact } = await load("replica/url");
   const { parseConfig, parseGoDuration, expandEnv } = await load("cli/config");
@@ -31,8 +32,12 @@ export async function makeTargets(load, seedFiles = {}) {
   const text = (b) => utf8.decode(b);
   const bytes = (s) => new TextEncoder().encode(s);
 
-  // An LTX input also runs with its file checksum recomputed, so mutations get past the checksum
-  // to the checks behind it (the strict index rules, the post-apply checksum).
+  // An LTX input is one options byte and the file. The options byte picks how the file is read:
+  // bit 0 recomputes the file checksum first, so that mutations get past the trailer check to the
+  // checks behind it (the strict index rules, the post-apply checksum); bit 1 strict mode; bit 2
+  // feeds the file as a stream of chunks (bits 4-5 pick the chunk size), so that every field can
+  // straddle a chunk boundary; bit 3 runs verifyLtx (page views, no copies) instead of
+  // the Decoder's header, readPage and close (what decodeLtx runs).
   const withChecksum = (b) => {
     if (b.length < 16) return b;
     const c = b.slice();
@@ -40,11 +45,35 @@ export async function makeTargets(load, seedFiles = {}) {
     new DataView(c.buffer).setBigUint64(c.length - 8, sum);
     return c;
   };
+  const CHUNKS = [7, 61, 509, 4093];
+  async function* chunked(b, n) {
+    for (let o = 0; o < b.length; o += n) yield b.subarray(o, o + n);
+  }
   const ltx = (format) => async (b) => {
-    for (const input of [b, withChecksum(b)]) {
-      for (const strict of [false, true]) await settle(() => decodeLtx(input, { format, strict, maxFileBytes: 1 << 24 }));
+    if (b.length === 0) return "ok";
+    const o = b[0];
+    let file = b.subarray(1);
+    if (o & 1) file = withChecksum(file);
+    const input = o & 4 ? chunked(file, CHUNKS[(o >> 4) & 3]) : file;
+    const opts = { format, strict: (o & 2) !== 0, maxFileBytes: 1 << 24 };
+    if (o & 8) {
+      const r = await settle(() => verifyLtx(input, opts));
+      return r instanceof Error ? `${r.code} (verify)` : "ok (verify)";
     }
+    // decodeLtx step by step, to tell how far an input got: header, pages, or trailer and index.
+    const d = new Decoder(input, opts);
+    let stage = "header";
+    const r = await settle(async () => {
+      await d.readHeader();
+      stage = "pages";
+      while (await d.readPage());
+      stage = "trailer";
+      await d.close();
+    });
+    return r instanceof Error ? `${r.code} (${stage})` : "ok";
   };
+  // The seeds: each file under the options that read it whole, with and without checksum repair.
+  const ltxInputs = (files) => files.flatMap((f) => [0, 1, 2, 3, 9, 0x15, 0x2f].map((o) => concat([Uint8Array.of(o), f])));
 
   // Blocks cut out of the block-encoded LTX seeds (pages with the size flag), and a few compressed
   // here; the first byte of an input picks the output capacity.
@@ -69,7 +98,7 @@ export async function makeTargets(load, seedFiles = {}) {
   // Both decompressors (the WebAssembly kernel where it runs, and the TypeScript loops) must agree:
   // the same length and bytes, or both an LtxError.
   const lz4Block = async (b) => {
-    if (b.length === 0) return;
+    if (b.length === 0) return "ok";
     const [d1, d2] = dsts[b[0] % CAPS.length];
     const block = b.subarray(1);
     const r1 = outcome(() => decompressBlock(block, d1));
@@ -85,17 +114,18 @@ export async function makeTargets(load, seedFiles = {}) {
       const n = decompressLoops(block, 0, block.length, linked, 64);
       if (n !== r1.value || !equal(linked.subarray(64), d1.subarray(0, n))) throw new Error("linked block decodes differently");
     }
+    return r1.error ? r1.error.code : "ok";
   };
 
   const frameSeeds = [];
   for (const src of sampleData()) frameSeeds.push(concat([Uint8Array.of(src.length > 4096 ? 2 : 0), encodeFrame(src)]));
   const frameDsts = [4096, 65536, 512].map((c) => new Uint8Array(c));
   const lz4Frame = async (b) => {
-    if (b.length === 0) return;
+    if (b.length === 0) return "ok";
     const f = b.subarray(1);
     await settle(() => frameLength(f, 0));
     await settle(() => decodeFrame(f, frameDsts[b[0] % frameDsts.length]));
-    await settle(() => decodeFrameToEnd(f, 1 << 20));
+    return outcomeOf(await settle(() => decodeFrameToEnd(f, 1 << 20)));
   };
 
   // Page index inputs: the tail of an LTX file (index, size field, trailer) with a file size.
@@ -103,11 +133,12 @@ export async function makeTargets(load, seedFiles = {}) {
   for (const f of ltxSeeds.slice(0, 40)) indexSeeds.push(f.subarray(Math.max(0, f.length - 600)));
   indexSeeds.push(concat([encodePageIndex([{ pgno: 1, offset: 100, size: 50 }, { pgno: 3, offset: 150, size: 4106 }]), new Uint8Array(24)]));
   const pageIndex = async (b) => {
-    await settle(() => decodePageIndexFromTail(b, b.length + 100));
+    const r = await settle(() => decodePageIndexFromTail(b, b.length + 100));
     await settle(() => decodePageIndexFromTail(b, b.length));
     await settle(() => decodePageIndexEntries(b, 0, b.length, true, 1 << 20));
     await settle(() => decodePageIndexEntries(b, 0, b.length, false));
     for (const ps of [512, 4096]) await settle(() => decodePageFrame(b, ps));
+    return outcomeOf(r);
   };
 
   // WAL inputs: whole WAL files (header, frames) read through an in-memory file.
@@ -122,14 +153,39 @@ export async function makeTargets(load, seedFiles = {}) {
       seed = fr.checksum;
       parts.push(fr.frame);
     }
-    walSeeds.push(concat(parts));
+    const w = concat(parts);
+    for (const o of [0, 1, 3]) walSeeds.push(concat([Uint8Array.of(o), w]));
   }
-  const wal = async (b) => {
+  // The first byte of a WAL input: bit 0 re-chains the checksums (header and every frame, in the
+  // header's byte order) after the mutation, so that the scan reads past the first mutated frame
+  // to the commit, page and salt rules behind it; bit 1 scans without an end offset (the reader
+  // then finds the end of the file by itself).
+  const rechain = (b) => {
+    if (b.length < 32) return b;
+    const c = b.slice();
+    const dv = new DataView(c.buffer);
+    const be = (dv.getUint32(0) & 1) === 1;
+    let sum = walChecksum(be, c.subarray(0, 24));
+    dv.setUint32(24, sum[0]);
+    dv.setUint32(28, sum[1]);
+    const ps = dv.getUint32(8);
+    if (ps < 512 || ps > 65536 || (ps & (ps - 1)) !== 0) return c;
+    for (let off = 32; off + 24 + ps <= c.length; off += 24 + ps) {
+      sum = walChecksum(be, c.subarray(off, off + 8), sum);
+      sum = walChecksum(be, c.subarray(off + 24, off + 24 + ps), sum);
+      dv.setUint32(off + 16, sum[0]);
+      dv.setUint32(off + 20, sum[1]);
+    }
+    return c;
+  };
+  const wal = async (b0) => {
+    if (b0.length === 0) return "ok";
+    const b = b0[0] & 1 ? rechain(b0.subarray(1)) : b0.subarray(1);
     await settle(() => decodeWalFrameHeader(b));
     const f = memoryFile(b);
     const h = await settle(() => readWalHeader(f));
-    if (!h || h instanceof Error) return;
-    const scan = await settle(() => scanWal(f, h, { offset: 32, seed: h.checksum, maxBytes: Infinity }));
+    if (!h || h instanceof Error) return outcomeOf(h);
+    const scan = await settle(() => scanWal(f, h, { offset: 32, seed: h.checksum, maxBytes: Infinity, endOffset: b0[0] & 2 ? undefined : b.length }));
     if (scan && !(scan instanceof Error)) for (const [pgno, off] of scan.pages) await settle(() => readFramePage(f, h, off, pgno));
     const fs = frameSize(h.pageSize);
     for (const k of [0, 1, 2]) {
@@ -137,6 +193,10 @@ export async function makeTargets(load, seedFiles = {}) {
       await settle(() => planSync(f, { pos, header: h, walSize: b.length, pageSize: h.pageSize, sealed: null }));
       await settle(() => planSync(f, { pos: { ...pos, salt1: h.salt1 - 1 }, header: h, walSize: b.length, pageSize: h.pageSize, sealed: { salt1: h.salt1 - 1, salt2: h.salt2 } }));
     }
+    // A scan that returns has read frames up to the first that breaks the chain; it reached the
+    // commit rules when it took at least one committed transaction.
+    if (scan instanceof Error) return scan.code;
+    return scan.commit > 0 ? `ok (${scan.pages.size > 1 ? "pages" : "a page"} committed)` : "ok (nothing committed)";
   };
 
   const urlSeeds = [
@@ -153,8 +213,9 @@ export async function makeTargets(load, seedFiles = {}) {
   ].map(bytes);
   const replicaURL = async (b) => {
     const s = text(b);
-    await settle(() => parseReplicaURL(s));
+    const r = await settle(() => parseReplicaURL(s));
     await settle(() => redact(s));
+    return outcomeOf(r);
   };
 
   const configSeeds = [
@@ -171,15 +232,15 @@ export async function makeTargets(load, seedFiles = {}) {
     await settle(() => expandEnv(s, (k) => (k === "X" ? "$X" : "")));
     // A `dir:` entry makes the loader list a directory tree: a legitimate config, but a scan of
     // whatever path the mutation produced, so such inputs only go through the YAML layer above.
-    if (/dir/.test(s)) return;
-    await settle(() => parseConfig(s, { env: { AWS_ACCESS_KEY_ID: "k", SECRET: "s" }, pid: 1, cwd: configCwd, home: configCwd }));
+    if (/dir/.test(s)) return "skipped (dir)";
+    return outcomeOf(await settle(() => parseConfig(s, { env: { AWS_ACCESS_KEY_ID: "k", SECRET: "s" }, pid: 1, cwd: configCwd, home: configCwd })));
   };
 
   const seedsOr = (xs, fallback) => (xs.length ? xs : fallback);
   return {
-    "ltx-v3": { run: ltx("v3"), seeds: seedsOr(seedFiles["ltx-v3"] ?? ltxSeeds, [new Uint8Array(100)]) },
-    "ltx-v2": { run: ltx("v2"), seeds: seedsOr(seedFiles["ltx-v2"] ?? [], ltxSeeds) },
-    "ltx-v1": { run: ltx("v1"), seeds: seedsOr(seedFiles["ltx-v1"] ?? [], ltxSeeds) },
+    "ltx-v3": { run: ltx("v3"), seeds: ltxInputs(seedsOr(seedFiles["ltx-v3"] ?? ltxSeeds, [new Uint8Array(100)])) },
+    "ltx-v2": { run: ltx("v2"), seeds: ltxInputs(seedsOr(seedFiles["ltx-v2"] ?? [], ltxSeeds)) },
+    "ltx-v1": { run: ltx("v1"), seeds: ltxInputs(seedsOr(seedFiles["ltx-v1"] ?? [], ltxSeeds)) },
     "lz4-block": { run: lz4Block, seeds: blockSeeds },
     "lz4-frame": { run: lz4Frame, seeds: frameSeeds },
     "page-index": { run: pageIndex, seeds: indexSeeds },
@@ -194,6 +255,11 @@ let CODES = new Set();
 /** True for an error ltxkit is allowed to throw: an LtxError (by name, not class) with one of ERROR_CODES. */
 export function isTyped(e) {
   return typeof e === "object" && e !== null && e.name === "LtxError" && CODES.has(e.code);
+}
+
+/** The outcome of a settled call: "ok", or the code of the LtxError it threw. */
+function outcomeOf(r) {
+  return r instanceof Error ? r.code : "ok";
 }
 
 /** Runs fn; returns its value, or the LtxError it threw; rethrows anything else. */
