@@ -319,29 +319,48 @@ export class WalSource {
   /** The checkpoint procedure: returns true when the WAL restarted. */
   async #checkpoint(mode: "PASSIVE" | "TRUNCATE"): Promise<boolean> {
     if (this.#hold > 0) return false; // a snapshot reads the WAL: no checkpoint until it is done
-    await this.#syncAll();
-    const { f, h } = await this.#openWal();
-    await f.close();
-    const before = `${h.salt1}:${h.salt2}`;
-    const p = this.#pos!;
-    const aligned = p.header.walSalt1 === h.salt1 && p.header.walSalt2 === h.salt2;
-    const frames = (walPosition(p).offset - WAL_HEADER_SIZE) / frameSize(this.#pageSize);
-    // One synchronous step, so an application in this thread cannot commit in between (and the
-    // barrier keeps other processes out): the write barrier (PASSIVE), the checkpoint, the
-    // rollback, the seq bump that restarts the WAL. The WAL generation is sealed when the
-    // checkpoint saw exactly the frames already captured: the one restart that follows then
-    // loses nothing. No lock is ever held across an await.
-    this.#sealed = null;
     const c = this.#c!;
+    // The sync before the checkpoint and the barrier cannot be one synchronous step (the WAL is
+    // read asynchronously), and holding the barrier across an await would block an application
+    // in this thread on its busy timeout. A commit of another connection between the two would be
+    // copied into the database uncaptured and cost a full snapshot after the restart. So the
+    // database's data_version is read before the sync: everything committed before it is in the
+    // WAL below the size the sync reads, so an unchanged data_version under the barrier (which
+    // holds the write lock) proves the WAL holds only captured frames. Otherwise the barrier is
+    // released and the sync runs again (twice at most; then the checkpoint goes ahead and the
+    // restart is not sealed, as before).
+    let h: WalHeader;
+    let p: Position;
     let r: { busy: number; log: number };
-    if (mode === "PASSIVE") {
+    for (let attempt = 0; ; attempt++) {
+      const version = mode === "PASSIVE" ? c.dataVersion() : 0;
+      await this.#syncAll();
+      const w = await this.#openWal();
+      await w.f.close();
+      h = w.h;
+      p = this.#pos!;
+      // One synchronous step from here, so an application in this thread cannot commit in
+      // between (and the barrier keeps other processes out): the write barrier (PASSIVE), the
+      // checkpoint, the rollback, the seq bump that restarts the WAL. The WAL generation is
+      // sealed when the checkpoint saw exactly the frames already captured: the one restart that
+      // follows then loses nothing. No lock is ever held across an await.
+      this.#sealed = null;
+      if (mode !== "PASSIVE") {
+        r = c.checkpoint(mode);
+        break;
+      }
       c.beginBarrier();
       try {
+        if (attempt < 2 && c.dataVersion() !== version) continue; // committed since: sync again
         r = c.checkpoint(mode);
       } finally {
         c.endBarrier();
       }
-    } else r = c.checkpoint(mode);
+      break;
+    }
+    const before = `${h.salt1}:${h.salt2}`;
+    const aligned = p.header.walSalt1 === h.salt1 && p.header.walSalt2 === h.salt2;
+    const frames = (walPosition(p).offset - WAL_HEADER_SIZE) / frameSize(this.#pageSize);
     if (mode === "PASSIVE" && aligned && r.busy === 0 && r.log === frames) this.#sealed = { salt1: h.salt1, salt2: h.salt2 };
     c.bump();
     this.#syncedSinceCheckpoint = false;
