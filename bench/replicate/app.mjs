@@ -26,13 +26,28 @@ let handles = [];
 if (mode === "lib") {
   const { replicate } = await import(`${dist}/adapters/node.js`);
   handles = await Promise.all(dbs.map((p, i) => replicate(p, replicaUrls[i], options)));
+  // Replication errors are reported to the bench (they are also what delays a commit's lag).
+  handles.forEach((h, i) => h.addEventListener("error", (e) => console.log(`error ${now()} db-${i}: ${String(e.detail.error?.message ?? e.detail.error).replace(/\n/g, " ")}`)));
   await Promise.all(handles.map((h) => h.sync()));
 }
 
-// The wal-index header (the -shm file's first 48 bytes, native byte order): mxFrame at 16, salts at 32.
+// The wal-index header (the -shm file's first 48 bytes, native byte order): mxFrame at 16, salts at
+// 32. SQLite keeps two copies of it (bytes 0..47 and 48..95) and writes the second first: a sidecar
+// writing the header while it is read here (a WAL restart) can leave a torn first copy, so the
+// read is repeated until both copies agree, as SQLite's readers do.
 const shm = new Map(sampled.map((i) => [i, openSync(`${dbs[i]}-shm`, "r")]));
-const hdr = new Uint8Array(48);
-const hdrView = new DataView(hdr.buffer);
+const both = new Uint8Array(96);
+const hdr = both.subarray(0, 48);
+const hdrView = new DataView(both.buffer, 0, 48);
+function readHeader(fd) {
+  for (let k = 0; k < 1000; k++) {
+    readSync(fd, both, 0, 96, 0);
+    let same = true;
+    for (let j = 0; j < 48 && same; j++) same = both[j] === both[48 + j];
+    if (same) return;
+  }
+  throw new Error("wal-index header copies never agree");
+}
 const records = [];
 const payload = "x".repeat(150);
 let seq = 0;
@@ -42,7 +57,7 @@ function commit(i) {
   const t = now();
   const fd = shm.get(i);
   if (fd !== undefined) {
-    readSync(fd, hdr, 0, 48, 0);
+    readHeader(fd);
     records.push([i, t, Buffer.from(hdr.subarray(32, 40)).toString("hex"), hdrView.getUint32(16, true)]);
   }
 }
@@ -80,5 +95,6 @@ for (const fd of shm.values()) closeSync(fd);
 // Wait for the parent to read CPU and RSS, then close.
 await new Promise((r) => process.stdin.once("data", r));
 await Promise.all(handles.map((h) => h.close()));
+console.log(`closed ${now()}`);
 for (const { c } of conns) c.close();
 process.exit(0);

@@ -15,7 +15,13 @@
 // (readdir of ltx/0/ for a file replica, LIST of <prefix>/0000/ straight to RGW for S3, every --poll ms) and
 // reads each new L0 file's header (WAL offset + size and salts); a commit counts as durable when
 // the first file covering its WAL frame is seen. The application records, after each COMMIT
-// returns, the wal-index position (mxFrame and salts from the -shm header).
+// returns, the wal-index position (mxFrame and salts from the -shm header). A commit whose WAL
+// generation was checkpointed before it was captured is covered by the next file of a later
+// generation (a snapshot), or, when the application never committed in that generation, by a file
+// whose LTX timestamp is after the commit. The polling ends with one complete pass after the
+// replicator stopped. A commit no file covers, a replica that does not restore to the rows the
+// application committed (ltxkit restore of each sampled replica), or a failed close is an error:
+// printed, and the exit code is 1. BENCH_DUMP=DIR writes the records and files of such a run.
 // S3 requests are counted by a proxy between the replicator and RGW (bench/replicate/proxy.mjs),
 // under load (load + drain) and idle (no writes, after the first level-1 compaction), per hour.
 //
@@ -23,7 +29,7 @@
 //   flags: --quick | --runs 2 --dbs 1,100 --targets file,s3 --variants off,go,cli,lib,event
 //          --rate 50 (commits/s, all databases together) --steady 8 --burst 3 --idle 12 (seconds)
 //          --sample 4 (databases observed for lag) --poll 20 (ms; S3: 2x) --json FILE --dist DIR (ltxkit build) --prof DIR
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync, readSync, closeSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -97,7 +103,8 @@ function replicaOf(target, dir, i, prefix) {
 const L0_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.ltx$/;
 function parseHeader(b) {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  return { salt: Buffer.from(b.subarray(64, 72)).toString("hex"), end: Number(v.getBigInt64(48) + v.getBigInt64(56)), ts: Number(v.getBigInt64(24)) };
+  // LTX header: MaxTXID at 24, Timestamp (ms) at 32, WALOffset at 48, WALSize at 56, salts at 64.
+  return { salt: Buffer.from(b.subarray(64, 72)).toString("hex"), end: Number(v.getBigInt64(48) + v.getBigInt64(56)), ts: Number(v.getBigInt64(process.env.BENCH_OLD_TS ? 24 : 32)) };
 }
 async function listL0(r) {
   if (r.file) {
@@ -127,26 +134,32 @@ async function header(r, name) {
   const b = await direct.get(r.key + name, { offset: 0, length: 100 });
   return b && b.length === 100 ? parseHeader(b) : null;
 }
-/** Polls the sampled replicas; `files[i]` collects { txid, seenAt, salt, end } per new L0 file. */
+/**
+ * Polls the sampled replicas; `files[i]` collects { txid, seenAt, salt, end } per new L0 file.
+ * `stop()` ends the polling with one last complete pass, so files written by a replicator's
+ * shutdown flush (after the previous pass began) are seen too.
+ */
 function observe(replicas, sampled, every) {
   const files = new Map(sampled.map((i) => [i, []]));
   const seen = new Map(sampled.map((i) => [i, new Set()]));
   let stop = false;
+  const pass = () => Promise.all(sampled.map(async (i) => {
+    for (const n of await listL0(replicas[i])) {
+      if (seen.get(i).has(n)) continue;
+      const seenAt = now();
+      const h = await header(replicas[i], n).catch(() => null);
+      if (!h) continue; // not complete yet: next poll
+      seen.get(i).add(n);
+      files.get(i).push({ txid: BigInt(`0x${L0_NAME.exec(n)[2]}`), seenAt, ...h });
+    }
+  }));
   const done = (async () => {
     while (!stop) {
       const t0 = now();
-      await Promise.all(sampled.map(async (i) => {
-        for (const n of await listL0(replicas[i])) {
-          if (seen.get(i).has(n)) continue;
-          const seenAt = now();
-          const h = await header(replicas[i], n).catch(() => null);
-          if (!h) continue; // not complete yet: next poll
-          seen.get(i).add(n);
-          files.get(i).push({ txid: BigInt(`0x${L0_NAME.exec(n)[2]}`), seenAt, ...h });
-        }
-      }));
+      await pass();
       await sleep(Math.max(0, every - (now() - t0)));
     }
+    await pass();
   })();
   return { files, stop: () => ((stop = true), done) };
 }
@@ -163,9 +176,12 @@ async function waitFirstL0(replicas, timeout = 400_000) {
   }
 }
 /** Lag of each commit record: time from COMMIT returning to the first covering file being seen. */
-function lags(records, files, pageSize = 4096) {
+function lags(records, files, pageSize = 4096, lateAfter = Infinity) {
   const out = [];
+  let late = 0;
+  let byUnknown = 0; // covered only by a file of a WAL generation the application never committed in
   let uncovered = 0;
+  const missing = [];
   for (const [i, fs] of files) {
     const cs = records.filter((r) => r[0] === i);
     const epoch = new Map();
@@ -180,11 +196,20 @@ function lags(records, files, pageSize = 4096) {
       // snapshot followed). A generation without commits of the application (a checkpoint's
       // restart, a snapshot) is later when the file was made after the commit returned.
       const j = sorted.findIndex((f) => (f.salt === salt && f.end >= end) || (epoch.has(f.salt) ? epoch.get(f.salt) > e : f.ts > t));
-      if (j < 0) uncovered++;
-      else out.push(suf[j] - t);
+      if (j >= 0 && !sorted.some((f) => (f.salt === salt && f.end >= end) || (epoch.has(f.salt) && epoch.get(f.salt) > e))) byUnknown++;
+      if (j < 0) {
+        uncovered++;
+        if (missing.length < 3) {
+          const mine = sorted.filter((f) => f.salt === salt);
+          missing.push(`db-${i} commit at ${new Date(t).toISOString()} wal ${salt} frame ${mx}: ${mine.length} files of its generation, the newest ends at frame ${mine.length ? (mine[mine.length - 1].end - 32) / (pageSize + 24) : "–"}; ${sorted.length} files, generations of the files ${[...new Set(sorted.map((f) => f.salt))].map((x) => (epoch.has(x) ? epoch.get(x) : "?")).join(",")}, of this commit ${e}`);
+        }
+      } else {
+        out.push(suf[j] - t);
+        if (suf[j] > lateAfter) late++;
+      }
     }
   }
-  return { lags: out.sort((a, b) => a - b), uncovered };
+  return { lags: out.sort((a, b) => a - b), uncovered, missing, late, byUnknown };
 }
 const pct = (xs, p) => (xs.length ? xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] : NaN);
 
@@ -255,6 +280,7 @@ async function runOne(n, target, variant, round) {
   const cfg = { dbs, sampled, rate, steadyMs, burstMs, drainMs: 3000, idleMs, autocheckpoint: 0, out, mode: variant === "lib" || variant === "event" ? "lib" : "none", replicaUrls: replicas.map((r) => r.url), options, dist, l1Ms: L1_MS };
   const app = spawn(process.execPath, [join(here, "app.mjs"), JSON.stringify(cfg)], { env, stdio: ["pipe", "pipe", "inherit"] });
   const marks = {};
+  let closedAt = NaN;
   const replicator = () => (side ? side.pid : app.pid);
   const exited = new Promise((r) => app.once("exit", r));
   await new Promise((resolve, reject) => {
@@ -264,16 +290,45 @@ async function runOne(n, target, variant, round) {
       const m = { t: Number(t), cpu: cpu(replicator()), appCpu: cpu(app.pid) };
       if (what === "load-end") Object.assign(m, { steady: Number(rest[0]), burst: Number(rest[1]), burstMs: Number(rest[2]) });
       if (what === "idle-end") Object.assign(m, { rss: hwm(replicator()), appRss: hwm(app.pid) });
+      if (what === "error") return void sideErr.push(`${new Date(Number(t)).toISOString()} ${rest.join(" ")}`);
+      if (what === "closed") return void (closedAt = Number(t));
       marks[what] = m;
       if (what === "idle-end") resolve();
     });
   });
   app.stdin.end("x");
-  await exited;
+  const code = await exited;
+  if (code !== 0) sideErr.push(`the application exited with ${code} (its close failed)`);
   if (side) await stopProc(side);
   await obs.stop();
   const records = JSON.parse(readFileSync(out, "utf8"));
-  const { lags: ls, uncovered } = lags(records, obs.files);
+  // Every sampled replica restores (ltxkit restore) to the rows the application committed.
+  if (variant !== "off") {
+    for (const i of sampled) {
+      const o = join(dir, `restored-${i}.db`);
+      const rr = spawnSync(process.execPath, [cli, "restore", "-o", o, replicas[i].url], { env, encoding: "utf8" });
+      if (rr.status !== 0) {
+        sideErr.push(`restore of replica ${i} failed: ${(rr.stderr || "").trim().slice(0, 300)}`);
+        process.exitCode = 1;
+        continue;
+      }
+      const count = (p) => { const c = new Database(p, { readonly: true }); try { return c.prepare("SELECT count(*) AS n FROM t").get().n; } finally { c.close(); } };
+      const want = count(dbs[i]), got = count(o);
+      if (want !== got) {
+        sideErr.push(`replica ${i} restores to ${got} rows, the application committed ${want}`);
+        process.exitCode = 1;
+      }
+    }
+  }
+  const { lags: ls, uncovered, missing, late, byUnknown } = lags(records, obs.files, 4096, marks["idle-end"].t);
+  // Commits first seen durable after the idle phase: only the shutdown flush shipped them.
+  if (late) sideErr.push(`${late} commits reached the replica only after the idle phase (at shutdown)`);
+  // Every commit must reach the replica: one no L0 file covers is a failed run, not a slow one.
+  if (uncovered) {
+    process.exitCode = 1;
+    sideErr.push(`${uncovered} commits never covered by an L0 file in the replica:`, ...missing);
+  }
+  if (uncovered && process.env.BENCH_DUMP) writeFileSync(join(process.env.BENCH_DUMP, `${n}-${target}-${variant}-${round}.json`), JSON.stringify({ records, files: [...obs.files].map(([i, fs]) => [i, fs.map((f) => ({ ...f, txid: String(f.txid) }))]) }));
   const steadyLags = lags(records.filter((c) => c[1] < marks["burst-start"].t), obs.files).lags;
   const { ready, "idle-start": is, "idle-end": ie, "load-end": le } = marks;
   const r = {
@@ -282,7 +337,7 @@ async function runOne(n, target, variant, round) {
     cpuLoad: is.cpu - ready.cpu, cpuIdle: ie.cpu - is.cpu, rss: ie.rss, appRss: ie.appRss, appCpuLoad: is.appCpu - ready.appCpu, appCpuIdle: ie.appCpu - is.appCpu,
     burstRate: le.burst / (le.burstMs / 1000), steadyRate: le.steady / (steadyMs / 1000),
     loadH: (is.t - ready.t) / 3_600_000, idleH: (ie.t - is.t) / 3_600_000,
-    errors: sideErr.slice(0, 3), startup,
+    errors: sideErr.slice(0, 8), startup, late, byUnknown,
   };
   if (proxy) {
     r.reqLoad = proxy.count(ready.t, is.t);
@@ -317,7 +372,7 @@ for (const n of dbCounts) {
       for (const v of seq) {
         process.stderr.write(`[${((now() - t0) / 1000).toFixed(0)} s] ${n} db, ${target}, ${v}, round ${round + 1}/${runs}… `);
         const r = await runOne(n, target, v, round);
-        process.stderr.write(`lag p50/p99 ${ms(r.lagP50)}/${ms(r.lagP99)} ms (steady ${ms(r.steadyP50)}/${ms(r.steadyP99)}), cpu ${s2(r.cpuLoad)} s${Number.isFinite(r.startup) ? `, startup ${(r.startup / 1000).toFixed(1)} s` : ""}, burst ${r0(r.burstRate)}/s${r.uncovered ? `, ${r.uncovered} commits never seen durable` : ""}${r.errors.length ? `\n  ${r.errors.join("\n  ")}` : ""}\n`);
+        process.stderr.write(`lag p50/p99 ${ms(r.lagP50)}/${ms(r.lagP99)} ms (steady ${ms(r.steadyP50)}/${ms(r.steadyP99)}), cpu ${s2(r.cpuLoad)} s${Number.isFinite(r.startup) ? `, startup ${(r.startup / 1000).toFixed(1)} s` : ""}, burst ${r0(r.burstRate)}/s${r.byUnknown ? `, ${r.byUnknown} commits covered only by a file of a later WAL generation without commits of the application` : ""}${r.uncovered ? `, ${r.uncovered} commits never seen durable` : ""}${r.errors.length ? `\n  ${r.errors.join("\n  ")}` : ""}\n`);
         results.push(r);
       }
     }

@@ -18,7 +18,16 @@ export const nodeFileAccess: FileAccess = {
       if ((e as { code?: string }).code === "ENOENT") return null;
       throw ioError("open", path, e);
     }
+    let id: string;
+    try {
+      const st = await fh.stat();
+      id = `${st.dev}:${st.ino}`;
+    } catch (e) {
+      await fh.close().catch(() => {});
+      throw ioError("stat", path, e);
+    }
     return {
+      id,
       async size() {
         try {
           return (await fh.stat()).size;
@@ -48,7 +57,7 @@ export const nodeFileAccess: FileAccess = {
   async stat(path) {
     try {
       const st = await fsp.stat(path);
-      return { size: st.size, mtimeMs: st.mtimeMs };
+      return { size: st.size, mtimeMs: st.mtimeMs, id: `${st.dev}:${st.ino}` };
     } catch (e) {
       if ((e as { code?: string }).code === "ENOENT") return null;
       throw ioError("stat", path, e);

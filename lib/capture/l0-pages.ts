@@ -86,22 +86,28 @@ export function streamPages(header: Header, pages: AsyncIterable<Page>, encoding
 }
 
 const WINDOW = 1 << 20;
+/** The first window of a reader: most syncs read a few pages, and a 1 MiB read (and buffer) each cost more than the pages. */
+const FIRST_WINDOW = 16 << 10;
 
 /**
- * A reader that serves small reads from one cached window of `size` bytes, so page-sized reads
- * in ascending order cost one file read per window. Reads never see bytes older than the window
- * they come from; the capture re-validates WAL frames it reads (salts and pgno).
+ * A reader that serves small reads from one cached window, so page-sized reads in ascending
+ * order cost one file read per window. The window starts at 16 KiB and doubles on every miss up
+ * to `size` bytes, so an L0 file of a few pages reads a few KiB and a snapshot reads 1 MiB at a
+ * time. Reads never see bytes older than the window they come from; the capture re-validates WAL
+ * frames it reads (salts and pgno).
  */
 export function windowed(f: RandomAccessReader, size = WINDOW): RandomAccessReader {
   let start = 0;
   let buf: Uint8Array = new Uint8Array(0);
+  let next = Math.min(FIRST_WINDOW, size);
   return {
     size: () => f.size(),
     async read(offset, length) {
       if (length > size) return f.read(offset, length);
       if (offset < start || offset + length > start + buf.length) {
         start = offset;
-        buf = await readFully(f, offset, size);
+        buf = await readFully(f, offset, Math.max(next, length));
+        next = Math.min(next * 2, size);
       }
       const o = offset - start;
       return buf.subarray(o, Math.min(o + length, buf.length));

@@ -85,6 +85,14 @@ export class LitestreamConnections {
     this.#conn(this.#w).query(SEQ_BUMP);
   }
 
+  /**
+   * `PRAGMA data_version` of the write connection: changes when another connection (of any
+   * process) commits, not for this connection's own commits.
+   */
+  dataVersion(): number {
+    return Number(firstValue(this.#conn(this.#w).query("PRAGMA data_version")));
+  }
+
   /** Takes the write lock with an insert that is never committed. */
   beginBarrier(): void {
     const w = this.#conn(this.#w);

@@ -18,6 +18,12 @@ export type SqliteOpener = (path: string) => SqliteConnection;
 
 /** An open file read at arbitrary offsets. */
 export interface RandomAccessReader {
+  /**
+   * Optional: what names the opened file on its device (e.g. `dev:ino`), as `FileAccess.stat`
+   * reports it for a path. Where both are given, a WalSource keeps its WAL and database files open
+   * between syncs and opens them again only when the path names another file.
+   */
+  readonly id?: string;
   /** Current size in bytes. */
   size(): Promise<number>;
   /** Up to `length` bytes at `offset`; shorter only at the end of the file. */
@@ -29,8 +35,8 @@ export interface RandomAccessReader {
 export interface FileAccess {
   /** Opens a file for reading; null when it does not exist. */
   open(path: string): Promise<RandomAccessReader | null>;
-  /** Size and modification time (ms); null when the file does not exist. */
-  stat(path: string): Promise<{ size: number; mtimeMs: number } | null>;
+  /** Size, modification time (ms) and optionally the file's identity (see `RandomAccessReader.id`); null when the file does not exist. */
+  stat(path: string): Promise<{ size: number; mtimeMs: number; id?: string } | null>;
   /** Optional: calls `onChange` soon after the file changes (or appears); returns a stop function. */
   watch?(path: string, onChange: () => void): () => void;
 }

@@ -73,6 +73,9 @@ export class WalSource {
   #queue: Promise<unknown> = Promise.resolve();
   #syncedSinceCheckpoint = false;
   #closed = false;
+  /** The WAL and database files, kept open between syncs where the file access names files (see `RandomAccessReader.id`). */
+  #walFile: RandomAccessReader | null = null;
+  #dbFile: RandomAccessReader | null = null;
 
   private constructor(o: WalSourceOptions) {
     this.#o = o;
@@ -158,8 +161,11 @@ export class WalSource {
     }
   }
 
-  /** Opens the WAL, forcing a frame first when it has no header. */
-  async #openWal(): Promise<{ f: RandomAccessReader; h: WalHeader }> {
+  /**
+   * Opens the WAL, forcing a frame first when it has no header. The caller owns (and closes) the
+   * handle: snapshots read it after the sync lane moved on.
+   */
+  async #openWalOwned(): Promise<{ f: RandomAccessReader; h: WalHeader }> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const f = await this.#o.files.open(this.walPath);
       if (f) {
@@ -177,13 +183,82 @@ export class WalSource {
     throw new LtxError("INVALID_STATE", `wal ${this.walPath} has no header after a forced write`);
   }
 
+  /**
+   * The WAL for the sync lane, with its header and size: the handle of the previous sync when the
+   * path still names the same file (one stat instead of open, fstat and close per sync), else a
+   * new one. A WAL is deleted and created again only when no connection has the database open,
+   * and this source keeps two open, but a file of another identity is never read through the old
+   * handle. The handle stays owned by the source (closed by close() or after an I/O error).
+   */
+  async #openWal(): Promise<{ f: RandomAccessReader; h: WalHeader; size: number }> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const st = await this.#o.files.stat(this.walPath);
+      let f = this.#walFile;
+      if (f && (!st || st.id === undefined || st.id !== f.id)) {
+        this.#walFile = null;
+        await f.close();
+        f = null;
+      }
+      if (!f && st) {
+        f = await this.#o.files.open(this.walPath);
+        if (f?.id !== undefined && f.id === st.id) this.#walFile = f;
+      }
+      if (f) {
+        const owned = f !== this.#walFile;
+        try {
+          const h = await readWalHeader(f);
+          if (h) {
+            if (owned) {
+              // Without file identities the handle lives for one step, as it was opened.
+              const size = await f.size();
+              return { f: onceClosed(f), h, size };
+            }
+            return { f: kept(f), h, size: st!.size };
+          }
+        } catch (e) {
+          await this.#dropFiles();
+          if (owned) await f.close();
+          throw e;
+        }
+        if (owned) await f.close();
+      }
+      this.#bump();
+    }
+    throw new LtxError("INVALID_STATE", `wal ${this.walPath} has no header after a forced write`);
+  }
+
+  /** The database file for page reads: kept open like the WAL; null when it does not exist. */
+  async #openDb(): Promise<RandomAccessReader | null> {
+    const st = await this.#o.files.stat(this.path);
+    let f = this.#dbFile;
+    if (f && (!st || st.id === undefined || st.id !== f.id)) {
+      this.#dbFile = null;
+      await f.close();
+      f = null;
+    }
+    if (f) return kept(f);
+    if (!st) return null;
+    f = await this.#o.files.open(this.path);
+    if (f?.id !== undefined && f.id === st.id) {
+      this.#dbFile = f;
+      return kept(f);
+    }
+    return f && onceClosed(f);
+  }
+
+  /** Closes the kept handles (after an I/O error, and at close()). */
+  async #dropFiles(): Promise<void> {
+    const fs = [this.#walFile, this.#dbFile];
+    this.#walFile = this.#dbFile = null;
+    for (const f of fs) await f?.close();
+  }
+
   /** Writes at most one L0 file. `force` names the reason for a snapshot that must be taken. */
   async #syncOnce(force?: string): Promise<{ wrote: boolean; limited: boolean }> {
     for (let attempt = 0; ; attempt++) {
-      const { f, h } = await this.#openWal();
+      const { f, h, size: walSize } = await this.#openWal();
       try {
         const pos = this.#pos ? walPosition(this.#pos) : null;
-        const walSize = await f.size();
         const plan: SyncPlan = force ? { mode: "snapshot", reason: force } : await planSync(f, { pos, header: h, walSize, pageSize: this.#pageSize, sealed: this.#sealed });
         const inc = plan.mode === "incremental";
         // Frames appended after the size was read are captured by the next sync.
@@ -211,7 +286,7 @@ export class WalSource {
           nodeID: 0n,
         };
         const pgnos = inc ? incrementalPgnos(scan.pages, plan.prevCommit, scan.commit, this.#pageSize) : [...allPgnos(scan.commit, this.#pageSize)];
-        const dbFile = await this.#o.files.open(this.path);
+        const dbFile = await this.#openDb();
         try {
           const src = { db: dbFile && windowed(dbFile), wal: windowed(f), header: h, pageSize: this.#pageSize, map: scan.pages };
           const body = encodeLtx(header, readPages(src, pgnos), { pageEncoding: this.#o.pageEncoding ?? "block" });
@@ -228,6 +303,9 @@ export class WalSource {
         if (!inc) ev.reason = plan.reason;
         this.#o.onL0?.(ev);
         return { wrote: true, limited: scan.limited };
+      } catch (e) {
+        if (isIoError(e)) await this.#dropFiles(); // a file that failed a read is opened again by the next sync
+        throw e;
       } finally {
         await f.close();
       }
@@ -241,29 +319,48 @@ export class WalSource {
   /** The checkpoint procedure: returns true when the WAL restarted. */
   async #checkpoint(mode: "PASSIVE" | "TRUNCATE"): Promise<boolean> {
     if (this.#hold > 0) return false; // a snapshot reads the WAL: no checkpoint until it is done
-    await this.#syncAll();
-    const { f, h } = await this.#openWal();
-    await f.close();
-    const before = `${h.salt1}:${h.salt2}`;
-    const p = this.#pos!;
-    const aligned = p.header.walSalt1 === h.salt1 && p.header.walSalt2 === h.salt2;
-    const frames = (walPosition(p).offset - WAL_HEADER_SIZE) / frameSize(this.#pageSize);
-    // One synchronous step, so an application in this thread cannot commit in between (and the
-    // barrier keeps other processes out): the write barrier (PASSIVE), the checkpoint, the
-    // rollback, the seq bump that restarts the WAL. The WAL generation is sealed when the
-    // checkpoint saw exactly the frames already captured: the one restart that follows then
-    // loses nothing. No lock is ever held across an await.
-    this.#sealed = null;
     const c = this.#c!;
+    // The sync before the checkpoint and the barrier cannot be one synchronous step (the WAL is
+    // read asynchronously), and holding the barrier across an await would block an application
+    // in this thread on its busy timeout. A commit of another connection between the two would be
+    // copied into the database uncaptured and cost a full snapshot after the restart. So the
+    // database's data_version is read before the sync: everything committed before it is in the
+    // WAL below the size the sync reads, so an unchanged data_version under the barrier (which
+    // holds the write lock) proves the WAL holds only captured frames. Otherwise the barrier is
+    // released and the sync runs again (twice at most; then the checkpoint goes ahead and the
+    // restart is not sealed, as before).
+    let h: WalHeader;
+    let p: Position;
     let r: { busy: number; log: number };
-    if (mode === "PASSIVE") {
+    for (let attempt = 0; ; attempt++) {
+      const version = mode === "PASSIVE" ? c.dataVersion() : 0;
+      await this.#syncAll();
+      const w = await this.#openWal();
+      await w.f.close();
+      h = w.h;
+      p = this.#pos!;
+      // One synchronous step from here, so an application in this thread cannot commit in
+      // between (and the barrier keeps other processes out): the write barrier (PASSIVE), the
+      // checkpoint, the rollback, the seq bump that restarts the WAL. The WAL generation is
+      // sealed when the checkpoint saw exactly the frames already captured: the one restart that
+      // follows then loses nothing. No lock is ever held across an await.
+      this.#sealed = null;
+      if (mode !== "PASSIVE") {
+        r = c.checkpoint(mode);
+        break;
+      }
       c.beginBarrier();
       try {
+        if (attempt < 2 && c.dataVersion() !== version) continue; // committed since: sync again
         r = c.checkpoint(mode);
       } finally {
         c.endBarrier();
       }
-    } else r = c.checkpoint(mode);
+      break;
+    }
+    const before = `${h.salt1}:${h.salt2}`;
+    const aligned = p.header.walSalt1 === h.salt1 && p.header.walSalt2 === h.salt2;
+    const frames = (walPosition(p).offset - WAL_HEADER_SIZE) / frameSize(this.#pageSize);
     if (mode === "PASSIVE" && aligned && r.busy === 0 && r.log === frames) this.#sealed = { salt1: h.salt1, salt2: h.salt2 };
     c.bump();
     this.#syncedSinceCheckpoint = false;
@@ -318,11 +415,11 @@ export class WalSource {
   snapshot(): Promise<{ txid: bigint; timestamp: number; body: ReadableStream<Uint8Array> }> {
     return this.#exclusive(async () => {
       await this.#syncAll();
-      let { f, h } = await this.#openWal();
+      let { f, h } = await this.#openWalOwned();
       if (!this.#pos || this.#pos.header.walSalt1 !== h.salt1 || this.#pos.header.walSalt2 !== h.salt2) {
         await f.close();
         await this.#syncAll("align the position with the wal generation before a snapshot");
-        ({ f, h } = await this.#openWal());
+        ({ f, h } = await this.#openWalOwned());
       }
       const pos = this.#pos!;
       const end = walPosition(pos).offset;
@@ -391,6 +488,7 @@ export class WalSource {
   close(): Promise<void> {
     return this.#exclusive(async () => {
       this.#closed = true;
+      await this.#dropFiles();
       this.#closeConnections();
     });
   }
@@ -399,6 +497,30 @@ export class WalSource {
     this.#c?.close();
     this.#c = null;
   }
+}
+
+/** A kept handle lent to one step: its close() is a no-op (the source closes it). */
+function kept(f: RandomAccessReader): RandomAccessReader {
+  return { id: f.id, size: () => f.size(), read: (o, n) => f.read(o, n), close: async () => {} };
+}
+
+/** A handle of one step whose close() may be called more than once. */
+function onceClosed(f: RandomAccessReader): RandomAccessReader {
+  let closed = false;
+  return {
+    id: f.id,
+    size: () => f.size(),
+    read: (o, n) => f.read(o, n),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await f.close();
+    },
+  };
+}
+
+function isIoError(e: unknown): boolean {
+  return e instanceof LtxError && e.code === "IO_ERROR";
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

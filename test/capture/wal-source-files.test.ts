@@ -1,0 +1,86 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { nodeFileAccess } from "../../lib/adapters/fs-random.ts";
+import { localReplica } from "../../lib/adapters/wal-node.ts";
+import type { FileAccess } from "../../lib/capture/sqlite.ts";
+import { WalSource } from "../../lib/capture/wal-source.ts";
+import { contentHash, restoreAndCheck } from "./app.ts";
+import { driver, open, openApp } from "./driver.ts";
+
+/** nodeFileAccess counting opens and closes per path; `renamed` makes stat report another identity for a path. */
+function counting() {
+  const opens = new Map<string, number>();
+  const closes = new Map<string, number>();
+  const renamed = new Set<string>();
+  const files: FileAccess = {
+    async open(path) {
+      const f = await nodeFileAccess.open(path);
+      if (!f) return f;
+      opens.set(path, (opens.get(path) ?? 0) + 1);
+      const id = renamed.has(path) ? `${f.id}+other` : f.id;
+      return { id, size: () => f.size(), read: (o, n) => f.read(o, n), close: async () => (closes.set(path, (closes.get(path) ?? 0) + 1), f.close()) };
+    },
+    async stat(path) {
+      const st = await nodeFileAccess.stat(path);
+      return st && renamed.has(path) ? { ...st, id: `${st.id}+other` } : st;
+    },
+  };
+  return { files, opens, closes, renamed };
+}
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), "ltxkit-walfiles-"));
+  const path = join(dir, "app.db");
+  const app = openApp(path, { pageSize: 1024, autocheckpoint: 0 });
+  app.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+  let n = 0;
+  const write = (k: number) => {
+    for (let i = 0; i < k; i++, n++) app.query("INSERT INTO t (v) VALUES (?)", [`row ${n} `.repeat(1 + (n % 7))]);
+  };
+  return { dir, path, app, write };
+}
+
+describe(`WalSource file handles (${driver.name})`, () => {
+  it("keeps the WAL and the database file open across syncs and closes them at close()", async () => {
+    const { dir, path, app, write } = setup();
+    const c = counting();
+    const s = await WalSource.open({ path, open, files: c.files, local: localReplica(join(dir, "meta")), minCheckpointPageCount: 100_000 });
+    let txid = 0n;
+    for (let i = 0; i < 6; i++) {
+      write(7);
+      txid = await s.sync();
+    }
+    expect(txid).toBe(6n);
+    expect([c.opens.get(path + "-wal"), c.opens.get(path)]).toEqual([1, 1]);
+    expect([c.closes.get(path + "-wal") ?? 0, c.closes.get(path) ?? 0]).toEqual([0, 0]);
+    const r = await restoreAndCheck(s.local, txid);
+    expect([r.integrity, r.hash]).toEqual(["ok", contentHash(app)]);
+    await s.close();
+    expect([c.closes.get(path + "-wal"), c.closes.get(path)]).toEqual([1, 1]);
+    app.close();
+  });
+
+  it("opens the WAL and the database file again when their paths name other files", async () => {
+    const { dir, path, app, write } = setup();
+    const c = counting();
+    const s = await WalSource.open({ path, open, files: c.files, local: localReplica(join(dir, "meta")), minCheckpointPageCount: 100_000 });
+    write(5);
+    await s.sync();
+    c.renamed.add(path + "-wal").add(path);
+    write(5);
+    const txid = await s.sync();
+    expect(txid).toBe(2n);
+    // the old handles closed, new ones opened (their identity matches the stat again, so they are kept)
+    expect([c.opens.get(path + "-wal"), c.opens.get(path)]).toEqual([2, 2]);
+    expect([c.closes.get(path + "-wal"), c.closes.get(path)]).toEqual([1, 1]);
+    write(5);
+    expect(await s.sync()).toBe(3n);
+    expect([c.opens.get(path + "-wal"), c.opens.get(path)]).toEqual([2, 2]);
+    const r = await restoreAndCheck(s.local, 3n);
+    expect([r.integrity, r.hash]).toEqual(["ok", contentHash(app)]);
+    await s.close();
+    app.close();
+  });
+});
