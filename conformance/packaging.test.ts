@@ -94,7 +94,7 @@ describe.skipIf(!inNode || skip(registryUp() ? [] : ["npm registry"], "npm tarba
   });
 
   it("the tarball holds the built entries, the sources, README and LICENSE, and no tests", () => {
-    for (const f of ["package.json", "LICENSE", "README.md", "dist/mod.js", "dist/mod.d.ts", "dist/s3.js", "dist/ltx/mod.js", "dist/cli/main.js", "lib/ltx/wasm/lz4.wasm", "lib/ltx/wasm/crc64.wasm", "dist/adapters/workerd.js", "lib/adapters/wasm/sqlite-trampolines.wasm"]) expect(packed, f).toContain(f);
+    for (const f of ["package.json", "LICENSE", "README.md", "dist/mod.js", "dist/mod.d.ts", "dist/s3.js", "dist/ltx/mod.js", "dist/cli/main.js", "bin/ltxkit.cjs", "lib/ltx/wasm/lz4.wasm", "lib/ltx/wasm/crc64.wasm", "dist/adapters/workerd.js", "lib/adapters/wasm/sqlite-trampolines.wasm"]) expect(packed, f).toContain(f);
     expect(packed.filter((f) => /^(test|conformance|bench|scripts)\//.test(f))).toEqual([]);
   });
 

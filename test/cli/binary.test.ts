@@ -352,3 +352,19 @@ describe("ltxkit -h (built binary)", () => {
     });
   }
 });
+
+describe("the ltxkit bin (bin/ltxkit.cjs)", () => {
+  // Node sizes libuv's I/O pool when it is first used, which is before an ES module's first line
+  // runs; the CommonJS bin sets the size first. -exec's child inherits the environment it set.
+  it("runs the CLI with UV_THREADPOOL_SIZE=16 unless the environment sets it (seen by replicate -exec's child)", () => {
+    const dir = tmp("pool");
+    expect(ltxkit(["restore", "-o", join(dir, "a.db"), `file://${loadReplicaFixture()}`]).code).toBe(0);
+    const pool = (env: Record<string, string | undefined>) => {
+      const r = ltxkit(["replicate", "-no-lease", "-exec", 'sh -c "echo pool=$UV_THREADPOOL_SIZE"', join(dir, "a.db"), `file://${join(dir, "r")}`], env);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim();
+    };
+    expect(pool({ UV_THREADPOOL_SIZE: undefined })).toBe("pool=16");
+    expect(pool({ UV_THREADPOOL_SIZE: "5" })).toBe("pool=5");
+  });
+});
