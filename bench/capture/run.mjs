@@ -73,29 +73,40 @@ function mem() {
   return { rss: m.rss, ab: m.arrayBuffers };
 }
 
+/**
+ * The timed loop every variant shares: `txs` transactions of the workload `w`, `afterBatch` awaited
+ * after every `batch` of them (a sync, an export, or a bare yield) and `end` after the last; memory,
+ * CPU and wall time around it.
+ */
+async function timed(w, batch, afterBatch, end = () => null) {
+  globalThis.gc?.(); // the set-up's garbage is not the loop's memory
+  const base = mem();
+  await profStart();
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < txs; i++) {
+    w.tx();
+    if ((i + 1) % batch === 0) await afterBatch();
+  }
+  await end();
+  const t1 = performance.now();
+  const c1 = process.cpuUsage(c0);
+  await profStop();
+  return { base, t0, t1, c1 };
+}
+
 async function runChild(variant, batch) {
   const sqlite3 = await loadSqlite();
   const { image, rows } = buildImageOf(sqlite3, mib);
   globalThis.gc?.();
   let shipped = 0;
   let peakQueue = 0;
-  let t0, t1, c0, c1, base;
+  let t0, t1, c1, base;
   if (variant === "off") {
     const db = loadMemdb(sqlite3, image);
     const w = workload(db, rows, 1);
     for (let i = 0; i < 50; i++) w.tx(); // warm up
-    globalThis.gc?.(); // the set-up's garbage is not the loop's memory
-    base = mem();
-    await profStart();
-    c0 = process.cpuUsage();
-    t0 = performance.now();
-    for (let i = 0; i < txs; i++) {
-      w.tx();
-      if ((i + 1) % batch === 0) await null; // a yield per batch, as the others
-    }
-    t1 = performance.now();
-    c1 = process.cpuUsage(c0);
-    await profStop();
+    ({ base, t0, t1, c1 } = await timed(w, batch, () => null)); // a yield per batch, as the others
     w.finalize();
     db.close();
   } else if (variant === "unix") {
@@ -104,18 +115,7 @@ async function runChild(variant, batch) {
     db.exec("PRAGMA journal_mode=MEMORY");
     const w = workload(db, rows, 1);
     for (let i = 0; i < 50; i++) w.tx();
-    globalThis.gc?.(); // the set-up's garbage is not the loop's memory
-    base = mem();
-    await profStart();
-    c0 = process.cpuUsage();
-    t0 = performance.now();
-    for (let i = 0; i < txs; i++) {
-      w.tx();
-      if ((i + 1) % batch === 0) await null;
-    }
-    t1 = performance.now();
-    c1 = process.cpuUsage(c0);
-    await profStop();
+    ({ base, t0, t1, c1 } = await timed(w, batch, () => null));
     w.finalize();
     db.close();
   } else if (variant === "jsvfs") {
@@ -124,18 +124,7 @@ async function runChild(variant, batch) {
     db.exec("PRAGMA journal_mode=MEMORY");
     const w = workload(db, rows, 1);
     for (let i = 0; i < 50; i++) w.tx();
-    globalThis.gc?.(); // the set-up's garbage is not the loop's memory
-    base = mem();
-    await profStart();
-    c0 = process.cpuUsage();
-    t0 = performance.now();
-    for (let i = 0; i < txs; i++) {
-      w.tx();
-      if ((i + 1) % batch === 0) await null;
-    }
-    t1 = performance.now();
-    c1 = process.cpuUsage(c0);
-    await profStop();
+    ({ base, t0, t1, c1 } = await timed(w, batch, () => null));
     w.finalize();
     db.close();
   } else if (variant === "vfs") {
@@ -166,23 +155,11 @@ async function runChild(variant, batch) {
     for (let i = 0; i < 50; i++) w.tx();
     await h3.sync();
     shipped = 0;
-    globalThis.gc?.(); // the set-up's garbage is not the loop's memory
-    base = mem();
-    await profStart();
-    c0 = process.cpuUsage();
-    t0 = performance.now();
-    for (let i = 0; i < txs; i++) {
-      w.tx();
-      if ((i + 1) % batch === 0) {
-        const q = h3.status().queue.bytes;
-        await h3.sync();
-        if (q > peakQueue) peakQueue = q;
-      }
-    }
-    await h3.sync();
-    t1 = performance.now();
-    c1 = process.cpuUsage(c0);
-    await profStop();
+    ({ base, t0, t1, c1 } = await timed(w, batch, async () => {
+      const q = h3.status().queue.bytes;
+      await h3.sync();
+      if (q > peakQueue) peakQueue = q;
+    }, () => h3.sync()));
     w.finalize();
     await h3.close();
   } else if (variant === "diff") {
@@ -192,24 +169,13 @@ async function runChild(variant, batch) {
     for (let i = 0; i < 50; i++) w.tx();
     let prev = sqlite3.capi.sqlite3_js_db_export(db.pointer);
     let txid = 2n;
-    globalThis.gc?.(); // the set-up's garbage is not the loop's memory
-    base = mem();
-    await profStart();
-    c0 = process.cpuUsage();
-    t0 = performance.now();
-    for (let i = 0; i < txs; i++) {
-      w.tx();
-      if ((i + 1) % batch === 0) {
-        const cur = sqlite3.capi.sqlite3_js_db_export(db.pointer);
-        const f = captureL0(prev, cur, { txid: txid++, timestamp: Date.now() });
-        if (f) shipped += f.length;
-        prev = cur;
-        await null;
-      }
-    }
-    t1 = performance.now();
-    c1 = process.cpuUsage(c0);
-    await profStop();
+    ({ base, t0, t1, c1 } = await timed(w, batch, () => {
+      const cur = sqlite3.capi.sqlite3_js_db_export(db.pointer);
+      const f = captureL0(prev, cur, { txid: txid++, timestamp: Date.now() });
+      if (f) shipped += f.length;
+      prev = cur;
+      return null;
+    }));
     w.finalize();
     db.close();
   }
