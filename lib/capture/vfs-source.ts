@@ -39,6 +39,8 @@ function timestampOf(b: Uint8Array): Date {
  */
 export class VfsRecordStore implements BlobStore {
   readonly kind = "vfs";
+  /** Records are read synchronously from the VFS storage: a whole get is one copy, no stream. */
+  readonly inMemory = true;
   readonly #s: VfsStorage;
   readonly #prefix: string;
 

@@ -13,9 +13,6 @@ import { listLevel, writeLtxFile } from "./list.ts";
 import type { LeaseKeeper } from "./lease-keeper.ts";
 import type { Replica } from "./replica.ts";
 
-/** Store kinds whose files live in memory: an upload reads such a file whole instead of streaming it. */
-const IN_MEMORY = new Set(["vfs", "memory"]);
-
 /** The state and operations of one replica. */
 export class Uploader {
   readonly replica: Replica;
@@ -78,7 +75,7 @@ export class Uploader {
     let key = from.layout.key(0, t, t);
     // A local store that keeps its files in memory (a captured sqlite-wasm database's records, a
     // memory store) hands over the whole file in one read: no header read, no stream.
-    const whole = IN_MEMORY.has(from.store.kind) ? await from.store.get(key, undefined, { signal }) : null;
+    const whole = from.store.inMemory === true ? await from.store.get(key, undefined, { signal }) : null;
     let head = whole ? whole.subarray(0, HEADER_SIZE) : await from.store.get(key, { offset: 0, length: HEADER_SIZE }, { signal });
     if (!head || head.length === 0) {
       for (const o of others) {

@@ -71,6 +71,13 @@ export interface BlobStore {
   readonly kind: string;
 
   /**
+   * True when the store keeps its objects in memory, so that a whole-object `get` costs no I/O and
+   * no more memory than the object already takes: a reader may then prefer it to `getStream`.
+   * Absent means false.
+   */
+  readonly inMemory?: boolean;
+
+  /**
    * Reads an object, or a byte range of it. Returns `null` when the key does not exist. A range that
    * starts at or past the end returns an empty array; a range that runs past the end is clipped.
    * Idempotent; no side effects.

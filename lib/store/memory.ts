@@ -16,6 +16,8 @@ interface Entry {
 /** A BlobStore in memory (tests, workers, browsers), with the same semantics as the other stores. */
 export class MemoryStore implements BlobStore {
   readonly kind = "memory";
+  /** Objects live in memory: a whole get is a copy, no I/O. */
+  readonly inMemory = true;
   #objects = new Map<string, Entry>();
   #seq = 0;
 

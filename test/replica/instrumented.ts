@@ -137,6 +137,7 @@ export const netError = () => new TypeError("fetch failed: connection reset");
 /** Counts every request per operation (`puts` also by key) and fails the ones `fault` picks. */
 export class CountingStore implements BlobStore {
   readonly kind: string;
+  readonly inMemory?: boolean;
   readonly inner: BlobStore;
   counts = { get: 0, getStream: 0, put: 0, list: 0, delete: 0, head: 0 };
   puts: string[] = [];
@@ -148,6 +149,7 @@ export class CountingStore implements BlobStore {
   constructor(inner: BlobStore) {
     this.inner = inner;
     this.kind = inner.kind;
+    if (inner.inMemory !== undefined) this.inMemory = inner.inMemory;
   }
   async #check(op: keyof CountingStore["counts"], key: string): Promise<void> {
     this.counts[op]++;
