@@ -30,14 +30,17 @@ describe.skipIf(skipWithoutWorkerd())("DurableObjectVfsStorage in a Durable Obje
       big: sha(pattern(11, 3 * 1024 * 1024 + 5)),
       small: sha(pattern(10, 100)),
       empty: 0,
-      queued: ["q/0000000000000001", "q/0000000000000002"],
-      all: ["empty", "pos", "q/0000000000000001", "q/0000000000000002"],
+      queued: ["q/0000000000000001", "q/0000000000000002", "q/\u00e9"],
+      all: ["empty", "pos", "q/0000000000000001", "q/0000000000000002", "q/\u00e9", "q0", "qa"],
       // 3 MiB + 5 bytes in 1 MiB parts: 4 rows, none above 1 MiB.
       chunks: [
         { key: "empty", n: 1, m: 0 },
         { key: "pos", n: 1, m: 16 },
         { key: "q/0000000000000001", n: 1, m: 100 },
         { key: "q/0000000000000002", n: 4, m: 1048576 },
+        { key: "q/\u00e9", n: 1, m: 3 },
+        { key: "q0", n: 1, m: 2 },
+        { key: "qa", n: 1, m: 1 },
       ],
     };
     let mf = make();
@@ -58,8 +61,8 @@ describe.skipIf(skipWithoutWorkerd())("DurableObjectVfsStorage in a Durable Obje
         maxPage: 2,
         pages: { ...written.pages, 3: null },
         small: null,
-        queued: ["q/0000000000000002"],
-        all: ["empty", "pos", "q/0000000000000002"],
+        queued: ["q/0000000000000002", "q/\u00e9"],
+        all: ["empty", "pos", "q/0000000000000002", "q/\u00e9", "q0", "qa"],
         chunks: written.chunks.filter((c) => c.key !== "q/0000000000000001"),
       };
       expect(await get("truncate")).toEqual(truncated);

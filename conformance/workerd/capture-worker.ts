@@ -106,16 +106,7 @@ async function session(req: Request, env: Env): Promise<Response> {
   const url = new URL(req.url);
   const sqlite3 = await getSqlite();
   try {
-    const { prefix, s3, steps, bench, mode } = (await req.json()) as { prefix: string; s3: boolean; steps: string[]; bench?: number; mode?: "off" | "on" };
-    if (mode === "off") {
-      // The same transactions without capture: sqlite-wasm's own in-memory database.
-      // deno-lint-ignore no-explicit-any
-      const plain = new (sqlite3.oo1 as any).DB(":memory:");
-      plain.exec("PRAGMA page_size=4096; PRAGMA journal_mode=MEMORY; CREATE TABLE bench(id INTEGER PRIMARY KEY, v BLOB)");
-      for (let i = 0; i < (bench ?? 0); i++) plain.exec("INSERT INTO bench(v) VALUES (randomblob(100))");
-      plain.close();
-      return Response.json({ n: bench ?? 0 });
-    }
+    const { prefix, s3, steps } = (await req.json()) as { prefix: string; s3: boolean; steps: string[] };
     const t0 = Date.now();
     const h = await openCapturedDatabase(sqlite3, { storage: new MemoryVfsStorage(), replicas: replicas(env, prefix, s3), start: false, syncInterval: 3_600_000 });
     const openMs = Date.now() - t0;
@@ -131,9 +122,6 @@ async function session(req: Request, env: Env): Promise<Response> {
       const txid = await h.sync({ timeout: 30_000 });
       points.push({ txid: txid.toString(), image: b64(exportImage(sqlite3, h)), replicas: h.status().replicas.map((r) => r.remoteTXID.toString()) });
     }
-    // Bench (timed from outside: workerd's clocks stand still while JavaScript runs): n small
-    // insert transactions through the capture VFS; close ships them as one merged L0 file.
-    for (let i = 0; i < (bench ?? 0); i++) h.db.exec("INSERT INTO bench(v) VALUES (randomblob(100))");
     await h.close();
     return Response.json({ restoredTXID, openMs, points, counts, path: url.pathname });
   } catch (e) {

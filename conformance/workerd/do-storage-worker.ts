@@ -51,7 +51,9 @@ export class StorageDO {
     if (op === "write") {
       s.apply({
         pages: new Map([[1, pattern(1, 4096)], [2, pattern(2, 4096)], [3, pattern(3, 4096)]]),
-        records: new Map([["q/0000000000000001", pattern(10, 100)], ["q/0000000000000002", pattern(11, 3 * 1024 * 1024 + 5)], ["pos", pattern(12, 16)], ["empty", new Uint8Array(0)]]),
+        records: new Map([["q/0000000000000001", pattern(10, 100)], ["q/0000000000000002", pattern(11, 3 * 1024 * 1024 + 5)], ["pos", pattern(12, 16)], ["empty", new Uint8Array(0)],
+          // Around the bound of listRecords("q/"): a non-ASCII key inside the prefix, and two keys just past it.
+          ["q/\u00e9", pattern(14, 3)], ["q0", pattern(15, 2)], ["qa", pattern(16, 1)]]),
       });
     } else if (op === "atomic") {
       // Page 1 changes and page 4 appears, then the invalid record key aborts the batch: none of it may show.

@@ -85,8 +85,15 @@ export class DurableObjectVfsStorage implements VfsStorage {
 
   /** The keys of every record starting with `prefix`, ascending by JavaScript string order. */
   listRecords(prefix: string): string[] {
-    // Every key with the prefix sorts at or after it in SQLite's binary order too; the rest is filtered here.
-    const rows = this.#exec(`SELECT DISTINCT key FROM ${this.#records} WHERE key >= ?`, prefix);
+    // Every key with the prefix sorts at or after it in SQLite's binary order too. When the prefix
+    // ends in an ASCII character, every such key also sorts before the prefix with that character
+    // incremented, so the index range stops there instead of running to the end of the table.
+    const last = prefix.charCodeAt(prefix.length - 1);
+    const rows =
+      last < 0x7f
+        ? this.#exec(`SELECT DISTINCT key FROM ${this.#records} WHERE key >= ? AND key < ? ORDER BY key`, prefix, prefix.slice(0, -1) + String.fromCharCode(last + 1))
+        : this.#exec(`SELECT DISTINCT key FROM ${this.#records} WHERE key >= ? ORDER BY key`, prefix);
+    // SQLite orders by UTF-8 bytes, JavaScript by UTF-16 units: they differ only past U+FFFF, so the sort stays.
     return rows.map((r) => String(r.key)).filter((k) => k.startsWith(prefix)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
