@@ -15,12 +15,14 @@
 import { AwsClient } from "aws4fetch";
 import { LtxError, type ErrorCode } from "../errors.ts";
 import type { BlobInfo, BlobStore, ByteRange, DeleteOptions, GetOptions, ListOptions, PutBody, PutOptions } from "./blob-store.ts";
-import { concat } from "../util/bytes.ts";
 import { iterateChunks } from "../util/chunks.ts";
 import { sleep } from "../util/sleep.ts";
 import { base64, md5 } from "./md5.ts";
 import { unquote } from "./memory.ts";
 import { blocks, parseError, parseListObjectsV2, tag, xmlEscape } from "./s3-xml.ts";
+import { anySignal, chunksOf, emptyStream, guardBody, metaHeaders, parseRetryAfter, rangeHeader, readPart, writeHeaders } from "./s3-http.ts";
+
+export { parseRetryAfter } from "./s3-http.ts";
 
 /** Options of S3Store: bucket, endpoint, credentials, multipart and retry settings. */
 export interface S3StoreOptions {
@@ -330,124 +332,4 @@ export class S3Store implements BlobStore {
 /** A body #send read, as text. */
 function bodyText(res: Response): string {
   return new TextDecoder().decode(bodies.get(res));
-}
-
-/**
- * Milliseconds a `Retry-After` value asks to wait: delta-seconds or an HTTP date (RFC 9110 §10.2.3);
- * 0 when absent or malformed.
- */
-export function parseRetryAfter(v: string | null, now: number): number {
-  if (!v) return 0;
-  const t = v.trim();
-  if (/^\d{1,10}$/.test(t)) return Number(t) * 1000;
-  const d = Date.parse(t);
-  return Number.isNaN(d) || !/[a-z]/i.test(t) ? 0 : Math.max(0, d - now);
-}
-
-/**
- * A streamed body whose failures are typed: TIMEOUT when a read waits more than `ms` for the next
- * chunk (a server that stalls mid-body; the wait counts only while the consumer reads), STORE_ERROR
- * when the connection breaks or the body ends short of its Content-Length (`expected`).
- */
-function guardBody(body: ReadableStream<Uint8Array>, ms: number, what: string, expected: number | undefined): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  let got = 0;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(c) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const stalled = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new LtxError("TIMEOUT", `${what}: no body bytes for ${ms} ms (at byte ${got})`)), ms);
-        });
-        try {
-          const r = await Promise.race([reader.read(), stalled]);
-          if (r.done) {
-            if (expected !== undefined && got !== expected) throw new LtxError("STORE_ERROR", `${what}: body ended at byte ${got} of ${expected} (Content-Length)`);
-            c.close();
-          } else {
-            got += r.value.length;
-            c.enqueue(r.value);
-          }
-        } catch (e) {
-          reader.cancel(e).catch(() => {});
-          if (e instanceof LtxError) throw e;
-          throw new LtxError("STORE_ERROR", `${what}: reading body at byte ${got}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
-        } finally {
-          clearTimeout(timer);
-        }
-      },
-      cancel(reason) {
-        return reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
-}
-
-function rangeHeader(range?: ByteRange): Record<string, string> {
-  if (!range) return {};
-  if (!Number.isSafeInteger(range.offset) || range.offset < 0 || (range.length !== undefined && (!Number.isSafeInteger(range.length) || range.length < 0))) {
-    throw new LtxError("INVALID_ARGUMENT", `invalid byte range: offset ${range.offset}, length ${range.length}`);
-  }
-  return { range: range.length === undefined ? `bytes=${range.offset}-` : `bytes=${range.offset}-${range.offset + range.length - 1}` };
-}
-
-function metaHeaders(opts: PutOptions): Record<string, string> {
-  const h: Record<string, string> = {};
-  for (const [k, v] of Object.entries(opts.metadata ?? {})) h[`x-amz-meta-${k.toLowerCase()}`] = v;
-  if (opts.contentType) h["content-type"] = opts.contentType;
-  return h;
-}
-
-function writeHeaders(opts: PutOptions): Record<string, string> {
-  const h = metaHeaders(opts);
-  if (opts.ifNoneMatch) h["if-none-match"] = "*";
-  // Ceph RGW matches If-Match only against the unquoted ETag; AWS accepts it unquoted too.
-  if (opts.ifMatch !== undefined) h["if-match"] = unquote(opts.ifMatch);
-  return h;
-}
-
-function emptyStream(): ReadableStream<Uint8Array> {
-  return new ReadableStream({ start: (c) => c.close() });
-}
-
-async function* chunksOfGen(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
-  for (let o = 0; o < data.length; o += size) yield data.subarray(o, o + size);
-}
-function chunksOf(data: Uint8Array, size: number): AsyncIterator<Uint8Array> {
-  return chunksOfGen(data, size);
-}
-
-const leftovers = new WeakMap<AsyncIterator<Uint8Array>, Uint8Array>();
-
-/** Reads exactly `size` bytes (fewer at the end) from an iterator of chunks. */
-async function readPart(it: AsyncIterator<Uint8Array>, size: number): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  const left = leftovers.get(it);
-  if (left) {
-    leftovers.delete(it);
-    parts.push(left);
-    n = left.length;
-  }
-  while (n < size) {
-    const r = await it.next();
-    if (r.done) break;
-    parts.push(r.value);
-    n += r.value.length;
-  }
-  const all = concat(parts, n);
-  if (all.length > size) {
-    leftovers.set(it, all.slice(size));
-    return all.subarray(0, size);
-  }
-  return all;
-}
-
-function anySignal(signals: AbortSignal[]): AbortSignal {
-  const any = (AbortSignal as unknown as { any?: (s: AbortSignal[]) => AbortSignal }).any;
-  if (any) return any(signals);
-  const c = new AbortController();
-  for (const s of signals) s.addEventListener("abort", () => c.abort(s.reason), { once: true });
-  return c.signal;
 }
