@@ -119,11 +119,16 @@ describe("S3 store deadlines (local stalling server)", () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     const port = (server.address() as { port: number }).port;
     try {
-      const s = new S3Store({ bucket: "b", endpoint: `http://127.0.0.1:${port}`, accessKeyId: "AK", secretAccessKey: "SK", timeoutMs: 300, retries: 1 });
+      // Attempts are counted where they are sent: a starved process may fire the 300 ms timer
+      // before the server saw the request, so the server's count can fall short.
+      let attempts = 0;
+      const counted: typeof fetch = (...a) => (attempts++, fetch(...a));
+      const s = new S3Store({ bucket: "b", endpoint: `http://127.0.0.1:${port}`, accessKeyId: "AK", secretAccessKey: "SK", timeoutMs: 300, retries: 1, fetch: counted });
       await expect(s.get("no-answer")).rejects.toMatchObject({ code: "TIMEOUT" });
-      expect(hits).toBe(2);
+      expect(attempts).toBe(2);
       await expect(s.get("stall-body")).rejects.toMatchObject({ code: "TIMEOUT" });
-      expect(hits).toBe(4);
+      expect(attempts).toBe(4);
+      expect(hits).toBeGreaterThan(0);
     } finally {
       server.closeAllConnections();
       server.close();
