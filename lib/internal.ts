@@ -7,7 +7,8 @@
  * @module
  */
 export { wrapError } from "./errors.ts";
-export { compressLoops, decompressBlockAt, decompressLoops } from "./ltx/lz4-block.ts";
+export { decompressBlockAt, decompressLoops } from "./ltx/lz4-block.ts";
+export { compressLoops } from "./ltx/lz4-compress.ts";
 export { frameLength } from "./ltx/lz4-frame.ts";
 export { isContiguous } from "./ltx/compactor.ts";
 export { ByteSource } from "./ltx/byte-source.ts";

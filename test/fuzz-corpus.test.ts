@@ -45,6 +45,7 @@ const modules: Record<string, () => Promise<unknown>> = {
   errors: () => import("../lib/errors.ts"),
   "ltx/decoder": () => import("../lib/ltx/decoder.ts"),
   "ltx/lz4-block": () => import("../lib/ltx/lz4-block.ts"),
+  "ltx/lz4-compress": () => import("../lib/ltx/lz4-compress.ts"),
   "ltx/lz4-frame": () => import("../lib/ltx/lz4-frame.ts"),
   "ltx/page-index": () => import("../lib/ltx/page-index.ts"),
   "ltx/checksum": () => import("../lib/ltx/checksum.ts"),

@@ -18,7 +18,8 @@ import {
   type Header,
   type Trailer,
 } from "./header.ts";
-import { compressBlock, compressBlockBound } from "./lz4-block.ts";
+import { compressBlockBound } from "./lz4-block.ts";
+import { compressBlock } from "./lz4-compress.ts";
 import { encodeFrame } from "./lz4-frame.ts";
 import { encodePageIndex, type PageIndexEntry } from "./page-index.ts";
 import { pageOrderError, snapshotEndError } from "./page-rules.ts";

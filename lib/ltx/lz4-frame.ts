@@ -5,7 +5,8 @@
  * when compression does not shrink it), EndMark, xxh32 content checksum.
  */
 import { LtxError, isLtxError } from "../errors.ts";
-import { compressBlock, compressBlockBound, decompressBlock } from "./lz4-block.ts";
+import { compressBlockBound, decompressBlock } from "./lz4-block.ts";
+import { compressBlock } from "./lz4-compress.ts";
 import { xxh32 } from "./xxh32.ts";
 
 const MAGIC = 0x184d2204;

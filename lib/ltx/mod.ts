@@ -7,7 +7,8 @@
  * @module
  */
 export { CHECKSUM_FLAG, Crc64, crc64, DatabaseChecksum, databaseChecksum, lockPgno, pageChecksum } from "./checksum.ts";
-export { compressBlock, compressBlockBound, decompressBlock } from "./lz4-block.ts";
+export { compressBlockBound, decompressBlock } from "./lz4-block.ts";
+export { compressBlock } from "./lz4-compress.ts";
 export { decodeFrame, decodeFrameToEnd, encodeFrame } from "./lz4-frame.ts";
 export { useWasmKernels, useWasmModules } from "./wasm-kernels.ts";
 export { xxh32 } from "./xxh32.ts";

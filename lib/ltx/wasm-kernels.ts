@@ -2,7 +2,7 @@
  * The optional WebAssembly kernels, each a small hand-written module (lib/ltx/wasm/*.wat):
  *
  * - LZ4 (lz4.wat, 1.5 KB): the same block decompressor checks and the same compressor algorithm as
- *   the TypeScript loops in lz4-block.ts, on 8-byte loads and stores.
+ *   the TypeScript loops in lz4-block.ts and lz4-compress.ts, on 8-byte loads and stores.
  * - CRC-64 (crc64.wat, 0.6 KB, WebAssembly SIMD): 64 KiB chunks as eight lanes of the same fold as
  *   checksum.ts, joined with a table multiplication.
  *

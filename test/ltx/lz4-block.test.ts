@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { compressBlock, compressBlockBound, decompressBlock, decompressBlockAt, decompressLoops } from "../../lib/ltx/lz4-block.ts";
+import { compressBlockBound, decompressBlock, decompressBlockAt, decompressLoops } from "../../lib/ltx/lz4-block.ts";
+import { compressBlock } from "../../lib/ltx/lz4-compress.ts";
 import { isLtxError } from "../../lib/errors.ts";
 import { useWasmKernels } from "../../lib/ltx/wasm-kernels.ts";
 

@@ -4,7 +4,8 @@
  * mutated blocks; both compressors write the same blocks.
  */
 import { describe, it, expect, afterEach } from "vitest";
-import { compressBlock, compressBlockBound, compressLoops, decompressBlock, decompressLoops } from "../../lib/ltx/lz4-block.ts";
+import { compressBlockBound, decompressBlock, decompressLoops } from "../../lib/ltx/lz4-block.ts";
+import { compressBlock, compressLoops } from "../../lib/ltx/lz4-compress.ts";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
