@@ -1,7 +1,7 @@
 /**
  * What the sqlite-wasm capture VFS ships, Go Litestream v0.5.16 restores: a file replica (and an
  * S3 one on Ceph RGW when configured) written by openCapturedDatabase through its L0 files,
- * compacted levels and snapshots restores with `litestream restore` to exactly the database image
+ * compacted levels and snapshots (L0 files with stored pages, literal-only LZ4 blocks) restores with `litestream restore` to exactly the database image
  * sqlite-wasm exports at each synced TXID asked for, also after a cold start from that replica.
  */
 import { execFileSync } from "node:child_process";
@@ -57,6 +57,13 @@ describe.skipIf(skip)("capture VFS output restores with litestream restore v0.5.
       expect(last).toBe(first + 20n);
       const levels = await Promise.all([0, 1, 2, 9].map((l) => listLevel(remote, l)));
       expect(levels.map((l) => l.length > 0)).toEqual([true, true, true, true]);
+      // The L0 files hold stored pages (literal-only LZ4 blocks, the capture's default), so the
+      // restores below read those through Go's LZ4 decoder.
+      for (const f of levels[0]!) {
+        const b = (await remote.store.get(f.key))!;
+        expect(new DataView(b.buffer, b.byteOffset).getUint32(106), f.key).toBe(4114);
+        expect(b[110], f.key).toBe(0xf0);
+      }
       const points = [...new Set([...levels[1]!, ...levels[2]!, ...levels[3]!].map((f) => f.maxTXID))].filter((x) => images.has(x));
       expect(points.length).toBeGreaterThan(3);
       points.push(first, first + 1n, last - 1n);

@@ -113,6 +113,13 @@ export function headerPageSize(page1: Uint8Array | undefined): number {
 export interface CaptureLogOptions {
   /** Page encoding of the L0 files (default "block", what Litestream v0.5.16 writes). */
   pageEncoding?: PageEncoding;
+  /**
+   * Compress the pages of L0 files (default false: each page is stored, a literal-only LZ4 block in
+   * encoding "block", which every reader decodes). Storing costs a copy per page instead of an LZ4
+   * compression, on the commit path's thread; compaction writes levels 1 and up compressed, so only
+   * L0 files, short-lived, are larger by what their pages would have compressed.
+   */
+  compressL0?: boolean;
   /** Clock for L0 timestamps (ms). */
   now?: () => number;
 }
@@ -269,7 +276,7 @@ export class CaptureLog {
     const timestamp = this.#now();
     const header: Header = newHeader({ flags: HEADER_FLAG_NO_CHECKSUM, pageSize: ps, commit, minTXID: txid, maxTXID: txid, timestamp, walOffset: 32 });
     const pages: Page[] = pgnos.map((p) => ({ pgno: p, data: this.#page(p, ps) }));
-    const file = encodeLtxBytes(header, pages, { pageEncoding: this.#o.pageEncoding ?? "block" });
+    const file = encodeLtxBytes(header, pages, { pageEncoding: this.#o.pageEncoding ?? "block", compress: this.#o.compressL0 ?? false });
     const next: CapturePosition = { txid, commit, full: false };
     records.set(BLOB_PREFIX + fileLayout.key(0, txid, txid), file);
     records.set(POS_KEY, encodePosition(next));
