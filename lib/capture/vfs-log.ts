@@ -184,12 +184,18 @@ export class CaptureLog {
     return () => void this.#listeners.delete(fn);
   }
 
-  /** Applies one committed transaction: its pages and its queue record, in one batch. */
-  commit(c: CommitInput): void {
+  /**
+   * Applies one committed transaction: its pages and its queue record, in one batch. With
+   * `exchange`, the storage may keep the page arrays: it then returns the arrays it replaced (the
+   * caller's from then on) and the caller must not touch the ones it handed over (VfsBatch.exchange);
+   * undefined means they were copied.
+   */
+  commit(c: CommitInput, exchange = false): Uint8Array[] | undefined {
     const key = QUEUE_PREFIX + this.#seq.toString(16).padStart(16, "0");
     const batch: VfsBatch = { pages: c.pages, records: new Map([[key, encodeCommitRecord(c)]]) };
+    if (exchange) batch.exchange = true;
     this.#preserve(c.pages);
-    this.storage.apply(batch);
+    const released = this.storage.apply(batch) ?? undefined;
     this.#seq++;
     this.#queued++;
     for (const fn of this.#listeners) {
@@ -199,6 +205,7 @@ export class CaptureLog {
         // a listener's failure is not the commit's
       }
     }
+    return released;
   }
 
   /**

@@ -36,6 +36,23 @@ describe("MemoryVfsStorage: ownership and record listing", () => {
     expect(s.getPage(1)).toEqual(page(7));
   });
 
+  it("a batch offering an exchange is stored as given and the replaced arrays come back; a new page replaces nothing; without it, apply copies and returns nothing", () => {
+    const s = new MemoryVfsStorage();
+    const a = page(1), b = page(2), c = page(3);
+    expect(s.apply({ pages: new Map([[1, a]]) })).toBeUndefined();
+    const stored1 = s.getPage(1)!;
+    expect(stored1).not.toBe(a);
+    const back = s.apply({ pages: new Map([[1, b], [2, c]]), exchange: true });
+    expect(s.getPage(1)).toBe(b);
+    expect(s.getPage(2)).toBe(c);
+    expect(back).toHaveLength(1);
+    expect(back![0]).toBe(stored1);
+    expect(s.maxPage()).toBe(2);
+    // A dropped page is not handed back (it is gone, not replaced).
+    expect(s.apply({ pages: new Map([[2, null]]), exchange: true })).toEqual([]);
+    expect(s.maxPage()).toBe(1);
+  });
+
   it("a batch that transfers its pages is stored as given", () => {
     const s = new MemoryVfsStorage();
     s.apply({ pages: new Map([[1, page(3)], [2, page(4)]]), transfer: true });
