@@ -31,7 +31,6 @@ export const QUEUE_PREFIX = "q/";
 /** Record key prefix of queued L0 files (followed by their replica key). */
 export const BLOB_PREFIX = "blob/";
 
-const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** The capture position: the newest L0 file made. */
@@ -87,9 +86,16 @@ function decodeDelta(key: string, b: Uint8Array, page: (pgno: number) => void): 
   return { commit: get32(b, 0), low: get32(b, 4) };
 }
 
-/** Encodes a position record. */
+/**
+ * Encodes a position record: the JSON text `{"txid":"<16 hex>","commit":<n>,"full":<bool>}` (what
+ * JSON.stringify writes for it), built as ASCII bytes directly, since every sync writes one.
+ */
 export function encodePosition(p: CapturePosition): Uint8Array {
-  return enc.encode(JSON.stringify({ txid: formatTXID(p.txid), commit: p.commit, full: p.full }));
+  if (!Number.isSafeInteger(p.commit) || p.commit < 0) throw new LtxError("INVALID_ARGUMENT", `capture position commit ${p.commit} is not a page count`);
+  const text = `{"txid":"${formatTXID(p.txid)}","commit":${p.commit},"full":${p.full ? "true" : "false"}}`;
+  const b = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) b[i] = text.charCodeAt(i);
+  return b;
 }
 
 function decodePosition(b: Uint8Array): CapturePosition {

@@ -81,3 +81,26 @@ describe("MemoryVfsStorage: ownership and record listing", () => {
     for (const k of universe) expect(s.getRecord(k)).toEqual(model.get(k));
   });
 });
+
+describe("capture position record", () => {
+  it("is the JSON text of {txid (16 hex), commit, full}, byte for byte, and what a sync stores parses back to the position", async () => {
+    const { encodePosition, CaptureLog } = await import("../../lib/capture/vfs-log.ts");
+    const { formatTXID } = await import("../../lib/ltx/txid.ts");
+    for (const [txid, commit, full] of [[0n, 0, false], [1n, 1, true], [0xfedcba9876543210n, 4294967295, false], [255n, 123456, true]] as const) {
+      const want = new TextEncoder().encode(JSON.stringify({ txid: formatTXID(txid), commit, full }));
+      expect(encodePosition({ txid, commit, full })).toEqual(want);
+    }
+    expect(() => encodePosition({ txid: 1n, commit: 1.5, full: false })).toThrow(/not a page count/);
+    const s = new MemoryVfsStorage();
+    const p1 = new Uint8Array(4096);
+    p1.set(new TextEncoder().encode("SQLite format 3\0"));
+    p1[16] = 0x10;
+    p1[17] = 0;
+    s.apply({ pages: new Map([[1, p1]]) });
+    const log = new CaptureLog(s);
+    log.commit({ pages: new Map([[1, p1]]), commit: 1, low: 1 });
+    expect(log.sync()).toBe(1n);
+    expect(JSON.parse(new TextDecoder().decode(s.getRecord("pos")!))).toEqual({ txid: "0000000000000001", commit: 1, full: false });
+    expect(new CaptureLog(s).position).toEqual({ txid: 1n, commit: 1, full: false });
+  });
+});
