@@ -104,3 +104,23 @@ describe("capture position record", () => {
     expect(new CaptureLog(s).position).toEqual({ txid: 1n, commit: 1, full: false });
   });
 });
+
+describe("capture queue record", () => {
+  it("a commit's q/ record is be32 commit, be32 low, then the numbers of its stored pages only (dropped pages left out)", async () => {
+    const { CaptureLog } = await import("../../lib/capture/vfs-log.ts");
+    const s = new MemoryVfsStorage();
+    const pg = () => {
+      const b = new Uint8Array(4096);
+      b[16] = 0x10;
+      return b;
+    };
+    s.apply({ pages: new Map(Array.from({ length: 6 }, (_, i) => [i + 1, pg()] as [number, Uint8Array])) });
+    const log = new CaptureLog(s);
+    log.commit({ pages: new Map<number, Uint8Array | null>([[1, pg()], [5, null], [2, pg()], [6, null]]), commit: 4, low: 4 });
+    const keys = s.listRecords("q/");
+    expect(keys).toEqual(["q/0000000000000000"]);
+    expect([...s.getRecord(keys[0]!)!]).toEqual([0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 2]);
+    log.commit({ pages: new Map([[3, pg()]]), commit: 4, low: 4 });
+    expect([...s.getRecord("q/0000000000000001")!]).toEqual([0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 3]);
+  });
+});
