@@ -1,5 +1,5 @@
 /**
- * What the sqlite-wasm capture VFS ships, Go Litestream v0.5.16 restores: a file replica (and an
+ * What the sqlite-wasm capture VFS ships, Go Litestream v0.5.16 (and `ltxkit restore`) restores: a file replica (and an
  * S3 one on Ceph RGW when configured) written by openCapturedDatabase through its L0 files,
  * compacted levels and snapshots (L0 files with stored pages, literal-only LZ4 blocks) restores with `litestream restore` to exactly the database image
  * sqlite-wasm exports at each synced TXID asked for, also after a cold start from that replica.
@@ -10,6 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, expect } from "vitest";
 import { openReplicaFromEnv } from "../lib/adapters/replica-node.ts";
+import { main } from "../lib/cli/run.ts";
+import { captureIO } from "../test/cli/capture-io.ts";
 import { openCapturedDatabase } from "../lib/capture/vfs-database.ts";
 import { MemoryVfsStorage } from "../lib/capture/vfs-storage.ts";
 import { ManualClock } from "../lib/replica/clock.ts";
@@ -71,6 +73,12 @@ describe.skipIf(skip)("capture VFS output restores with litestream restore v0.5.
         const out = join(dir, `${t.name}-${txid ?? "latest"}.db`);
         execFileSync(goTool("litestream-v0.5.16")!, ["restore", "-o", out, ...(txid ? ["-txid", formatTXID(txid)] : []), t.url], { stdio: "pipe", env: goEnv() });
         expect(toHex(new Uint8Array(readFileSync(out))), `TXID ${txid ?? "latest"}`).toBe(toHex(images.get(txid ?? last)!));
+        // `ltxkit restore` (the CLI's entry point) restores the same bytes.
+        const ours = join(dir, `${t.name}-${txid ?? "latest"}-ltxkit.db`);
+        const io = captureIO();
+        const code = await main(["restore", "-o", ours, ...(txid ? ["-txid", formatTXID(txid)] : []), t.url], io);
+        expect(code, io.stderr).toBe(0);
+        expect(toHex(new Uint8Array(readFileSync(ours))), `ltxkit restore, TXID ${txid ?? "latest"}`).toBe(toHex(images.get(txid ?? last)!));
       }
     });
   }
