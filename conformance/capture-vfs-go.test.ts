@@ -1,7 +1,7 @@
 /**
- * What the sqlite-wasm capture VFS ships, Go Litestream v0.5.16 restores: a file replica (and an
+ * What the sqlite-wasm capture VFS ships, Go Litestream v0.5.16 (and `ltxkit restore`) restores: a file replica (and an
  * S3 one on Ceph RGW when configured) written by openCapturedDatabase through its L0 files,
- * compacted levels and snapshots restores with `litestream restore` to exactly the database image
+ * compacted levels and snapshots (L0 files with stored pages, literal-only LZ4 blocks) restores with `litestream restore` to exactly the database image
  * sqlite-wasm exports at each synced TXID asked for, also after a cold start from that replica.
  */
 import { execFileSync } from "node:child_process";
@@ -10,6 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, expect } from "vitest";
 import { openReplicaFromEnv } from "../lib/adapters/replica-node.ts";
+import { main } from "../lib/cli/run.ts";
+import { captureIO } from "../test/cli/capture-io.ts";
 import { openCapturedDatabase } from "../lib/capture/vfs-database.ts";
 import { MemoryVfsStorage } from "../lib/capture/vfs-storage.ts";
 import { ManualClock } from "../lib/replica/clock.ts";
@@ -57,6 +59,13 @@ describe.skipIf(skip)("capture VFS output restores with litestream restore v0.5.
       expect(last).toBe(first + 20n);
       const levels = await Promise.all([0, 1, 2, 9].map((l) => listLevel(remote, l)));
       expect(levels.map((l) => l.length > 0)).toEqual([true, true, true, true]);
+      // The L0 files hold stored pages (literal-only LZ4 blocks, the capture's default), so the
+      // restores below read those through Go's LZ4 decoder.
+      for (const f of levels[0]!) {
+        const b = (await remote.store.get(f.key))!;
+        expect(new DataView(b.buffer, b.byteOffset).getUint32(106), f.key).toBe(4114);
+        expect(b[110], f.key).toBe(0xf0);
+      }
       const points = [...new Set([...levels[1]!, ...levels[2]!, ...levels[3]!].map((f) => f.maxTXID))].filter((x) => images.has(x));
       expect(points.length).toBeGreaterThan(3);
       points.push(first, first + 1n, last - 1n);
@@ -64,6 +73,12 @@ describe.skipIf(skip)("capture VFS output restores with litestream restore v0.5.
         const out = join(dir, `${t.name}-${txid ?? "latest"}.db`);
         execFileSync(goTool("litestream-v0.5.16")!, ["restore", "-o", out, ...(txid ? ["-txid", formatTXID(txid)] : []), t.url], { stdio: "pipe", env: goEnv() });
         expect(toHex(new Uint8Array(readFileSync(out))), `TXID ${txid ?? "latest"}`).toBe(toHex(images.get(txid ?? last)!));
+        // `ltxkit restore` (the CLI's entry point) restores the same bytes.
+        const ours = join(dir, `${t.name}-${txid ?? "latest"}-ltxkit.db`);
+        const io = captureIO();
+        const code = await main(["restore", "-o", ours, ...(txid ? ["-txid", formatTXID(txid)] : []), t.url], io);
+        expect(code, io.stderr).toBe(0);
+        expect(toHex(new Uint8Array(readFileSync(ours))), `ltxkit restore, TXID ${txid ?? "latest"}`).toBe(toHex(images.get(txid ?? last)!));
       }
     });
   }

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, expect } from "vitest";
-import { encodeLtxBytes, type Page, type PageEncoding } from "../lib/ltx/encoder.ts";
+import { encodeLtxBytes, literalBlockSize, type Page, type PageEncoding } from "../lib/ltx/encoder.ts";
 import { decodeLtx, Decoder } from "../lib/ltx/decoder.ts";
 import { compactLtx } from "../lib/ltx/compactor.ts";
 import { CHECKSUM_FLAG, DatabaseChecksum } from "../lib/ltx/checksum.ts";
@@ -36,34 +36,48 @@ function oracleDecode(paths: string[]): OracleOut[] {
 
 describe.skipIf(skip)("ltxkit-written files are read by Go", () => {
   const dir = mkdtempSync(join(tmpdir(), "ltxkit-diff-"));
-  const made: { path: string; pages: Page[]; encoding: PageEncoding; post: bigint; file: bigint }[] = [];
-  for (const encoding of ["block", "frame"] as PageEncoding[]) {
+  const made: { path: string; pages: Page[]; encoding: PageEncoding; compress: boolean; bytes: Uint8Array; post: bigint; file: bigint }[] = [];
+  // compress false: stored pages (literal-only LZ4 blocks, stored-block frames), what capture L0 files hold.
+  for (const encoding of ["block", "frame"] as PageEncoding[]) for (const compress of [true, false]) {
     for (const ps of SIZES) {
       for (const nc of [false, true]) {
         const snap = snapshotPages(ps, 6, ps + (nc ? 1 : 0));
         const hs = header({ pageSize: ps, commit: 6, flags: nc ? 2 : 0 });
-        const b1 = encodeLtxBytes(hs, snap, { pageEncoding: encoding });
+        const b1 = encodeLtxBytes(hs, snap, { pageEncoding: encoding, compress });
         const c = new DatabaseChecksum(ps);
         snap.forEach((p) => c.add(p.pgno, p.data));
         const inc = sparsePages(ps, 9, ps * 3 + (nc ? 1 : 0));
         const hi = header({ pageSize: ps, commit: 9, flags: nc ? 2 : 0, minTXID: 2n, maxTXID: 4n, preApplyChecksum: nc ? 0n : c.value() });
-        const b2 = encodeLtxBytes(hi, inc, { pageEncoding: encoding, postApplyChecksum: nc ? undefined : CHECKSUM_FLAG | 0xabcdefn });
+        const b2 = encodeLtxBytes(hi, inc, { pageEncoding: encoding, compress, postApplyChecksum: nc ? undefined : CHECKSUM_FLAG | 0xabcdefn });
         for (const [name, bytes, pages] of [["snap", b1, snap], ["inc", b2, inc]] as const) {
-          const path = join(dir, `${encoding}-${ps}-${nc ? "nc" : "ck"}-${name}.ltx`);
+          const path = join(dir, `${encoding}-${compress ? "lz4" : "stored"}-${ps}-${nc ? "nc" : "ck"}-${name}.ltx`);
           writeFileSync(path, bytes);
           const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-          made.push({ path, pages: pages as Page[], encoding, post: v.getBigUint64(bytes.length - 16), file: v.getBigUint64(bytes.length - 8) });
+          made.push({ path, pages: pages as Page[], encoding, compress, bytes, post: v.getBigUint64(bytes.length - 16), file: v.getBigUint64(bytes.length - 8) });
         }
       }
     }
   }
 
-  it("ltx v0.5.2 verify accepts every file (both encodings, every page size, both checksum modes)", () => {
+  it("the stored files hold stored pages: a literal-only LZ4 block (token 0xF0) or a stored frame block (bit 31) per page", () => {
+    const stored = made.filter((m) => !m.compress);
+    expect(stored).toHaveLength(made.length / 2);
+    for (const m of stored) {
+      const b = m.bytes;
+      const ps = new DataView(b.buffer, b.byteOffset).getUint32(8);
+      if (m.encoding === "block") {
+        expect(new DataView(b.buffer, b.byteOffset).getUint32(106), m.path).toBe(literalBlockSize(ps));
+        expect(b[110], m.path).toBe(0xf0);
+      } else expect(b[100 + 6 + 10]! & 0x80, m.path).toBe(0x80);
+    }
+  });
+
+  it("ltx v0.5.2 verify accepts every file (both encodings, compressed and stored pages, every page size, both checksum modes)", () => {
     const out = execFileSync(mustGoTool("ltx-v0.5.2"), ["verify", ...made.map((m) => m.path)], { encoding: "utf8" });
     expect(out.trim()).toBe("ok");
   });
 
-  it("ltx v0.5.1 (Litestream ≤ v0.5.15) accepts every frame-encoded file", () => {
+  it("ltx v0.5.1 (Litestream ≤ v0.5.15) accepts every frame-encoded file (compressed and stored blocks)", () => {
     const frames = made.filter((m) => m.encoding === "frame").map((m) => m.path);
     const out = execFileSync(mustGoTool("ltx-v0.5.1"), ["verify", ...frames], { encoding: "utf8" });
     expect(out.trim()).toBe("ok");

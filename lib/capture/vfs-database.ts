@@ -106,6 +106,12 @@ export interface CapturedDatabaseOptions {
   restore?: boolean | RestoreTarget;
   /** Page encoding of L0 files and snapshots (default "block": Litestream ≥ v0.5.16). */
   pageEncoding?: PageEncoding;
+  /**
+   * Compress the pages of L0 files (default false: stored as literal-only LZ4 blocks, a copy per
+   * page instead of a compression; compaction writes levels 1 and up compressed). True makes L0
+   * files smaller where pages compress, at the cost of an LZ4 compression per page and sync.
+   */
+  compressL0?: boolean;
   /** Further Replicator options (clock, compaction levels, retries, timeouts). */
   replicator?: ReplicatorOptions;
   /** Start the Replicator's background loops (default true); false: drive it with `tick()`. */
@@ -182,6 +188,7 @@ export async function openCapturedDatabase(sqlite3: SqliteWasmModule, options: C
   if (options.vfsName) vfsOptions.vfsName = options.vfsName;
   if (options.name) vfsOptions.path = options.name;
   if (options.pageEncoding) vfsOptions.pageEncoding = options.pageEncoding;
+  if (options.compressL0 !== undefined) vfsOptions.compressL0 = options.compressL0;
   if (now) vfsOptions.now = now;
   const vfs = installCaptureVfs(sqlite3, storage, vfsOptions);
   let db: WasmDb;

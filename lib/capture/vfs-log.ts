@@ -31,7 +31,6 @@ export const QUEUE_PREFIX = "q/";
 /** Record key prefix of queued L0 files (followed by their replica key). */
 export const BLOB_PREFIX = "blob/";
 
-const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** The capture position: the newest L0 file made. */
@@ -66,9 +65,8 @@ function get32(b: Uint8Array, o: number): number {
 
 /** The queue record of a commit: its page count, smallest size, then the numbers of its stored (non-null) pages. */
 function encodeCommitRecord(c: CommitInput): Uint8Array {
-  let n = 0;
-  for (const b of c.pages.values()) if (b !== null) n++;
-  const b = new Uint8Array(8 + 4 * n);
+  // Sized for every entry, then cut to the stored ones (dropped pages are rare): one pass.
+  const b = new Uint8Array(8 + 4 * c.pages.size);
   put32(b, 0, c.commit);
   put32(b, 4, c.low);
   let o = 8;
@@ -77,7 +75,7 @@ function encodeCommitRecord(c: CommitInput): Uint8Array {
     put32(b, o, p);
     o += 4;
   }
-  return b;
+  return o === b.length ? b : b.slice(0, o);
 }
 
 /** Decodes a `q/` record, calling `page` for each page number it lists. */
@@ -87,9 +85,16 @@ function decodeDelta(key: string, b: Uint8Array, page: (pgno: number) => void): 
   return { commit: get32(b, 0), low: get32(b, 4) };
 }
 
-/** Encodes a position record. */
+/**
+ * Encodes a position record: the JSON text `{"txid":"<16 hex>","commit":<n>,"full":<bool>}` (what
+ * JSON.stringify writes for it), built as ASCII bytes directly, since every sync writes one.
+ */
 export function encodePosition(p: CapturePosition): Uint8Array {
-  return enc.encode(JSON.stringify({ txid: formatTXID(p.txid), commit: p.commit, full: p.full }));
+  if (!Number.isSafeInteger(p.commit) || p.commit < 0) throw new LtxError("INVALID_ARGUMENT", `capture position commit ${p.commit} is not a page count`);
+  const text = `{"txid":"${formatTXID(p.txid)}","commit":${p.commit},"full":${p.full ? "true" : "false"}}`;
+  const b = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) b[i] = text.charCodeAt(i);
+  return b;
 }
 
 function decodePosition(b: Uint8Array): CapturePosition {
@@ -113,6 +118,13 @@ export function headerPageSize(page1: Uint8Array | undefined): number {
 export interface CaptureLogOptions {
   /** Page encoding of the L0 files (default "block", what Litestream v0.5.16 writes). */
   pageEncoding?: PageEncoding;
+  /**
+   * Compress the pages of L0 files (default false: each page is stored, a literal-only LZ4 block in
+   * encoding "block", which every reader decodes). Storing costs a copy per page instead of an LZ4
+   * compression, on the commit path's thread; compaction writes levels 1 and up compressed, so only
+   * L0 files, short-lived, are larger by what their pages would have compressed.
+   */
+  compressL0?: boolean;
   /** Clock for L0 timestamps (ms). */
   now?: () => number;
 }
@@ -177,12 +189,20 @@ export class CaptureLog {
     return () => void this.#listeners.delete(fn);
   }
 
-  /** Applies one committed transaction: its pages and its queue record, in one batch. */
-  commit(c: CommitInput): void {
+  /**
+   * Applies one committed transaction: its pages and its queue record, in one batch. With
+   * `exchange`, the storage may keep the page arrays: it then returns the arrays it replaced (the
+   * caller's from then on) and the caller must not touch the ones it handed over (VfsBatch.exchange);
+   * undefined means they were copied.
+   */
+  commit(c: CommitInput, exchange = false): Uint8Array[] | undefined {
     const key = QUEUE_PREFIX + this.#seq.toString(16).padStart(16, "0");
-    const batch: VfsBatch = { pages: c.pages, records: new Map([[key, encodeCommitRecord(c)]]) };
+    const records = new Map<string, Uint8Array | null>();
+    records.set(key, encodeCommitRecord(c));
+    const batch: VfsBatch = { pages: c.pages, records };
+    if (exchange) batch.exchange = true;
     this.#preserve(c.pages);
-    this.storage.apply(batch);
+    const released = this.storage.apply(batch) ?? undefined;
     this.#seq++;
     this.#queued++;
     for (const fn of this.#listeners) {
@@ -192,6 +212,7 @@ export class CaptureLog {
         // a listener's failure is not the commit's
       }
     }
+    return released;
   }
 
   /**
@@ -269,7 +290,7 @@ export class CaptureLog {
     const timestamp = this.#now();
     const header: Header = newHeader({ flags: HEADER_FLAG_NO_CHECKSUM, pageSize: ps, commit, minTXID: txid, maxTXID: txid, timestamp, walOffset: 32 });
     const pages: Page[] = pgnos.map((p) => ({ pgno: p, data: this.#page(p, ps) }));
-    const file = encodeLtxBytes(header, pages, { pageEncoding: this.#o.pageEncoding ?? "block" });
+    const file = encodeLtxBytes(header, pages, { pageEncoding: this.#o.pageEncoding ?? "block", compress: this.#o.compressL0 ?? false });
     const next: CapturePosition = { txid, commit, full: false };
     records.set(BLOB_PREFIX + fileLayout.key(0, txid, txid), file);
     records.set(POS_KEY, encodePosition(next));

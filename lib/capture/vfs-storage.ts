@@ -16,6 +16,14 @@ export interface VfsBatch {
    * may keep them instead of copying them (a restore's pages). Default false: `apply` copies.
    */
   transfer?: boolean;
+  /**
+   * True when the page arrays may be kept instead of copied: a storage that keeps one stores that
+   * very array (`getPage` returns it), so the caller tells what was kept by identity and never
+   * touches a kept array again. `apply` may return the arrays of the pages it replaced, which are
+   * the caller's from then on (the capture VFS reuses them as page buffers). A storage may ignore
+   * it and copy. Default false.
+   */
+  exchange?: boolean;
 }
 
 /**
@@ -38,8 +46,12 @@ export interface VfsStorage {
   getRecord(key: string): Uint8Array | undefined;
   /** The keys of every record starting with `prefix`, ascending by JavaScript string order. */
   listRecords(prefix: string): string[];
-  /** Applies every change of the batch atomically and durably; keeps copies of the batch's pages, not the arrays. */
-  apply(batch: VfsBatch): void;
+  /**
+   * Applies every change of the batch atomically and durably; keeps copies of the batch's pages,
+   * not the arrays, unless the batch transfers them, or offers an exchange and the storage returns
+   * the replaced arrays (see VfsBatch.exchange).
+   */
+  apply(batch: VfsBatch): Uint8Array[] | void;
 }
 
 /**
@@ -135,16 +147,21 @@ export class MemoryVfsStorage implements VfsStorage {
   /**
    * Applies the batch (trivially atomic: nothing else runs meanwhile). A page already stored with
    * the same size is overwritten in place; others are copied into new arrays (or kept, when the
-   * batch transfers them).
+   * batch transfers them). With `exchange`, the batch's arrays are kept and the replaced ones
+   * returned: no page is copied.
    */
-  apply(batch: VfsBatch): void {
+  apply(batch: VfsBatch): Uint8Array[] | void {
     let dropped = false;
+    const released: Uint8Array[] | undefined = batch.exchange ? [] : undefined;
     for (const [pgno, bytes] of batch.pages ?? []) {
       if (bytes === null) {
         if (this.#pages.delete(pgno)) dropped = true;
       } else {
         const cur = this.#pages.get(pgno);
-        if (batch.transfer) this.#pages.set(pgno, bytes);
+        if (released) {
+          this.#pages.set(pgno, bytes);
+          if (cur !== undefined) released.push(cur);
+        } else if (batch.transfer) this.#pages.set(pgno, bytes);
         else if (cur !== undefined && cur.length === bytes.length) cur.set(bytes);
         else this.#pages.set(pgno, bytes.slice());
         if (pgno > this.#max) this.#max = pgno;
@@ -163,5 +180,6 @@ export class MemoryVfsStorage implements VfsStorage {
         this.#records.set(key, bytes);
       }
     }
+    return released;
   }
 }

@@ -334,9 +334,13 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
     }
     for (let p = commit + 1; p <= before; p++) pages.set(p, null);
     const low = Math.min(commit, before, st.low === null ? commit : st.low / ps);
-    // The storage copies what it keeps (VfsStorage.apply), so the slots are free again afterwards.
-    log.commit({ pages, commit, low });
-    clearBuffer();
+    // Offered in exchange (VfsBatch.exchange): a slot whose array the storage kept (its stored page
+    // is that very array, whatever apply returned) is the storage's now; the others are free again.
+    // The arrays the storage hands back (the pages it replaced) become slots.
+    const released = log.commit({ pages, commit, low }, true);
+    for (const [p, slot] of st.buffer) if (storage.getPage(p) !== slot.bytes) give(slot);
+    st.buffer.clear();
+    if (released) for (const b of released) if (b.length === ps && b.byteOffset % 4 === 0 && pool.length < POOL_PAGES) pool.push({ bytes: b, words: new Int32Array(b.buffer, b.byteOffset, ps >> 2) });
     st.size = null;
     st.low = null;
   };

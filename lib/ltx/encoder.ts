@@ -31,6 +31,40 @@ export type PageEncoding = "block" | "frame";
 export interface EncoderOptions {
   /** "block" (default, what Litestream ≥ v0.5.16 writes) or "frame" (readable by every v0.5.x). */
   pageEncoding?: PageEncoding;
+  /**
+   * False: pages are stored, not compressed (default true). In encoding A each page is then a
+   * literal-only LZ4 block (one sequence: token 0xF0, the length bytes, the page), in encoding B an
+   * LZ4 frame with one stored block: both are what every reader of that encoding decodes, at the
+   * cost of a copy instead of a compression. For short-lived files (L0 files of a capture, which
+   * compaction rewrites compressed).
+   */
+  compress?: boolean;
+}
+
+/** Bytes of a literal-only LZ4 block of `n` bytes: the token, the length bytes, the literals. */
+export function literalBlockSize(n: number): number {
+  return n < 15 ? 1 + n : 1 + Math.floor((n - 15) / 255) + 1 + n;
+}
+
+/**
+ * Writes `data` as a literal-only LZ4 block at out[at] (literalBlockSize(data.length) bytes) and
+ * returns the offset after it: one sequence of literals, which is a valid last sequence.
+ */
+export function writeLiteralBlock(data: Uint8Array, out: Uint8Array, at: number): number {
+  const n = data.length;
+  let o = at;
+  if (n < 15) out[o++] = n << 4;
+  else {
+    out[o++] = 0xf0;
+    let rest = n - 15;
+    while (rest >= 255) {
+      out[o++] = 255;
+      rest -= 255;
+    }
+    out[o++] = rest;
+  }
+  out.set(data, o);
+  return o + n;
 }
 
 /** One database page: its number (1-based) and its bytes (page size long). */
@@ -45,6 +79,20 @@ function invalidPage(msg: string): LtxError {
 
 const END_MARKER = new Uint8Array(PAGE_HEADER_SIZE);
 
+/** Encoding A's page header at frame[at..at+10): be32 pgno, be16 flags, be32 block size (no DataView per page). */
+function writePageHeader(frame: Uint8Array, pgno: number, n: number, at = 0): void {
+  frame[at] = pgno >>> 24;
+  frame[at + 1] = pgno >>> 16;
+  frame[at + 2] = pgno >>> 8;
+  frame[at + 3] = pgno;
+  frame[at + 4] = PAGE_HEADER_FLAG_SIZE >>> 8;
+  frame[at + 5] = PAGE_HEADER_FLAG_SIZE;
+  frame[at + 6] = n >>> 24;
+  frame[at + 7] = n >>> 16;
+  frame[at + 8] = n >>> 8;
+  frame[at + 9] = n;
+}
+
 /**
  * Compression scratch shared by every encoder: encodePage fills it and copies the result out before
  * returning, so no two uses overlap. Sharing it saves an allocation per encoder (one per L0 file).
@@ -55,6 +103,7 @@ let scratch = new Uint8Array(0);
 export class Encoder {
   #state: "header" | "page" | "closed" = "header";
   #encoding: PageEncoding;
+  #compress: boolean;
   #header: Header | undefined;
   #trailer: Trailer | undefined;
   #crc = new Crc64();
@@ -66,6 +115,7 @@ export class Encoder {
 
   constructor(opts: EncoderOptions = {}) {
     this.#encoding = opts.pageEncoding ?? "block";
+    this.#compress = opts.compress ?? true;
     if (this.#encoding !== "block" && this.#encoding !== "frame") throw new LtxError("INVALID_ARGUMENT", `invalid page encoding: ${String(this.#encoding)}`);
   }
 
@@ -105,26 +155,22 @@ export class Encoder {
     if (bad) throw bad;
 
     let frame: Uint8Array;
-    if (this.#encoding === "block") {
+    if (this.#encoding === "block" && !this.#compress) {
+      const n = literalBlockSize(data.length);
+      frame = new Uint8Array(10 + n);
+      writePageHeader(frame, pgno, n);
+      writeLiteralBlock(data, frame, 10);
+      this.#crc.updateRange(frame, 0, 10);
+    } else if (this.#encoding === "block") {
       const bound = compressBlockBound(data.length);
       if (scratch.length < bound) scratch = new Uint8Array(bound);
       const n = compressBlock(data, scratch);
       frame = new Uint8Array(10 + n);
-      // Page header: be32 pgno, be16 flags, be32 compressed size (no DataView per page).
-      frame[0] = pgno >>> 24;
-      frame[1] = pgno >>> 16;
-      frame[2] = pgno >>> 8;
-      frame[3] = pgno;
-      frame[4] = PAGE_HEADER_FLAG_SIZE >>> 8;
-      frame[5] = PAGE_HEADER_FLAG_SIZE;
-      frame[6] = n >>> 24;
-      frame[7] = n >>> 16;
-      frame[8] = n >>> 8;
-      frame[9] = n;
+      writePageHeader(frame, pgno, n);
       frame.set(scratch.subarray(0, n), 10);
       this.#crc.updateRange(frame, 0, 10);
     } else {
-      const f = encodeFrame(data);
+      const f = encodeFrame(data, this.#compress);
       frame = new Uint8Array(6 + f.length);
       new DataView(frame.buffer).setUint32(0, pgno);
       frame.set(f, 6);
@@ -200,11 +246,68 @@ export function encodeLtx(header: Header, pages: Iterable<Page> | AsyncIterable<
   });
 }
 
-/** Encodes a whole file in memory. */
+/**
+ * Encodes a whole file in memory. Stored pages in encoding A (`compress: false`, block) are written
+ * straight into one buffer of the file's size (their frame sizes are known in advance): no buffer
+ * per page, no concatenation.
+ */
 export function encodeLtxBytes(header: Header, pages: Iterable<Page>, opts: EncodeOptions = {}): Uint8Array {
+  if (opts.compress === false && (opts.pageEncoding ?? "block") === "block") return encodeStoredBytes(header, Array.isArray(pages) ? pages : [...pages], opts.postApplyChecksum);
   const enc = new Encoder(opts);
   const parts = [enc.encodeHeader(header)];
   for (const p of pages) parts.push(enc.encodePage(p.pgno, p.data));
   parts.push(enc.close(opts.postApplyChecksum));
   return concat(parts, enc.size);
+}
+
+/** encodeLtxBytes of stored encoding-A pages: the rules of the Encoder, the bytes it writes, in one buffer. */
+function encodeStoredBytes(header: Header, pages: readonly Page[], postApplyChecksum?: bigint): Uint8Array {
+  const head = encodeHeader(header);
+  const h = header;
+  const ps = h.pageSize;
+  const lock = lockPgno(ps);
+  const lit = literalBlockSize(ps);
+  const frameSize = 10 + lit;
+  const index: PageIndexEntry[] = new Array(pages.length);
+  let prev = 0;
+  let at = HEADER_SIZE;
+  for (let i = 0; i < pages.length; i++) {
+    const p = pages[i]!;
+    const pgno = p.pgno;
+    if (!Number.isInteger(pgno) || pgno < 1 || pgno > 0xffffffff) throw new LtxError("INVALID_PAGE_HEADER", "page number required");
+    if (p.data.length !== ps) throw invalidPage(`invalid page buffer size: ${p.data.length}, expecting ${ps}`);
+    const bad = pageOrderError(h, lock, prev, pgno, "cannot encode lock page");
+    if (bad) throw bad;
+    index[i] = { pgno, offset: at, size: frameSize };
+    at += frameSize;
+    prev = pgno;
+  }
+  const incomplete = snapshotEndError(h, lock, prev);
+  if (incomplete) throw incomplete;
+  const db = isSnapshot(h) && !isNoChecksum(h) && postApplyChecksum === undefined ? new DatabaseChecksum(ps) : undefined;
+  const crc = new Crc64();
+  const idx = encodePageIndex(index);
+  const file = new Uint8Array(at + PAGE_HEADER_SIZE + idx.length + 16);
+  file.set(head, 0);
+  crc.updateRange(file, 0, HEADER_SIZE);
+  let o = HEADER_SIZE;
+  for (const p of pages) {
+    writePageHeader(file, p.pgno, lit, o);
+    crc.updateRange(file, o, o + 10);
+    const d = writeLiteralBlock(p.data, file, o + 10);
+    crc.updateRange(file, d - ps, d);
+    db?.add(p.pgno, p.data);
+    o = d;
+  }
+  const post = postApplyChecksum ?? (isNoChecksum(h) ? 0n : db ? db.value() : 0n);
+  if (h.commit === 0 && post !== CHECKSUM_FLAG) throw new LtxError("INVALID_TRAILER", "post-apply checksum must be empty for zero-length database");
+  validateTrailer(h, { postApplyChecksum: post, fileChecksum: CHECKSUM_FLAG });
+  // The end marker is already zeros; then the index and the trailer.
+  file.set(idx, o + PAGE_HEADER_SIZE);
+  const t = o + PAGE_HEADER_SIZE + idx.length;
+  const v = new DataView(file.buffer);
+  v.setBigUint64(t, post);
+  crc.updateRange(file, o, t + 8);
+  v.setBigUint64(t + 8, CHECKSUM_FLAG | crc.digest());
+  return file;
 }

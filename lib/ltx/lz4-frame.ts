@@ -29,11 +29,17 @@ function put32(b: Uint8Array, i: number, v: number): void {
 
 let scratch = new Uint8Array(0);
 
-/** One page as one LZ4 frame, byte-for-byte in the layout Go writes. */
-export function encodeFrame(page: Uint8Array): Uint8Array {
-  const bound = compressBlockBound(page.length);
-  if (scratch.length < bound) scratch = new Uint8Array(bound);
-  const n = compressBlock(page, scratch);
+/**
+ * One page as one LZ4 frame, byte-for-byte in the layout Go writes; `compress` false writes the
+ * page as a stored block (as Go does for a page that does not compress) without trying.
+ */
+export function encodeFrame(page: Uint8Array, compress = true): Uint8Array {
+  let n = page.length + 1;
+  if (compress) {
+    const bound = compressBlockBound(page.length);
+    if (scratch.length < bound) scratch = new Uint8Array(bound);
+    n = compressBlock(page, scratch);
+  }
   const stored = n > page.length;
   const blen = stored ? page.length : n;
   const out = new Uint8Array(7 + 4 + blen + 4 + 4);

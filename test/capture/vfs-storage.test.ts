@@ -36,6 +36,23 @@ describe("MemoryVfsStorage: ownership and record listing", () => {
     expect(s.getPage(1)).toEqual(page(7));
   });
 
+  it("a batch offering an exchange is stored as given and the replaced arrays come back; a new page replaces nothing; without it, apply copies and returns nothing", () => {
+    const s = new MemoryVfsStorage();
+    const a = page(1), b = page(2), c = page(3);
+    expect(s.apply({ pages: new Map([[1, a]]) })).toBeUndefined();
+    const stored1 = s.getPage(1)!;
+    expect(stored1).not.toBe(a);
+    const back = s.apply({ pages: new Map([[1, b], [2, c]]), exchange: true });
+    expect(s.getPage(1)).toBe(b);
+    expect(s.getPage(2)).toBe(c);
+    expect(back).toHaveLength(1);
+    expect(back![0]).toBe(stored1);
+    expect(s.maxPage()).toBe(2);
+    // A dropped page is not handed back (it is gone, not replaced).
+    expect(s.apply({ pages: new Map([[2, null]]), exchange: true })).toEqual([]);
+    expect(s.maxPage()).toBe(1);
+  });
+
   it("a batch that transfers its pages is stored as given", () => {
     const s = new MemoryVfsStorage();
     s.apply({ pages: new Map([[1, page(3)], [2, page(4)]]), transfer: true });
@@ -62,5 +79,48 @@ describe("MemoryVfsStorage: ownership and record listing", () => {
       }
     }
     for (const k of universe) expect(s.getRecord(k)).toEqual(model.get(k));
+  });
+});
+
+describe("capture position record", () => {
+  it("is the JSON text of {txid (16 hex), commit, full}, byte for byte, and what a sync stores parses back to the position", async () => {
+    const { encodePosition, CaptureLog } = await import("../../lib/capture/vfs-log.ts");
+    const { formatTXID } = await import("../../lib/ltx/txid.ts");
+    for (const [txid, commit, full] of [[0n, 0, false], [1n, 1, true], [0xfedcba9876543210n, 4294967295, false], [255n, 123456, true]] as const) {
+      const want = new TextEncoder().encode(JSON.stringify({ txid: formatTXID(txid), commit, full }));
+      expect(encodePosition({ txid, commit, full })).toEqual(want);
+    }
+    expect(() => encodePosition({ txid: 1n, commit: 1.5, full: false })).toThrow(/not a page count/);
+    const s = new MemoryVfsStorage();
+    const p1 = new Uint8Array(4096);
+    p1.set(new TextEncoder().encode("SQLite format 3\0"));
+    p1[16] = 0x10;
+    p1[17] = 0;
+    s.apply({ pages: new Map([[1, p1]]) });
+    const log = new CaptureLog(s);
+    log.commit({ pages: new Map([[1, p1]]), commit: 1, low: 1 });
+    expect(log.sync()).toBe(1n);
+    expect(JSON.parse(new TextDecoder().decode(s.getRecord("pos")!))).toEqual({ txid: "0000000000000001", commit: 1, full: false });
+    expect(new CaptureLog(s).position).toEqual({ txid: 1n, commit: 1, full: false });
+  });
+});
+
+describe("capture queue record", () => {
+  it("a commit's q/ record is be32 commit, be32 low, then the numbers of its stored pages only (dropped pages left out)", async () => {
+    const { CaptureLog } = await import("../../lib/capture/vfs-log.ts");
+    const s = new MemoryVfsStorage();
+    const pg = () => {
+      const b = new Uint8Array(4096);
+      b[16] = 0x10;
+      return b;
+    };
+    s.apply({ pages: new Map(Array.from({ length: 6 }, (_, i) => [i + 1, pg()] as [number, Uint8Array])) });
+    const log = new CaptureLog(s);
+    log.commit({ pages: new Map<number, Uint8Array | null>([[1, pg()], [5, null], [2, pg()], [6, null]]), commit: 4, low: 4 });
+    const keys = s.listRecords("q/");
+    expect(keys).toEqual(["q/0000000000000000"]);
+    expect([...s.getRecord(keys[0]!)!]).toEqual([0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 2]);
+    log.commit({ pages: new Map([[3, pg()]]), commit: 4, low: 4 });
+    expect([...s.getRecord("q/0000000000000001")!]).toEqual([0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 3]);
   });
 });

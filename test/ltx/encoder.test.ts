@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it, expect } from "vitest";
-import { Encoder, encodeLtx, encodeLtxBytes, type PageEncoding } from "../../lib/ltx/encoder.ts";
+import { Encoder, encodeLtx, encodeLtxBytes, literalBlockSize, type PageEncoding } from "../../lib/ltx/encoder.ts";
 import { decodeLtx, verifyLtx } from "../../lib/ltx/decoder.ts";
 import { DatabaseChecksum, CHECKSUM_FLAG } from "../../lib/ltx/checksum.ts";
 import { HEADER_FLAG_NO_CHECKSUM } from "../../lib/ltx/header.ts";
@@ -147,5 +147,75 @@ describe("encoder rules (Go's messages)", () => {
     expect(e.pageIndex.length).toBe(commit - 1);
     const v = await verifyLtx((async function* () { yield* parts; })(), { strict: true });
     expect(v.pageCount).toBe(commit - 1);
+  });
+});
+
+describe("stored pages (compress: false)", () => {
+  it("each encoding-A page is one literal-only LZ4 block: token 0xF0, (n-15)/255 bytes 0xFF, (n-15)%255, the page (4114 bytes for 4096)", () => {
+    expect([512, 4096, 65536].map(literalBlockSize)).toEqual([515, 4114, 65794]);
+    for (const ps of SIZES) {
+      const pages = sparsePages(ps, 9, ps + 3);
+      const b = encodeLtxBytes(header({ pageSize: ps, commit: 9, minTXID: 2n, maxTXID: 2n, flags: HEADER_FLAG_NO_CHECKSUM }), pages, { compress: false });
+      const v = new DataView(b.buffer, b.byteOffset, b.length);
+      let o = 100;
+      for (const p of pages) {
+        expect(v.getUint32(o)).toBe(p.pgno);
+        expect(v.getUint16(o + 4)).toBe(1);
+        expect(v.getUint32(o + 6)).toBe(literalBlockSize(ps));
+        const rest = ps - 15;
+        const lens = [0xf0, ...new Array(Math.floor(rest / 255)).fill(0xff), rest % 255];
+        expect([...b.subarray(o + 10, o + 10 + lens.length)]).toEqual(lens);
+        expect(b.subarray(o + 10 + lens.length, o + 10 + literalBlockSize(ps))).toEqual(p.data);
+        o += 10 + literalBlockSize(ps);
+      }
+      expect([...b.subarray(o, o + 6)]).toEqual([0, 0, 0, 0, 0, 0]);
+    }
+  });
+
+  it("encodeLtxBytes (one buffer) and the streaming Encoder write the same bytes, and they decode strictly to the pages, checksums tracked or not", async () => {
+    for (const encoding of ["block", "frame"] as PageEncoding[]) {
+      for (const ps of [512, 4096]) {
+        for (const nc of [false, true]) {
+          const snap = snapshotPages(ps, 5, ps + 7);
+          const h = header({ pageSize: ps, commit: 5, flags: nc ? HEADER_FLAG_NO_CHECKSUM : 0 });
+          const one = encodeLtxBytes(h, snap, { pageEncoding: encoding, compress: false });
+          const e = new Encoder({ pageEncoding: encoding, compress: false });
+          const parts = [e.encodeHeader(h), ...snap.map((p) => e.encodePage(p.pgno, p.data)), e.close()];
+          const streamed = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+          parts.reduce((o, p) => (streamed.set(p, o), o + p.length), 0);
+          expect(one).toEqual(streamed);
+          const d = await decodeLtx(one, { strict: true });
+          expect(d.pages.map((p) => p.pgno)).toEqual(snap.map((p) => p.pgno));
+          d.pages.forEach((p, i) => expect(p.data).toEqual(snap[i]!.data));
+          const c = new DatabaseChecksum(ps);
+          snap.forEach((p) => c.add(p.pgno, p.data));
+          expect(d.trailer.postApplyChecksum).toBe(nc ? 0n : c.value());
+          expect((await verifyLtx(one)).pageCount).toBe(snap.length);
+        }
+      }
+    }
+  });
+
+  it("the one-buffer path enforces the Encoder's rules with the same codes (order, lock page, page size, incomplete snapshot)", () => {
+    const h = header({ pageSize: 512, commit: 3, flags: HEADER_FLAG_NO_CHECKSUM });
+    const p = (pgno: number, n = 512) => ({ pgno, data: mixedPage(n, pgno) });
+    const code = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return isLtxError(e) ? `${e.code}: ${e.message}` : String(e);
+      }
+      return "ok";
+    };
+    const inc = header({ pageSize: 512, commit: 9, minTXID: 2n, maxTXID: 2n, flags: HEADER_FLAG_NO_CHECKSUM });
+    expect(code(() => encodeLtxBytes(inc, [p(3), p(2)], { compress: false }))).toMatch(/^INVALID_PAGE: out-of-order page numbers: 3,2/);
+    expect(code(() => encodeLtxBytes(inc, [p(2), p(10)], { compress: false }))).toMatch(/^INVALID_PAGE: page number 10 out-of-bounds/);
+    expect(code(() => encodeLtxBytes(inc, [p(2, 1024)], { compress: false }))).toMatch(/^INVALID_PAGE: invalid page buffer size: 1024, expecting 512/);
+    expect(code(() => encodeLtxBytes(inc, [p(0)], { compress: false }))).toMatch(/^INVALID_PAGE_HEADER/);
+    expect(code(() => encodeLtxBytes(h, [p(1), p(2)], { compress: false }))).toMatch(/^INVALID_PAGE: snapshot incomplete/);
+    const big = header({ pageSize: 4096, commit: 262145, minTXID: 2n, maxTXID: 2n, flags: HEADER_FLAG_NO_CHECKSUM });
+    expect(code(() => encodeLtxBytes(big, [p(262145, 4096)], { compress: false }))).toMatch(/^INVALID_PAGE: cannot encode lock page: pgno=262145/);
+    // The same inputs through the Encoder fail alike.
+    expect(code(() => encodeLtxBytes(inc, [p(3), p(2)]))).toMatch(/^INVALID_PAGE: out-of-order page numbers: 3,2/);
   });
 });
