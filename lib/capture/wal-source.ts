@@ -72,6 +72,8 @@ export class WalSource {
   #hold = 0;
   #queue: Promise<unknown> = Promise.resolve();
   #syncedSinceCheckpoint = false;
+  /** The `written` callback of the sync() running now. */
+  #written: ((txid: bigint) => void) | undefined;
   #closed = false;
   /** The WAL and database files, kept open between syncs where the file access names files (see `RandomAccessReader.id`). */
   #walFile: RandomAccessReader | null = null;
@@ -144,11 +146,20 @@ export class WalSource {
     return run;
   }
 
-  /** Captures everything committed so far into local L0 files, then runs the checkpoint policy. */
-  sync(): Promise<bigint> {
+  /**
+   * Captures everything committed so far into local L0 files, then runs the checkpoint policy.
+   * `written` is called with the TXID of each L0 file this call writes (the checkpoint's syncs
+   * included), once the file is durable.
+   */
+  sync(written?: (txid: bigint) => void): Promise<bigint> {
     return this.#exclusive(async () => {
-      await this.#syncAll();
-      await checkpointPolicy(this.#checkpointHost(), this.#cfg);
+      this.#written = written;
+      try {
+        await this.#syncAll();
+        await checkpointPolicy(this.#checkpointHost(), this.#cfg);
+      } finally {
+        this.#written = undefined;
+      }
       return this.txid;
     });
   }
@@ -302,6 +313,7 @@ export class WalSource {
         const ev: L0Event = { txid, snapshot: !inc, header, pages: pgnos.length };
         if (!inc) ev.reason = plan.reason;
         this.#o.onL0?.(ev);
+        this.#written?.(txid);
         return { wrote: true, limited: scan.limited };
       } catch (e) {
         if (isIoError(e)) await this.#dropFiles(); // a file that failed a read is opened again by the next sync
@@ -332,9 +344,16 @@ export class WalSource {
     let h: WalHeader;
     let p: Position;
     let r: { busy: number; log: number };
+    // The checkpoint fsyncs the WAL before copying it: everything the application wrote since the
+    // last checkpoint (synchronous=NORMAL commits are not flushed), tens of MB in a burst, inside
+    // the synchronous driver call. Flushed here first through the I/O threads (before and after
+    // the sync, which can take long enough for a burst to dirty as much again), the checkpoint's
+    // own fsync finds only what was committed since.
+    await this.#o.files.flush?.(this.walPath);
     for (let attempt = 0; ; attempt++) {
       const version = mode === "PASSIVE" ? c.dataVersion() : 0;
       await this.#syncAll();
+      await this.#o.files.flush?.(this.walPath);
       const w = await this.#openWal();
       await w.f.close();
       h = w.h;
