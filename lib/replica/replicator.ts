@@ -409,9 +409,17 @@ export class Replicator extends EventTarget {
     while (this.#captureLane) await this.#captureLane.catch(() => {});
     const run = (async () => {
       const prev = this.#localPos;
+      // Each file the source reports durable is uploaded at once: a sync that checkpoints writes
+      // more files and runs the checkpoint before it resolves.
+      const written = (txid: bigint) => {
+        if (txid <= this.#localPos) return;
+        this.#localPos = txid;
+        this.#captures.push({ txid, at: this.#clock.now() });
+        this.#wakeUpload.notify();
+      };
       let pos: bigint;
       try {
-        pos = await this.source.sync();
+        pos = await this.source.sync(written);
       } catch (e) {
         const err = isLtxError(e) ? e : wrapError(e, "capture", "IO_ERROR");
         this.#sourceError = err;
@@ -423,12 +431,12 @@ export class Replicator extends EventTarget {
       this.#sourceError = undefined;
       this.#sourceFailures = 0;
       this.#sourceRetryAt = 0;
-      if (pos > prev) {
+      if (pos > this.#localPos) {
         this.#localPos = pos;
         this.#captures.push({ txid: pos, at: this.#clock.now() });
-        this.#emit("sync", { minTXID: prev + 1n, maxTXID: pos });
         this.#wakeUpload.notify();
       }
+      if (pos > prev) this.#emit("sync", { minTXID: prev + 1n, maxTXID: pos });
       return this.#localPos;
     })();
     this.#captureLane = run;

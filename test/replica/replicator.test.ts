@@ -248,6 +248,49 @@ describe("Replicator: background loops (start) and close", () => {
     await rep.close();
   });
 
+  it("eventDriven: a file the source reports written is uploaded before its sync (still checkpointing) resolves", async () => {
+    const clock = new ManualClock(T0);
+    const { replica } = counted();
+    /** After its first file, a sync spends 500 ms of the clock (a checkpoint), then writes one more file. */
+    class CheckpointingSource extends FakeSource {
+      tail = 0;
+      override async sync(written?: (txid: bigint) => void): Promise<bigint> {
+        const before = this.pos;
+        const t = await super.sync();
+        if (t === before) return t;
+        written?.(t);
+        if (!this.tail) return t;
+        await this.clock.sleep(this.tail);
+        this.commit();
+        const t2 = await super.sync();
+        written?.(t2);
+        return t2;
+      }
+    }
+    const src = new CheckpointingSource(memoryReplica(), clock);
+    const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER, eventDriven: true, monitorInterval: 60_000 });
+    const uploads: bigint[] = [];
+    const syncs: [bigint, bigint][] = [];
+    rep.addEventListener("upload", (e) => uploads.push(e.detail.maxTXID));
+    rep.addEventListener("sync", (e) => syncs.push([e.detail.minTXID, e.detail.maxTXID]));
+    rep.start();
+    await clock.advance(0);
+    expect(uploads).toEqual([1n]);
+    src.tail = 500;
+    src.commit(); // captured at once: TXID 2 is written, then the sync checkpoints for 500 ms
+    await clock.advance(0);
+    expect(uploads).toEqual([1n, 2n]);
+    expect(rep.status().localTXID).toBe(2n);
+    expect(syncs).toEqual([[1n, 1n]]); // the sync has not resolved
+    await clock.advance(500); // the sync writes TXID 3 and resolves
+    expect(uploads).toEqual([1n, 2n, 3n]);
+    expect(syncs).toEqual([[1n, 1n], [2n, 3n]]);
+    expect(await restoredAt(replica, 2n)).toEqual(src.images.get(2n));
+    expect(await restoredAt(replica, 3n)).toEqual(src.db);
+    await rep.close();
+    expect(clock.pending).toBe(0);
+  });
+
   it("in the background, a store down for 20 s: every TXID arrives in order once it is back", async () => {
     const clock = new ManualClock(T0);
     const { store, replica } = counted();
