@@ -328,8 +328,11 @@ export class WalSource {
     return this.#o.now ? this.#o.now() : Date.now();
   }
 
-  /** The checkpoint procedure: returns true when the WAL restarted. */
-  async #checkpoint(mode: "PASSIVE" | "TRUNCATE"): Promise<boolean> {
+  /**
+   * The checkpoint procedure: returns true when the WAL restarted. With `deferUnsealed` (the
+   * policy's PASSIVE checkpoints), a PASSIVE checkpoint whose restart cannot be sealed is not run.
+   */
+  async #checkpoint(mode: "PASSIVE" | "TRUNCATE", deferUnsealed = false): Promise<boolean> {
     if (this.#hold > 0) return false; // a snapshot reads the WAL: no checkpoint until it is done
     const c = this.#c!;
     // The sync before the checkpoint and the barrier cannot be one synchronous step (the WAL is
@@ -340,7 +343,11 @@ export class WalSource {
     // WAL below the size the sync reads, so an unchanged data_version under the barrier (which
     // holds the write lock) proves the WAL holds only captured frames. Otherwise the barrier is
     // released and the sync runs again (twice at most; then the checkpoint goes ahead and the
-    // restart is not sealed, as before).
+    // restart is not sealed, as before). An application committing between every await (a burst
+    // in this thread) never leaves the WAL still for that long, and every unsealed restart costs
+    // a full snapshot of the database: so the policy's PASSIVE checkpoint is put off to a later
+    // sync instead (the WAL keeps growing meanwhile; the policy's TRUNCATE at truncatePageN still
+    // bounds it, and runs whatever comes between).
     let h: WalHeader;
     let p: Position;
     let r: { busy: number; log: number };
@@ -370,7 +377,10 @@ export class WalSource {
       }
       c.beginBarrier();
       try {
-        if (attempt < 2 && c.dataVersion() !== version) continue; // committed since: sync again
+        if (c.dataVersion() !== version) {
+          if (attempt < 2) continue; // committed since: sync again
+          if (deferUnsealed) return false; // still committing: a later sync checkpoints
+        }
         r = c.checkpoint(mode);
       } finally {
         c.endBarrier();
@@ -412,7 +422,7 @@ export class WalSource {
       now: () => this.#now(),
       checkpoint: async (mode: "PASSIVE" | "TRUNCATE") => {
         try {
-          return await this.#checkpoint(mode);
+          return await this.#checkpoint(mode, mode === "PASSIVE");
         } catch (e) {
           if (isBusyError(e)) return false; // someone holds a lock: the next sync retries
           throw e;
