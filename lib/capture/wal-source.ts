@@ -72,6 +72,8 @@ export class WalSource {
   #hold = 0;
   #queue: Promise<unknown> = Promise.resolve();
   #syncedSinceCheckpoint = false;
+  /** Commits landed during the sync() running now: its checkpoint could not be sealed. */
+  #busyWal = false;
   /** The `written` callback of the sync() running now. */
   #written: ((txid: bigint) => void) | undefined;
   #closed = false;
@@ -155,7 +157,9 @@ export class WalSource {
     return this.#exclusive(async () => {
       this.#written = written;
       try {
+        const version = this.#c!.dataVersion();
         await this.#syncAll();
+        this.#busyWal = this.#c!.dataVersion() !== version;
         await checkpointPolicy(this.#checkpointHost(), this.#cfg);
       } finally {
         this.#written = undefined;
@@ -334,6 +338,7 @@ export class WalSource {
    */
   async #checkpoint(mode: "PASSIVE" | "TRUNCATE", deferUnsealed = false): Promise<boolean> {
     if (this.#hold > 0) return false; // a snapshot reads the WAL: no checkpoint until it is done
+    if (deferUnsealed && this.#busyWal) return false; // commits landed during this sync: so would they during the checkpoint's
     const c = this.#c!;
     // The sync before the checkpoint and the barrier cannot be one synchronous step (the WAL is
     // read asynchronously), and holding the barrier across an await would block an application
@@ -347,7 +352,8 @@ export class WalSource {
     // in this thread) never leaves the WAL still for that long, and every unsealed restart costs
     // a full snapshot of the database: so the policy's PASSIVE checkpoint is put off to a later
     // sync instead (the WAL keeps growing meanwhile; the policy's TRUNCATE at truncatePageN still
-    // bounds it, and runs whatever comes between).
+    // bounds it, and runs whatever comes between), at once when commits landed during the sync
+    // that runs the policy (the retries would only add syncs and fsyncs to a sync in a burst).
     let h: WalHeader;
     let p: Position;
     let r: { busy: number; log: number };
