@@ -151,15 +151,23 @@ export class WalSource {
   /**
    * Captures everything committed so far into local L0 files, then runs the checkpoint policy.
    * `written` is called with the TXID of each L0 file this call writes (the checkpoint's syncs
-   * included), once the file is durable.
+   * included), once the file is durable. The promises it returns for the files of the capture
+   * itself are awaited before the checkpoint policy runs: the upload of what was just captured
+   * goes first, not behind the checkpoint's fsyncs of the WAL.
    */
-  sync(written?: (txid: bigint) => void): Promise<bigint> {
+  sync(written?: (txid: bigint) => void | Promise<void>): Promise<bigint> {
     return this.#exclusive(async () => {
-      this.#written = written;
+      const uploads: Promise<void>[] = [];
+      this.#written = written && ((txid) => {
+        const p = written(txid);
+        if (p) uploads.push(p.catch(() => {}));
+      });
       try {
         const version = this.#c!.dataVersion();
         await this.#syncAll();
         this.#busyWal = this.#c!.dataVersion() !== version;
+        const first = uploads.splice(0);
+        if (first.length) await Promise.all(first);
         await checkpointPolicy(this.#checkpointHost(), this.#cfg);
       } finally {
         this.#written = undefined;

@@ -410,12 +410,14 @@ export class Replicator extends EventTarget {
     const run = (async () => {
       const prev = this.#localPos;
       // Each file the source reports durable is uploaded at once: a sync that checkpoints writes
-      // more files and runs the checkpoint before it resolves.
-      const written = (txid: bigint) => {
+      // more files and runs the checkpoint before it resolves. The source may wait for that
+      // upload pass (a replica in backoff is skipped, a failure ends it) before it checkpoints.
+      const written = (txid: bigint): Promise<void> | undefined => {
         if (txid <= this.#localPos) return;
         this.#localPos = txid;
         this.#captures.push({ txid, at: this.#clock.now() });
         this.#wakeUpload.notify();
+        return Promise.all(this.#rs.map((rs) => this.#pump(rs))).then(() => {});
       };
       let pos: bigint;
       try {

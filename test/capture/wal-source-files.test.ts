@@ -132,6 +132,30 @@ describe(`WalSource checkpoint flush and written callback (${driver.name})`, () 
     app.close();
   });
 
+  it("sync(written) waits for the promise written() returns for the capture's own files before the checkpoint, not for the checkpoint's", async () => {
+    const { dir, path, app, write } = setup();
+    const { log, files, opener } = logged();
+    const s = await WalSource.open({ path, open: opener, files, local: localReplica(join(dir, "meta")), minCheckpointPageCount: 20, onL0: (e) => log.push(`l0 ${e.txid}`) });
+    const written = (t: bigint) => {
+      log.push(`written ${t}`);
+      return new Promise<void>((r) => setTimeout(() => (log.push(`uploaded ${t}`), r()), 5));
+    };
+    write(3);
+    expect(await s.sync(written)).toBe(1n);
+    expect(log).toEqual(["l0 1", "written 1", "uploaded 1"]);
+    log.length = 0;
+    write(60); // past the threshold: TXID 2, the checkpoint, TXID 3 of the restarted WAL
+    expect(await s.sync(written)).toBe(3n);
+    const wal = `flush ${path}-wal`;
+    expect(log).toEqual(["l0 2", "written 2", "uploaded 2", wal, wal, "checkpoint PASSIVE", "l0 3", "written 3"]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(log.at(-1)).toBe("uploaded 3");
+    const r = await restoreAndCheck(s.local, 3n);
+    expect([r.integrity, r.hash]).toEqual(["ok", contentHash(app)]);
+    await s.close();
+    app.close();
+  });
+
   it("sync(written) reports every L0 file it writes, the checkpoint's included, each once it is in the local replica", async () => {
     const { dir, path, app, write } = setup();
     const s = await WalSource.open({ path, open, files: nodeFileAccess, local: localReplica(join(dir, "meta")), minCheckpointPageCount: 20 });

@@ -291,6 +291,49 @@ describe("Replicator: background loops (start) and close", () => {
     expect(clock.pending).toBe(0);
   });
 
+  it("sync(written): the promise returned for a file resolves once the replica holds it (a source waits on it before checkpointing)", async () => {
+    const clock = new ManualClock(T0);
+    const { store, replica } = counted();
+    const slowPut = store.put;
+    store.put = async (key, ...a) => {
+      await clock.sleep(50); // every PUT takes 50 ms of the clock
+      return slowPut(key, ...a);
+    };
+    const held: [bigint, boolean][] = [];
+    class WaitingSource extends FakeSource {
+      override async sync(written?: (txid: bigint) => void | Promise<void>): Promise<bigint> {
+        const before = this.pos;
+        const t = await super.sync();
+        if (t === before) return t;
+        await written?.(t);
+        held.push([t, (await replica.store.head(replica.layout.key(0, t, t))) !== null]);
+        return t;
+      }
+    }
+    const src = new WaitingSource(memoryReplica(), clock);
+    const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER, eventDriven: true, monitorInterval: 60_000 });
+    rep.start();
+    await clock.advance(50);
+    expect(held).toEqual([[1n, true]]);
+    src.commit();
+    await clock.advance(0);
+    expect(held).toEqual([[1n, true]]); // TXID 2's PUT is in flight: the source still waits
+    await clock.advance(50);
+    expect(held).toEqual([[1n, true], [2n, true]]);
+    // a failing replica does not hold the source up: the pass ends with the failure
+    store.fault = (op) => (op === "put" ? http503() : null);
+    src.commit();
+    await clock.advance(50);
+    expect(held).toEqual([[1n, true], [2n, true], [3n, false]]);
+    expect(rep.status().replicas[0]!.failures).toBe(1);
+    store.fault = () => null;
+    let closed = false;
+    const closing = rep.close().then(() => (closed = true)); // retries TXID 3 every shutdownSyncInterval
+    for (let i = 0; i < 100 && !closed; i++) await clock.advance(100);
+    await closing;
+    expect(await restoredAt(replica, 3n)).toEqual(src.db);
+  });
+
   it("in the background, a store down for 20 s: every TXID arrives in order once it is back", async () => {
     const clock = new ManualClock(T0);
     const { store, replica } = counted();
