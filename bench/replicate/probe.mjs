@@ -114,9 +114,10 @@ c.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
 const ins = c.prepare("INSERT INTO t (v) VALUES (?)");
 let url = `file://${join(dir, "replica")}`;
 let env = process.env;
+const prefix = `ltxkit-probe-${process.pid}-${Date.now().toString(36)}`;
 if (target === "s3") {
   if (!process.env.LTXKIT_S3_ENDPOINT) throw new Error('S3: eval "$(cat /tmp/rgw.env)"');
-  url = `s3://${process.env.LTXKIT_S3_BUCKET}/ltxkit-probe-${process.pid}-${Date.now().toString(36)}?endpoint=${process.env.LTXKIT_S3_ENDPOINT}&region=${process.env.AWS_REGION || "us-east-1"}&forcePathStyle=true`;
+  url = `s3://${process.env.LTXKIT_S3_BUCKET}/${prefix}?endpoint=${process.env.LTXKIT_S3_ENDPOINT}&region=${process.env.AWS_REGION || "us-east-1"}&forcePathStyle=true`;
   env = { ...process.env };
   delete env.AWS_CA_BUNDLE;
 }
@@ -238,3 +239,11 @@ if (argv.includes("--timeline")) {
 await h.close();
 c.close();
 rmSync(dir, { recursive: true, force: true });
+if (target === "s3") {
+  // remove what the run wrote to the bucket
+  const e = process.env;
+  const st = new S3Store({ bucket: e.LTXKIT_S3_BUCKET, endpoint: e.LTXKIT_S3_ENDPOINT, region: e.AWS_REGION || "us-east-1", accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY });
+  const keys = [];
+  for await (const b of st.list(`${prefix}/`)) keys.push(b.key);
+  for (let i = 0; i < keys.length; i += 1000) await st.delete(keys.slice(i, i + 1000));
+}
