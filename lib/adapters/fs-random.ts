@@ -63,6 +63,19 @@ export const nodeFileAccess: FileAccess = {
       throw ioError("stat", path, e);
     }
   },
+  async flush(path) {
+    // fsync through the I/O threads; a read-only descriptor suffices on POSIX systems.
+    let fh: Awaited<ReturnType<typeof fsp.open>> | undefined;
+    try {
+      fh = await fsp.open(path, "r");
+      await fh.sync();
+    } catch (e) {
+      if ((e as { code?: string }).code === "ENOENT") return;
+      throw ioError("fsync", path, e);
+    } finally {
+      await fh?.close().catch(() => {});
+    }
+  },
   watch(path, onChange) {
     // The directory is watched, not the file: a WAL is deleted and created again by SQLite.
     const name = basename(path);

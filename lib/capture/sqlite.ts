@@ -39,6 +39,12 @@ export interface FileAccess {
   stat(path: string): Promise<{ size: number; mtimeMs: number; id?: string } | null>;
   /** Optional: calls `onChange` soon after the file changes (or appears); returns a stop function. */
   watch?(path: string, onChange: () => void): () => void;
+  /**
+   * Optional: makes the file's written data durable (fsync) without blocking the calling thread.
+   * A WalSource flushes the WAL this way before a checkpoint, whose own fsync of the WAL otherwise
+   * runs inside the synchronous driver call, on the thread the application commits on.
+   */
+  flush?(path: string): Promise<void>;
 }
 
 /** Reads exactly `length` bytes at `offset` (fewer only when the file ends first). */

@@ -72,6 +72,10 @@ export class WalSource {
   #hold = 0;
   #queue: Promise<unknown> = Promise.resolve();
   #syncedSinceCheckpoint = false;
+  /** Commits landed during the sync() running now: its checkpoint could not be sealed. */
+  #busyWal = false;
+  /** The `written` callback of the sync() running now. */
+  #written: ((txid: bigint) => void) | undefined;
   #closed = false;
   /** The WAL and database files, kept open between syncs where the file access names files (see `RandomAccessReader.id`). */
   #walFile: RandomAccessReader | null = null;
@@ -144,11 +148,30 @@ export class WalSource {
     return run;
   }
 
-  /** Captures everything committed so far into local L0 files, then runs the checkpoint policy. */
-  sync(): Promise<bigint> {
+  /**
+   * Captures everything committed so far into local L0 files, then runs the checkpoint policy.
+   * `written` is called with the TXID of each L0 file this call writes (the checkpoint's syncs
+   * included), once the file is durable. The promises it returns for the files of the capture
+   * itself are awaited before the checkpoint policy runs: the upload of what was just captured
+   * goes first, not behind the checkpoint's fsyncs of the WAL.
+   */
+  sync(written?: (txid: bigint) => void | Promise<void>): Promise<bigint> {
     return this.#exclusive(async () => {
-      await this.#syncAll();
-      await checkpointPolicy(this.#checkpointHost(), this.#cfg);
+      const uploads: Promise<void>[] = [];
+      this.#written = written && ((txid) => {
+        const p = written(txid);
+        if (p) uploads.push(p.catch(() => {}));
+      });
+      try {
+        const version = this.#c!.dataVersion();
+        await this.#syncAll();
+        this.#busyWal = this.#c!.dataVersion() !== version;
+        const first = uploads.splice(0);
+        if (first.length) await Promise.all(first);
+        await checkpointPolicy(this.#checkpointHost(), this.#cfg);
+      } finally {
+        this.#written = undefined;
+      }
       return this.txid;
     });
   }
@@ -302,6 +325,7 @@ export class WalSource {
         const ev: L0Event = { txid, snapshot: !inc, header, pages: pgnos.length };
         if (!inc) ev.reason = plan.reason;
         this.#o.onL0?.(ev);
+        this.#written?.(txid);
         return { wrote: true, limited: scan.limited };
       } catch (e) {
         if (isIoError(e)) await this.#dropFiles(); // a file that failed a read is opened again by the next sync
@@ -316,9 +340,13 @@ export class WalSource {
     return this.#o.now ? this.#o.now() : Date.now();
   }
 
-  /** The checkpoint procedure: returns true when the WAL restarted. */
-  async #checkpoint(mode: "PASSIVE" | "TRUNCATE"): Promise<boolean> {
+  /**
+   * The checkpoint procedure: returns true when the WAL restarted. With `deferUnsealed` (the
+   * policy's PASSIVE checkpoints), a PASSIVE checkpoint whose restart cannot be sealed is not run.
+   */
+  async #checkpoint(mode: "PASSIVE" | "TRUNCATE", deferUnsealed = false): Promise<boolean> {
     if (this.#hold > 0) return false; // a snapshot reads the WAL: no checkpoint until it is done
+    if (deferUnsealed && this.#busyWal) return false; // commits landed during this sync: so would they during the checkpoint's
     const c = this.#c!;
     // The sync before the checkpoint and the barrier cannot be one synchronous step (the WAL is
     // read asynchronously), and holding the barrier across an await would block an application
@@ -328,13 +356,25 @@ export class WalSource {
     // WAL below the size the sync reads, so an unchanged data_version under the barrier (which
     // holds the write lock) proves the WAL holds only captured frames. Otherwise the barrier is
     // released and the sync runs again (twice at most; then the checkpoint goes ahead and the
-    // restart is not sealed, as before).
+    // restart is not sealed, as before). An application committing between every await (a burst
+    // in this thread) never leaves the WAL still for that long, and every unsealed restart costs
+    // a full snapshot of the database: so the policy's PASSIVE checkpoint is put off to a later
+    // sync instead (the WAL keeps growing meanwhile; the policy's TRUNCATE at truncatePageN still
+    // bounds it, and runs whatever comes between), at once when commits landed during the sync
+    // that runs the policy (the retries would only add syncs and fsyncs to a sync in a burst).
     let h: WalHeader;
     let p: Position;
     let r: { busy: number; log: number };
+    // The checkpoint fsyncs the WAL before copying it: everything the application wrote since the
+    // last checkpoint (synchronous=NORMAL commits are not flushed), tens of MB in a burst, inside
+    // the synchronous driver call. Flushed here first through the I/O threads (before and after
+    // the sync, which can take long enough for a burst to dirty as much again), the checkpoint's
+    // own fsync finds only what was committed since.
+    await this.#o.files.flush?.(this.walPath);
     for (let attempt = 0; ; attempt++) {
       const version = mode === "PASSIVE" ? c.dataVersion() : 0;
       await this.#syncAll();
+      await this.#o.files.flush?.(this.walPath);
       const w = await this.#openWal();
       await w.f.close();
       h = w.h;
@@ -351,7 +391,10 @@ export class WalSource {
       }
       c.beginBarrier();
       try {
-        if (attempt < 2 && c.dataVersion() !== version) continue; // committed since: sync again
+        if (c.dataVersion() !== version) {
+          if (attempt < 2) continue; // committed since: sync again
+          if (deferUnsealed) return false; // still committing: a later sync checkpoints
+        }
         r = c.checkpoint(mode);
       } finally {
         c.endBarrier();
@@ -393,7 +436,7 @@ export class WalSource {
       now: () => this.#now(),
       checkpoint: async (mode: "PASSIVE" | "TRUNCATE") => {
         try {
-          return await this.#checkpoint(mode);
+          return await this.#checkpoint(mode, mode === "PASSIVE");
         } catch (e) {
           if (isBusyError(e)) return false; // someone holds a lock: the next sync retries
           throw e;

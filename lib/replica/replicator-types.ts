@@ -9,8 +9,14 @@ import type { Replica } from "./replica.ts";
 export interface L0Source {
   /** Local staging replica holding L0 files as `ltx/0/<txid>-<txid>.ltx` (file layout), or a memory replica. The replicator uploads from it and deletes what every replica holds. */
   readonly local: Replica;
-  /** Captures everything committed so far into local L0 files; returns the newest local TXID (0n when none). Writes nothing when nothing is new. */
-  sync(): Promise<bigint>;
+  /**
+   * Captures everything committed so far into local L0 files; returns the newest local TXID (0n
+   * when none). Writes nothing when nothing is new. Optional `written` is called with each new
+   * TXID once its local file is durable, before sync() resolves (a sync that also checkpoints
+   * writes more than one), so uploads can start at once; a source may wait for the promise it
+   * returns (that upload pass) before a checkpoint, whose fsyncs would otherwise delay it.
+   */
+  sync(written?: (txid: bigint) => void | Promise<void>): Promise<bigint>;
   /** A full snapshot at the current local position: MinTXID 1, MaxTXID = txid, NoChecksum, pages 1..commit. */
   snapshot(): Promise<{ txid: bigint; timestamp: number; body: ReadableStream<Uint8Array> }>;
   /** The remote is ahead of the local position: adopt this remote L0 file (its bytes) as the local position. */

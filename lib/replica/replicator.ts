@@ -409,9 +409,19 @@ export class Replicator extends EventTarget {
     while (this.#captureLane) await this.#captureLane.catch(() => {});
     const run = (async () => {
       const prev = this.#localPos;
+      // Each file the source reports durable is uploaded at once: a sync that checkpoints writes
+      // more files and runs the checkpoint before it resolves. The source may wait for that
+      // upload pass (a replica in backoff is skipped, a failure ends it) before it checkpoints.
+      const written = (txid: bigint): Promise<void> | undefined => {
+        if (txid <= this.#localPos) return;
+        this.#localPos = txid;
+        this.#captures.push({ txid, at: this.#clock.now() });
+        this.#wakeUpload.notify();
+        return Promise.all(this.#rs.map((rs) => this.#pump(rs))).then(() => {});
+      };
       let pos: bigint;
       try {
-        pos = await this.source.sync();
+        pos = await this.source.sync(written);
       } catch (e) {
         const err = isLtxError(e) ? e : wrapError(e, "capture", "IO_ERROR");
         this.#sourceError = err;
@@ -423,12 +433,12 @@ export class Replicator extends EventTarget {
       this.#sourceError = undefined;
       this.#sourceFailures = 0;
       this.#sourceRetryAt = 0;
-      if (pos > prev) {
+      if (pos > this.#localPos) {
         this.#localPos = pos;
         this.#captures.push({ txid: pos, at: this.#clock.now() });
-        this.#emit("sync", { minTXID: prev + 1n, maxTXID: pos });
         this.#wakeUpload.notify();
       }
+      if (pos > prev) this.#emit("sync", { minTXID: prev + 1n, maxTXID: pos });
       return this.#localPos;
     })();
     this.#captureLane = run;

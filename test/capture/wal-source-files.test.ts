@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -78,6 +78,100 @@ describe(`WalSource file handles (${driver.name})`, () => {
     write(5);
     expect(await s.sync()).toBe(3n);
     expect([c.opens.get(path + "-wal"), c.opens.get(path)]).toEqual([2, 2]);
+    const r = await restoreAndCheck(s.local, 3n);
+    expect([r.integrity, r.hash]).toEqual(["ok", contentHash(app)]);
+    await s.close();
+    app.close();
+  });
+});
+
+describe(`WalSource checkpoint flush and written callback (${driver.name})`, () => {
+  /** Logs, in order, each flush of a path and each wal_checkpoint the source's connections run. */
+  function logged() {
+    const log: string[] = [];
+    const files: FileAccess = {
+      open: (p) => nodeFileAccess.open(p),
+      stat: (p) => nodeFileAccess.stat(p),
+      flush: async (p) => {
+        await nodeFileAccess.flush!(p);
+        log.push(`flush ${p}`);
+      },
+    };
+    const opener: typeof open = (p) => {
+      const c = open(p);
+      return {
+        exec: (sql) => c.exec(sql),
+        query: (sql, params) => {
+          const m = /wal_checkpoint\((\w+)\)/.exec(sql);
+          if (m) log.push(`checkpoint ${m[1]}`);
+          return c.query(sql, params);
+        },
+        close: () => c.close(),
+      };
+    };
+    return { log, files, opener };
+  }
+
+  it("flushes the WAL through FileAccess.flush after its last sync and before every checkpoint", async () => {
+    const { dir, path, app, write } = setup();
+    const { log, files, opener } = logged();
+    const s = await WalSource.open({ path, open: opener, files, local: localReplica(join(dir, "meta")), minCheckpointPageCount: 20, onL0: (e) => log.push(`l0 ${e.txid}`) });
+    write(60); // past 20 pages of 1024 bytes: the sync checkpoints (PASSIVE)
+    expect(await s.sync()).toBe(2n);
+    // TXID 1, then the checkpoint (its sync finds nothing new), then the restarted WAL's first frame
+    const wal = `flush ${path}-wal`;
+    expect(log).toEqual(["l0 1", wal, wal, "checkpoint PASSIVE", "l0 2"]);
+    log.length = 0;
+    write(5);
+    expect(await s.checkpoint("TRUNCATE")).toBe(true);
+    // the second flush comes after the checkpoint's sync (TXID 3); the boundary snapshot follows
+    expect(log).toEqual([wal, "l0 3", wal, "checkpoint TRUNCATE", "l0 4"]);
+    const r = await restoreAndCheck(s.local, s.txid);
+    expect([r.integrity, r.hash]).toEqual(["ok", contentHash(app)]);
+    await s.close();
+    app.close();
+  });
+
+  it("sync(written) waits for the promise written() returns for the capture's own files before the checkpoint, not for the checkpoint's", async () => {
+    const { dir, path, app, write } = setup();
+    const { log, files, opener } = logged();
+    const s = await WalSource.open({ path, open: opener, files, local: localReplica(join(dir, "meta")), minCheckpointPageCount: 20, onL0: (e) => log.push(`l0 ${e.txid}`) });
+    const written = (t: bigint) => {
+      log.push(`written ${t}`);
+      return new Promise<void>((r) => setTimeout(() => (log.push(`uploaded ${t}`), r()), 5));
+    };
+    write(3);
+    expect(await s.sync(written)).toBe(1n);
+    expect(log).toEqual(["l0 1", "written 1", "uploaded 1"]);
+    log.length = 0;
+    write(60); // past the threshold: TXID 2, the checkpoint, TXID 3 of the restarted WAL
+    expect(await s.sync(written)).toBe(3n);
+    const wal = `flush ${path}-wal`;
+    expect(log).toEqual(["l0 2", "written 2", "uploaded 2", wal, wal, "checkpoint PASSIVE", "l0 3", "written 3"]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(log.at(-1)).toBe("uploaded 3");
+    const r = await restoreAndCheck(s.local, 3n);
+    expect([r.integrity, r.hash]).toEqual(["ok", contentHash(app)]);
+    await s.close();
+    app.close();
+  });
+
+  it("sync(written) reports every L0 file it writes, the checkpoint's included, each once it is in the local replica", async () => {
+    const { dir, path, app, write } = setup();
+    const s = await WalSource.open({ path, open, files: nodeFileAccess, local: localReplica(join(dir, "meta")), minCheckpointPageCount: 20 });
+    const seen: [bigint, boolean][] = [];
+    const onWritten = (txid: bigint) => {
+      // the file must be in place when reported (checked synchronously: the path exists)
+      seen.push([txid, existsSync(join(dir, "meta", s.local.layout.key(0, txid, txid)))]);
+    };
+    write(3);
+    expect(await s.sync(onWritten)).toBe(1n);
+    expect(seen).toEqual([[1n, true]]);
+    write(60); // the sync writes TXID 2, checkpoints, and captures the restarted WAL's first frame as TXID 3
+    expect(await s.sync(onWritten)).toBe(3n);
+    expect(seen).toEqual([[1n, true], [2n, true], [3n, true]]);
+    expect(await s.sync(onWritten)).toBe(3n); // nothing new: nothing reported
+    expect(seen.length).toBe(3);
     const r = await restoreAndCheck(s.local, 3n);
     expect([r.integrity, r.hash]).toEqual(["ok", contentHash(app)]);
     await s.close();

@@ -248,6 +248,92 @@ describe("Replicator: background loops (start) and close", () => {
     await rep.close();
   });
 
+  it("eventDriven: a file the source reports written is uploaded before its sync (still checkpointing) resolves", async () => {
+    const clock = new ManualClock(T0);
+    const { replica } = counted();
+    /** After its first file, a sync spends 500 ms of the clock (a checkpoint), then writes one more file. */
+    class CheckpointingSource extends FakeSource {
+      tail = 0;
+      override async sync(written?: (txid: bigint) => void): Promise<bigint> {
+        const before = this.pos;
+        const t = await super.sync();
+        if (t === before) return t;
+        written?.(t);
+        if (!this.tail) return t;
+        await this.clock.sleep(this.tail);
+        this.commit();
+        const t2 = await super.sync();
+        written?.(t2);
+        return t2;
+      }
+    }
+    const src = new CheckpointingSource(memoryReplica(), clock);
+    const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER, eventDriven: true, monitorInterval: 60_000 });
+    const uploads: bigint[] = [];
+    const syncs: [bigint, bigint][] = [];
+    rep.addEventListener("upload", (e) => uploads.push(e.detail.maxTXID));
+    rep.addEventListener("sync", (e) => syncs.push([e.detail.minTXID, e.detail.maxTXID]));
+    rep.start();
+    await clock.advance(0);
+    expect(uploads).toEqual([1n]);
+    src.tail = 500;
+    src.commit(); // captured at once: TXID 2 is written, then the sync checkpoints for 500 ms
+    await clock.advance(0);
+    expect(uploads).toEqual([1n, 2n]);
+    expect(rep.status().localTXID).toBe(2n);
+    expect(syncs).toEqual([[1n, 1n]]); // the sync has not resolved
+    await clock.advance(500); // the sync writes TXID 3 and resolves
+    expect(uploads).toEqual([1n, 2n, 3n]);
+    expect(syncs).toEqual([[1n, 1n], [2n, 3n]]);
+    expect(await restoredAt(replica, 2n)).toEqual(src.images.get(2n));
+    expect(await restoredAt(replica, 3n)).toEqual(src.db);
+    await rep.close();
+    expect(clock.pending).toBe(0);
+  });
+
+  it("sync(written): the promise returned for a file resolves once the replica holds it (a source waits on it before checkpointing)", async () => {
+    const clock = new ManualClock(T0);
+    const { store, replica } = counted();
+    const slowPut = store.put;
+    store.put = async (key, ...a) => {
+      await clock.sleep(50); // every PUT takes 50 ms of the clock
+      return slowPut(key, ...a);
+    };
+    const held: [bigint, boolean][] = [];
+    class WaitingSource extends FakeSource {
+      override async sync(written?: (txid: bigint) => void | Promise<void>): Promise<bigint> {
+        const before = this.pos;
+        const t = await super.sync();
+        if (t === before) return t;
+        await written?.(t);
+        held.push([t, (await replica.store.head(replica.layout.key(0, t, t))) !== null]);
+        return t;
+      }
+    }
+    const src = new WaitingSource(memoryReplica(), clock);
+    const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER, eventDriven: true, monitorInterval: 60_000 });
+    rep.start();
+    await clock.advance(50);
+    expect(held).toEqual([[1n, true]]);
+    src.commit();
+    await clock.advance(0);
+    expect(held).toEqual([[1n, true]]); // TXID 2's PUT is in flight: the source still waits
+    await clock.advance(50);
+    expect(held).toEqual([[1n, true], [2n, true]]);
+    // a failing replica does not hold the source up: the pass ends with the failure
+    store.fault = (op) => (op === "put" ? http503() : null);
+    src.commit();
+    await clock.advance(50);
+    expect(held).toEqual([[1n, true], [2n, true], [3n, false]]);
+    expect(rep.status().replicas[0]!.failures).toBe(1);
+    store.fault = () => null;
+    let closed = false;
+    const closing = rep.close().then(() => (closed = true)); // retries TXID 3 every shutdownSyncInterval
+    for (let i = 0; i < 100 && !closed; i++) await clock.advance(100);
+    await closing;
+    expect(await restoredAt(replica, 3n)).toEqual(src.db);
+  });
+
   it("in the background, a store down for 20 s: every TXID arrives in order once it is back", async () => {
     const clock = new ManualClock(T0);
     const { store, replica } = counted();
