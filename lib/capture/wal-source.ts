@@ -58,6 +58,15 @@ function walPosition(p: Position): WalPosition {
   return { offset: h.walOffset + h.walSize, salt1: h.walSalt1, salt2: h.walSalt2, commit: h.commit };
 }
 
+/** How long a sync waits for the uploads of the files it captured before its checkpoint policy runs. */
+const UPLOAD_HEAD_START_MS = 1000;
+
+/** Resolves when `p` settles or after `ms`, whichever comes first. */
+function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([p.then(() => {}, () => {}), new Promise<void>((r) => (t = setTimeout(r, ms)))]).finally(() => clearTimeout(t));
+}
+
 /** The capture side of replication over a live database: an `L0Source` for the replicator. */
 export class WalSource {
   readonly path: string;
@@ -152,8 +161,9 @@ export class WalSource {
    * Captures everything committed so far into local L0 files, then runs the checkpoint policy.
    * `written` is called with the TXID of each L0 file this call writes (the checkpoint's syncs
    * included), once the file is durable. The promises it returns for the files of the capture
-   * itself are awaited before the checkpoint policy runs: the upload of what was just captured
-   * goes first, not behind the checkpoint's fsyncs of the WAL.
+   * itself are awaited before the checkpoint policy runs, for `UPLOAD_HEAD_START_MS` at most: the
+   * upload of what was just captured goes first, not behind the checkpoint's fsyncs of the WAL, and
+   * a hung request of one replica holds up the capture for no longer than that.
    */
   sync(written?: (txid: bigint) => void | Promise<void>): Promise<bigint> {
     return this.#exclusive(async () => {
@@ -167,7 +177,7 @@ export class WalSource {
         await this.#syncAll();
         this.#busyWal = this.#c!.dataVersion() !== version;
         const first = uploads.splice(0);
-        if (first.length) await Promise.all(first);
+        if (first.length) await within(Promise.all(first), UPLOAD_HEAD_START_MS);
         await checkpointPolicy(this.#checkpointHost(), this.#cfg);
       } finally {
         this.#written = undefined;

@@ -156,6 +156,20 @@ describe(`WalSource checkpoint flush and written callback (${driver.name})`, () 
     app.close();
   });
 
+  it("sync(written) goes on when the promise written() returns never settles (a hung upload holds up the capture for a bounded time)", async () => {
+    const { dir, path, app, write } = setup();
+    const s = await WalSource.open({ path, open, files: nodeFileAccess, local: localReplica(join(dir, "meta")), minCheckpointPageCount: 20 });
+    const hung = () => new Promise<void>(() => {});
+    write(3);
+    expect(await s.sync(hung)).toBe(1n);
+    write(60); // past the threshold: the checkpoint still runs after the bounded wait
+    expect(await s.sync(hung)).toBe(3n);
+    const r = await restoreAndCheck(s.local, 3n);
+    expect([r.integrity, r.hash]).toEqual(["ok", contentHash(app)]);
+    await s.close();
+    app.close();
+  });
+
   it("sync(written) reports every L0 file it writes, the checkpoint's included, each once it is in the local replica", async () => {
     const { dir, path, app, write } = setup();
     const s = await WalSource.open({ path, open, files: nodeFileAccess, local: localReplica(join(dir, "meta")), minCheckpointPageCount: 20 });
