@@ -3,7 +3,7 @@
  * has one, else the database file (zeros past its end). The lock page is never produced.
  */
 import { lockPgno } from "../ltx/checksum.ts";
-import { encodeLtx, type Page, type PageEncoding } from "../ltx/encoder.ts";
+import { Encoder, encodeLtx, type Page, type PageEncoding } from "../ltx/encoder.ts";
 import type { Header } from "../ltx/header.ts";
 import { readFully, type RandomAccessReader } from "./sqlite.ts";
 import { readFramePage } from "./wal-reader.ts";
@@ -51,6 +51,18 @@ export async function* readPages(src: PageSource, pgnos: Iterable<number>): Asyn
     const data = at !== undefined ? await readFramePage(src.wal, src.header, at, pgno) : await readDbPage(src.db, pgno, src.pageSize);
     yield { pgno, data };
   }
+}
+
+/**
+ * The encoded LTX file over lazily read pages as chunks (the header, one per page, the trailer),
+ * the bytes `encodeLtx` streams, without a ReadableStream and its promises per page: what the
+ * capture writes into its local L0 file on every sync.
+ */
+export async function* encodePages(header: Header, pages: AsyncIterable<Page>, encoding: PageEncoding): AsyncGenerator<Uint8Array> {
+  const enc = new Encoder({ pageEncoding: encoding });
+  yield enc.encodeHeader(header);
+  for await (const p of pages) yield enc.encodePage(p.pgno, p.data);
+  yield enc.close();
 }
 
 /**

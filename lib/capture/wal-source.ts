@@ -8,10 +8,10 @@
  */
 import { LtxError } from "../errors.ts";
 import { decodeHeader, HEADER_FLAG_NO_CHECKSUM, HEADER_SIZE, type Header } from "../ltx/header.ts";
-import { encodeLtx, type PageEncoding } from "../ltx/encoder.ts";
+import type { PageEncoding } from "../ltx/encoder.ts";
 import { listLevel, writeLtxFile } from "../replica/list.ts";
 import type { Replica } from "../replica/replica.ts";
-import { allPgnos, incrementalPgnos, readPages, rechunk, streamPages, windowed } from "./l0-pages.ts";
+import { allPgnos, encodePages, incrementalPgnos, readPages, rechunk, streamPages, windowed } from "./l0-pages.ts";
 import { isBusyError, LitestreamConnections } from "./litestream-conn.ts";
 import type { FileAccess, RandomAccessReader, SqliteOpener } from "./sqlite.ts";
 import { DEFAULT_MAX_SYNC_WAL_BYTES, frameSize, planSync, readWalHeader, scanWal, type SyncPlan, type WalPosition } from "./wal-reader.ts";
@@ -322,8 +322,8 @@ export class WalSource {
         const dbFile = await this.#openDb();
         try {
           const src = { db: dbFile && windowed(dbFile), wal: windowed(f), header: h, pageSize: this.#pageSize, map: scan.pages };
-          const body = encodeLtx(header, readPages(src, pgnos), { pageEncoding: this.#o.pageEncoding ?? "block" });
-          await writeLtxFile(this.local, 0, txid, txid, rechunk(body as unknown as AsyncIterable<Uint8Array>), header.timestamp);
+          const body = encodePages(header, readPages(src, pgnos), this.#o.pageEncoding ?? "block");
+          await writeLtxFile(this.local, 0, txid, txid, rechunk(body), header.timestamp);
         } finally {
           await dbFile?.close();
         }
