@@ -19,7 +19,7 @@ import {
   type Trailer,
 } from "./header.ts";
 import { compressBlockBound } from "./lz4-block.ts";
-import { compressBlock } from "./lz4-compress.ts";
+import { compressBlock, literalBlockSize, writeLiteralBlock } from "./lz4-compress.ts";
 import { encodeFrame } from "./lz4-frame.ts";
 import { encodePageIndex, type PageIndexEntry } from "./page-index.ts";
 import { pageOrderError, snapshotEndError } from "./page-rules.ts";
@@ -39,32 +39,6 @@ export interface EncoderOptions {
    * compaction rewrites compressed).
    */
   compress?: boolean;
-}
-
-/** Bytes of a literal-only LZ4 block of `n` bytes: the token, the length bytes, the literals. */
-export function literalBlockSize(n: number): number {
-  return n < 15 ? 1 + n : 1 + Math.floor((n - 15) / 255) + 1 + n;
-}
-
-/**
- * Writes `data` as a literal-only LZ4 block at out[at] (literalBlockSize(data.length) bytes) and
- * returns the offset after it: one sequence of literals, which is a valid last sequence.
- */
-export function writeLiteralBlock(data: Uint8Array, out: Uint8Array, at: number): number {
-  const n = data.length;
-  let o = at;
-  if (n < 15) out[o++] = n << 4;
-  else {
-    out[o++] = 0xf0;
-    let rest = n - 15;
-    while (rest >= 255) {
-      out[o++] = 255;
-      rest -= 255;
-    }
-    out[o++] = rest;
-  }
-  out.set(data, o);
-  return o + n;
 }
 
 /** One database page: its number (1-based) and its bytes (page size long). */

@@ -164,15 +164,7 @@ function workspaceCompress(n: number): number {
     }
   }
   const lit = n - anchor;
-  if (lit >= 15) {
-    u[op++] = 0xf0;
-    let r = lit - 15;
-    while (r >= 255) {
-      u[op++] = 255;
-      r -= 255;
-    }
-    u[op++] = r;
-  } else u[op++] = lit << 4;
+  op = writeLength(u, op, lit, 0);
   u.copyWithin(op, anchor, n);
   return op + lit - CW_OUT;
 }
@@ -258,6 +250,22 @@ function compressAny(src: Uint8Array, dst: Uint8Array): number {
 }
 
 /** Writes the token (with literal length) and extra literal-length bytes; returns the new position. */
+/** Bytes of a literal-only LZ4 block of `n` bytes: the token, the length bytes, the literals. */
+export function literalBlockSize(n: number): number {
+  return n < 15 ? 1 + n : 1 + Math.floor((n - 15) / 255) + 1 + n;
+}
+
+/**
+ * Writes `data` as a literal-only LZ4 block at out[at] (literalBlockSize(data.length) bytes) and
+ * returns the offset after it: one sequence of literals, which is a valid last sequence. What an
+ * L0 file's stored pages are: a copy instead of a compression, decoded by every LZ4 reader.
+ */
+export function writeLiteralBlock(data: Uint8Array, out: Uint8Array, at: number): number {
+  const o = writeLength(out, at, data.length, 0);
+  out.set(data, o);
+  return o + data.length;
+}
+
 function writeLength(dst: Uint8Array, op: number, lit: number, matchNibble: number): number {
   if (lit >= 15) {
     dst[op++] = 0xf0 | matchNibble;
