@@ -1,5 +1,8 @@
 /** The SQLite driver of the runtime running the tests (better-sqlite3 on Node 20, node:sqlite, bun:sqlite). */
 import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { loadSqliteDriver } from "../../lib/adapters/sqlite-open.ts";
 import type { SqliteConnection } from "../../lib/capture/sqlite.ts";
 
@@ -14,6 +17,22 @@ export function openApp(path: string, o: { pageSize?: number; autocheckpoint?: n
   if (o.autocheckpoint !== undefined) c.query(`PRAGMA wal_autocheckpoint = ${o.autocheckpoint}`);
   c.exec("PRAGMA busy_timeout = 5000");
   return c;
+}
+
+/**
+ * A fresh database in WAL mode (1 KiB pages, no auto-checkpoint) with a table `t`, and `write(k)`
+ * that inserts k rows of text `row <n> ` repeated 1 + n % spread times.
+ */
+export function appWithTable(prefix: string, spread: number) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const path = join(dir, "app.db");
+  const app = openApp(path, { pageSize: 1024, autocheckpoint: 0 });
+  app.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+  let n = 0;
+  const write = (k: number) => {
+    for (let i = 0; i < k; i++, n++) app.query("INSERT INTO t (v) VALUES (?)", [`row ${n} `.repeat(1 + (n % spread))]);
+  };
+  return { dir, path, app, write };
 }
 
 export const hasPython = spawnSync("python3", ["-c", "import sqlite3"]).status === 0;

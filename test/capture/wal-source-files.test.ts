@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { nodeFileAccess } from "../../lib/adapters/fs-random.ts";
@@ -7,7 +6,7 @@ import { localReplica } from "../../lib/adapters/wal-node.ts";
 import type { FileAccess } from "../../lib/capture/sqlite.ts";
 import { WalSource } from "../../lib/capture/wal-source.ts";
 import { contentHash, restoreAndCheck } from "./app.ts";
-import { driver, open, openApp } from "./driver.ts";
+import { appWithTable, driver, open } from "./driver.ts";
 
 /** nodeFileAccess counting opens and closes per path; `renamed` makes stat report another identity for a path. */
 function counting() {
@@ -30,17 +29,7 @@ function counting() {
   return { files, opens, closes, renamed };
 }
 
-function setup() {
-  const dir = mkdtempSync(join(tmpdir(), "ltxkit-walfiles-"));
-  const path = join(dir, "app.db");
-  const app = openApp(path, { pageSize: 1024, autocheckpoint: 0 });
-  app.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
-  let n = 0;
-  const write = (k: number) => {
-    for (let i = 0; i < k; i++, n++) app.query("INSERT INTO t (v) VALUES (?)", [`row ${n} `.repeat(1 + (n % 7))]);
-  };
-  return { dir, path, app, write };
-}
+const setup = () => appWithTable("ltxkit-walfiles-", 7);
 
 describe(`WalSource file handles (${driver.name})`, () => {
   it("keeps the WAL and the database file open across syncs and closes them at close()", async () => {

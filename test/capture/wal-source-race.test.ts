@@ -1,5 +1,3 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { nodeFileAccess } from "../../lib/adapters/fs-random.ts";
@@ -8,24 +6,11 @@ import type { FileAccess } from "../../lib/capture/sqlite.ts";
 import { WalSource } from "../../lib/capture/wal-source.ts";
 import type { L0Event } from "../../lib/capture/wal-source.ts";
 import { contentHash, restoreAndCheck } from "./app.ts";
-import { driver, open, openApp } from "./driver.ts";
-
-/** A database in WAL mode with 1 KiB pages and no auto-checkpoint, a table, and `write(k)` inserting k rows. */
-function appTable() {
-  const dir = mkdtempSync(join(tmpdir(), "ltxkit-walrace-"));
-  const path = join(dir, "app.db");
-  const app = openApp(path, { pageSize: 1024, autocheckpoint: 0 });
-  app.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
-  let n = 0;
-  const write = (k: number) => {
-    for (let i = 0; i < k; i++, n++) app.query("INSERT INTO t (v) VALUES (?)", [`row ${n} `.repeat(1 + (n % 5))]);
-  };
-  return { dir, path, app, write };
-}
+import { appWithTable, driver, open } from "./driver.ts";
 
 describe(`WalSource checkpoint with a commit between its sync and its barrier (${driver.name})`, () => {
   it("syncs again under the barrier, so the restart is sealed and continues incrementally instead of a full snapshot", async () => {
-    const { dir, path, app, write } = appTable();
+    const { path, app, write } = appWithTable("ltxkit-walrace-", 5);
     const events: L0Event[] = [];
     let commitOnNextL0 = false;
     const s = await openWalSource(path, {
@@ -60,7 +45,7 @@ describe(`WalSource checkpoint with a commit between its sync and its barrier ($
 
   /** An application table, and a WalSource whose L0 files and WAL flushes can make the application commit. */
   async function bursting(on: "l0" | "flush") {
-    const { dir, path, app, write } = appTable();
+    const { dir, path, app, write } = appWithTable("ltxkit-walrace-", 5);
     const events: L0Event[] = [];
     const st = { on: false };
     const files: FileAccess = {
