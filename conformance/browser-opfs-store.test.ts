@@ -20,7 +20,7 @@ storeSuite("opfs (headless Chromium)", async () => {
   const s = await browser();
   await rpc(s, "openOpfs", "suite", { dir: "suite" });
   return new BrowserProxyStore(s, "suite", "opfs");
-}, { metadata: true, chunked: true, skip: skipBrowser });
+}, { metadata: true, chunked: true, skip: skipBrowser, callbacks: false });
 
 describe.skipIf(skipBrowser)("OpfsStore in headless Chromium: layout, reload, two stores", () => {
   let s: BrowserSession;

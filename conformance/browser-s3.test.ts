@@ -30,7 +30,7 @@ storeSuite("s3 (Ceph RGW) over fetch in headless Chromium, by CORS", async () =>
   const s = await browser();
   await rpc(s, "openS3", "s3", { ...s3env, partSize: PART, retries: 1 });
   return new BrowserProxyStore(s, "s3", "s3");
-}, { partSize: PART, metadata: true, skip });
+}, { partSize: PART, metadata: true, skip, callbacks: false });
 
 describe.skipIf(skip)("S3 store in headless Chromium: the CORS rule is what lets it in", () => {
   let other: BrowserSession;

@@ -117,8 +117,11 @@ export class AtomicFile {
     this.#pos = size;
   }
 
-  /** fsync, rename over `path`, fsync the directory. With `exclusive`, never replaces a file. */
-  async commit(opts: { exclusive?: boolean; mtime?: Date } = {}): Promise<void> {
+  /**
+   * fsync, rename over `path`, fsync the directory. With `exclusive`, never replaces a file.
+   * `beforeRename` runs after the fsync, right before the rename; what it throws abandons the file.
+   */
+  async commit(opts: { exclusive?: boolean; mtime?: Date; beforeRename?: () => void } = {}): Promise<void> {
     const fd = this.#fd;
     if (fd === null) throw new LtxError("INVALID_STATE", "file already closed");
     try {
@@ -126,6 +129,7 @@ export class AtomicFile {
       this.#fd = null;
       closeSync(fd);
       if (opts.mtime) utimesSync(this.tmp, opts.mtime, opts.mtime);
+      opts.beforeRename?.();
       if (opts.exclusive) {
         try {
           linkSync(this.tmp, this.path);

@@ -135,7 +135,18 @@ export class FsStore implements BlobStore {
       throw ioError("put", key, e, path);
     });
     let size = 0;
-    const commit = { ...(opts.mtime ? { mtime: opts.mtime } : {}) };
+    // What beforeCommit throws is what put rejects with, unwrapped.
+    let refused: { e: unknown } | undefined;
+    const check = opts.beforeCommit;
+    const beforeRename = () => {
+      try {
+        check?.();
+      } catch (e) {
+        refused = { e };
+        throw e;
+      }
+    };
+    const commit = { ...(opts.mtime ? { mtime: opts.mtime } : {}), ...(check ? { beforeRename } : {}) };
     try {
       if (body instanceof Uint8Array) {
         await f.write(body);
@@ -165,6 +176,7 @@ export class FsStore implements BlobStore {
       }
     } catch (e) {
       await f.abort();
+      if (refused) throw refused.e;
       if (isLtxError(e, "OUTPUT_EXISTS")) throw precondition("put", key, "object exists");
       throw ioError("put", key, e, path);
     }
@@ -195,10 +207,13 @@ export class FsStore implements BlobStore {
         const cur = await statOrNull(path);
         if (!cur) return;
         if (etagOf(cur) !== unquote(opts.ifMatch!)) throw precondition("delete", key, "etag does not match");
+        opts.beforeCommit?.();
         await fsp.unlink(path);
       });
       return;
     }
+    // The unlinks are synchronous: one check covers them all.
+    opts.beforeCommit?.();
     for (const key of keys) {
       try {
         unlinkSync(this.path(key));

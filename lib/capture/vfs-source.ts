@@ -77,6 +77,7 @@ export class VfsRecordStore implements BlobStore {
     const cur = this.#s.getRecord(this.#prefix + key);
     if (opts.ifNoneMatch === "*" && cur) throw new LtxError("PRECONDITION_FAILED", `put ${key}: object exists`);
     if (opts.ifMatch !== undefined && (!cur || etagOf(cur) !== opts.ifMatch.replace(/^"|"$/g, ""))) throw new LtxError("PRECONDITION_FAILED", `put ${key}: etag does not match`);
+    opts.beforeCommit?.();
     this.#s.apply({ records: new Map([[this.#prefix + key, data]]) });
     return { etag: etagOf(data), size: data.length };
   }
@@ -98,6 +99,7 @@ export class VfsRecordStore implements BlobStore {
     }
     const records = new Map<string, null>();
     for (const k of keys) if (this.#s.getRecord(this.#prefix + k) !== undefined) records.set(this.#prefix + k, null);
+    opts.beforeCommit?.();
     if (records.size) this.#s.apply({ records });
   }
 

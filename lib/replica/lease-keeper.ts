@@ -174,6 +174,15 @@ export class LeaseKeeper {
   }
 
   /**
+   * Throws LEASE_LOST when the lease has expired by the clock (or was lost): the synchronous check a
+   * fenced write makes right before it becomes visible.
+   */
+  check(): void {
+    if (this.lost) throw this.lost;
+    if (this.clock.now() >= this.expiresAt) throw new LtxError("LEASE_LOST", `lease ${JSON.stringify(this.leaser.key)} expired before a write could land`);
+  }
+
+  /**
    * Deletes the lock if it is still ours (close()). Close to its expiry the lock is left to expire:
    * some servers (Ceph RGW) ignore If-Match on DELETE, so the store's check before the delete is
    * all that keeps it from removing a successor's lock, and that check is only sound while the
@@ -217,18 +226,31 @@ class FencedStore implements BlobStore {
   list = (...a: Parameters<BlobStore["list"]>) => this.#inner.list(...a);
   head = (...a: Parameters<BlobStore["head"]>) => this.#inner.head(...a);
   async put(key: string, body: PutBody, opts: PutOptions = {}): Promise<{ etag: string; size: number }> {
-    return this.#fenced(opts.signal, (signal) => this.#inner.put(key, body, { ...opts, signal }));
+    return this.#fenced(opts, (fence) => this.#inner.put(key, body, { ...opts, ...fence }));
   }
   async delete(keys: readonly string[], opts: DeleteOptions = {}): Promise<void> {
-    return this.#fenced(opts.signal, (signal) => this.#inner.delete(keys, { ...opts, signal }));
+    return this.#fenced(opts, (fence) => this.#inner.delete(keys, { ...opts, ...fence }));
   }
-  async #fenced<T>(outer: AbortSignal | undefined, f: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  /**
+   * Runs `f` under `keeper.guard()`: with its signal, and a `beforeCommit` that reads the lease clock
+   * itself, so a write whose expiry timer has not fired yet still cannot land after the expiry.
+   */
+  async #fenced<T>(
+    opts: { signal?: AbortSignal; beforeCommit?: () => void },
+    f: (fence: { signal: AbortSignal; beforeCommit: () => void }) => Promise<T>,
+  ): Promise<T> {
+    const outer = opts.signal;
     const g = await this.#keeper.guard(outer);
+    const keeper = this.#keeper;
+    const beforeCommit = () => {
+      keeper.check();
+      opts.beforeCommit?.();
+    };
     try {
-      return await f(g.signal);
+      return await f({ signal: g.signal, beforeCommit });
     } catch (e) {
-      const r: unknown = g.signal.reason;
-      if (g.signal.aborted && isLtxError(r, "LEASE_LOST") && !outer?.aborted) throw (await this.#keeper.renew()) ?? r;
+      const r: unknown = g.signal.aborted ? g.signal.reason : e;
+      if (isLtxError(r, "LEASE_LOST") && !outer?.aborted) throw (await this.#keeper.renew()) ?? r;
       throw e;
     } finally {
       g.done();

@@ -36,6 +36,14 @@ export interface PutOptions {
   /** Content type, where the store keeps one. */
   contentType?: string;
   signal?: AbortSignal;
+  /**
+   * Called as late as the store can before the write becomes visible: a file store after the fsync,
+   * right before the rename; a network store before each attempt of the request that makes it so.
+   * An error it throws abandons the write and is what put() rejects with. A lease fence checks its
+   * clock here, because a timer that would abort `signal` may not have run yet (a process that was
+   * stopped and continued runs its pending I/O callbacks before its timers).
+   */
+  beforeCommit?: () => void;
 }
 
 /** Options of BlobStore.get and getStream. */
@@ -60,6 +68,8 @@ export interface DeleteOptions {
   /** Delete only if the current ETag equals this one (single key only); else PRECONDITION_FAILED. */
   ifMatch?: string;
   signal?: AbortSignal;
+  /** As PutOptions.beforeCommit: called right before the keys are removed; throwing keeps them. */
+  beforeCommit?: () => void;
 }
 
 /** Body accepted by put: bytes, or a stream of bytes of unknown length. */

@@ -49,6 +49,7 @@ export class MemoryStore implements BlobStore {
     const cur = this.#objects.get(key);
     if (opts.ifNoneMatch === "*" && cur) throw precondition("put", key, "object exists");
     if (opts.ifMatch !== undefined && (!cur || cur.etag !== unquote(opts.ifMatch))) throw precondition("put", key, "etag does not match");
+    opts.beforeCommit?.();
     const etag = `m${(++this.#seq).toString(16).padStart(8, "0")}`;
     this.#objects.set(key, { data, etag, lastModified: opts.mtime ?? new Date(), metadata: { ...(opts.metadata ?? {}) } });
     return { etag, size: data.length };
@@ -70,6 +71,7 @@ export class MemoryStore implements BlobStore {
       if (!cur) return;
       if (cur.etag !== unquote(opts.ifMatch)) throw precondition("delete", keys[0]!, "etag does not match");
     }
+    opts.beforeCommit?.();
     for (const k of keys) this.#objects.delete(k);
   }
 

@@ -188,6 +188,12 @@ export class OpfsStore implements BlobStore {
         await w.abort().catch(() => undefined);
         throw ioError(`put ${JSON.stringify(key)}`, e);
       }
+      try {
+        opts.beforeCommit?.();
+      } catch (e) {
+        await w.abort().catch(() => undefined);
+        throw e;
+      }
       await opfsCall(`put ${JSON.stringify(key)} (commit)`, () => w.close());
       return { etag: meta.etag, size: data.length };
     });
@@ -222,6 +228,7 @@ export class OpfsStore implements BlobStore {
         }
         const dir = await this.#dir(path.dirs, false, key);
         if (!dir) return;
+        opts.beforeCommit?.();
         await dir.removeEntry(path.file).catch((e: unknown) => {
           if (errName(e) !== "NotFoundError") throw ioError(`delete ${JSON.stringify(key)}`, e);
         });

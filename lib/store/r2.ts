@@ -111,6 +111,7 @@ export class R2Store implements BlobStore {
     if (opts.ifNoneMatch === "*") onlyIf.etagDoesNotMatch = "*";
     if (opts.ifMatch !== undefined) onlyIf.etagMatches = unquote(opts.ifMatch);
     const conditional = opts.ifNoneMatch === "*" || opts.ifMatch !== undefined;
+    opts.beforeCommit?.();
     const res = await call("put", key, () =>
       this.#bucket.put(key, data, {
         ...(conditional ? { onlyIf } : {}),
@@ -155,6 +156,7 @@ export class R2Store implements BlobStore {
     }
     for (let i = 0; i < keys.length; i += this.#deleteBatch) {
       const batch = keys.slice(i, i + this.#deleteBatch);
+      opts.beforeCommit?.();
       await call("delete", batch[0]!, () => this.#bucket.delete(batch));
     }
   }

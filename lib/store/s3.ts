@@ -75,6 +75,8 @@ interface Req {
   pass?: number[];
   /** The caller streams the body: the timeout covers the response headers only. */
   streaming?: boolean;
+  /** Runs right before each attempt is sent (PutOptions.beforeCommit); what it throws ends the request. */
+  check?: () => void;
 }
 
 /** A BlobStore on S3 or an S3-compatible server, over fetch, signed with aws4fetch. */
@@ -160,7 +162,7 @@ export class S3Store implements BlobStore {
   }
 
   async #putObject(key: string, data: Uint8Array, opts: PutOptions): Promise<{ etag: string; size: number }> {
-    const res = await this.#send({ method: "PUT", key, body: data, headers: { ...writeHeaders(opts), "content-md5": base64(md5(data)) }, signal: opts.signal });
+    const res = await this.#send({ method: "PUT", key, body: data, headers: { ...writeHeaders(opts), "content-md5": base64(md5(data)) }, signal: opts.signal, check: opts.beforeCommit });
     return { etag: unquote(res.headers.get("etag") ?? ""), size: data.length };
   }
 
@@ -191,7 +193,7 @@ export class S3Store implements BlobStore {
       const headers: Record<string, string> = {};
       if (opts.ifNoneMatch) headers["if-none-match"] = "*";
       if (opts.ifMatch !== undefined) headers["if-match"] = unquote(opts.ifMatch);
-      const done = await this.#send({ method: "POST", key, query: { uploadId }, body: new TextEncoder().encode(xml), headers, signal: opts.signal });
+      const done = await this.#send({ method: "POST", key, query: { uploadId }, body: new TextEncoder().encode(xml), headers, signal: opts.signal, check: opts.beforeCommit });
       const text = bodyText(done);
       if (/<Error>/.test(text)) throw this.#error("CompleteMultipartUpload", key, 200, text);
       let etag = unquote(tag(text, "ETag") || done.headers.get("etag") || "");
@@ -226,14 +228,14 @@ export class S3Store implements BlobStore {
       const cur = await this.head(key, opts);
       if (!cur) return;
       if (cur.etag !== unquote(opts.ifMatch)) throw new LtxError("PRECONDITION_FAILED", `s3 DELETE ${JSON.stringify(key)}: precondition failed: etag does not match`);
-      await this.#send({ method: "DELETE", key, headers: { "if-match": unquote(opts.ifMatch) }, signal: opts.signal, pass: [404] });
+      await this.#send({ method: "DELETE", key, headers: { "if-match": unquote(opts.ifMatch) }, signal: opts.signal, pass: [404], check: opts.beforeCommit });
       return;
     }
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
       const xml = `<Delete><Quiet>false</Quiet>${batch.map((k) => `<Object><Key>${xmlEscape(k)}</Key></Object>`).join("")}</Delete>`;
       const body = new TextEncoder().encode(xml);
-      const res = await this.#send({ method: "POST", query: { delete: "" }, body, headers: { "content-md5": base64(md5(body)), "content-type": "application/xml" }, signal: opts.signal });
+      const res = await this.#send({ method: "POST", query: { delete: "" }, body, headers: { "content-md5": base64(md5(body)), "content-type": "application/xml" }, signal: opts.signal, check: opts.beforeCommit });
       const errs = blocks(bodyText(res), "Error").filter((b) => tag(b, "Code") !== "NoSuchKey");
       if (errs.length) {
         const b = errs[0]!;
@@ -263,6 +265,7 @@ export class S3Store implements BlobStore {
     for (let attempt = 0; attempt <= this.#retries; attempt++) {
       if (attempt > 0) await sleep(Math.max(retryAfter, Math.min(5000, 100 * 2 ** (attempt - 1)) * (0.5 + Math.random())), r.signal);
       retryAfter = 0;
+      r.check?.();
       const ctl = new AbortController();
       const timer = setTimeout(() => ctl.abort(new LtxError("TIMEOUT", "request timed out")), this.#timeoutMs);
       const timeout = ctl.signal;

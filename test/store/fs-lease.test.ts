@@ -1,11 +1,14 @@
-import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, expect } from "vitest";
 import { FsStore } from "../../lib/adapters/fs-store.ts";
 import { Leaser, decodeLease, probeConditionalWrites } from "../../lib/replica/lease.ts";
-import { isLtxError } from "../../lib/errors.ts";
+import { LeaseKeeper, fencedReplica } from "../../lib/replica/lease-keeper.ts";
+import { memoryReplica } from "../../lib/replica/replica.ts";
+import type { Clock } from "../../lib/replica/clock.ts";
+import { LtxError, isLtxError } from "../../lib/errors.ts";
 
 const fresh = () => new FsStore(mkdtempSync(join(tmpdir(), "ltxkit-fs-lease-")));
 
@@ -44,5 +47,40 @@ describe("FsStore: the conditional writes a lease needs", () => {
     await s.put("lock.json", new Uint8Array([2]), { ifMatch: etag });
     expect(await s.get("lock.json")).toEqual(new Uint8Array([2]));
     expect(existsSync(s.path("lock.json") + ".ltxkit-lock")).toBe(false);
+  });
+});
+
+describe("FsStore under a lease fence", () => {
+  it("a put whose lease expires by the clock while its body is written fails with LEASE_LOST before the rename, though the expiry timer never ran; nothing lands, no temp file; a delete after the expiry keeps its key", async () => {
+    const root = mkdtempSync(join(tmpdir(), "ltxkit-fs-fence-"));
+    const store = new FsStore(root);
+    let now = Date.UTC(2026, 0, 1);
+    // Sleeps never end: a process stopped past its lease and continued runs its pending I/O
+    // callbacks before its timers, so the abort that the expiry timer would send comes too late.
+    const clock: Clock = {
+      now: () => now,
+      sleep: (_ms, signal) => new Promise<void>((_, reject) => signal?.addEventListener("abort", () => reject(new LtxError("ABORTED", "sleep aborted")), { once: true })),
+    };
+    const replica = memoryReplica(store);
+    const keeper = new LeaseKeeper(replica, { ttl: 30_000, owner: "h:1", clock }, () => {});
+    await keeper.acquire();
+    const fenced = fencedReplica(replica, keeper).store;
+    await fenced.put("ltx/0/a.ltx", new Uint8Array([1, 2, 3]));
+    const parts = [new Uint8Array([4]), new Uint8Array([5])];
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        const next = parts.shift();
+        if (!next) return c.close();
+        if (parts.length === 0) now += 30_001; // the lease runs out between guard and commit
+        c.enqueue(next);
+      },
+    });
+    const err = await fenced.put("ltx/0/b.ltx", body).catch((e: unknown) => e);
+    expect(isLtxError(err, "LEASE_LOST"), String(err)).toBe(true);
+    expect(existsSync(join(root, "ltx/0/b.ltx"))).toBe(false);
+    expect(readdirSync(join(root, "ltx/0"))).toEqual(["a.ltx"]);
+    const del = await fenced.delete(["ltx/0/a.ltx"]).catch((e: unknown) => e);
+    expect(isLtxError(del, "LEASE_LOST"), String(del)).toBe(true);
+    expect(readdirSync(join(root, "ltx/0"))).toEqual(["a.ltx"]);
   });
 });

@@ -19,6 +19,8 @@ export interface SuiteOptions {
   skip?: boolean;
   /** The store's request counters (S3Store `stats`), to prove multipart uploads as such. */
   stats?: Record<string, number>;
+  /** False for stores reached through a proxy (a browser page) that cannot carry a callback option. */
+  callbacks?: boolean;
 }
 
 const enc = new TextEncoder();
@@ -167,6 +169,49 @@ export function storeSuite(name: string, make: () => Promise<BlobStore> | BlobSt
       await expect(store.put(p + "cas-missing", bytes("x"), { ifMatch: v1.etag })).rejects.toMatchObject({ code: "PRECONDITION_FAILED" });
       await expect(store.delete([k], { ifMatch: v1.etag })).rejects.toMatchObject({ code: "PRECONDITION_FAILED" });
       await store.delete([k], { ifMatch: `"${v2.etag}"` });
+      expect(await store.get(k)).toBeNull();
+    });
+
+    it.skipIf(opts.callbacks === false)("runs beforeCommit once, after the whole body is taken, before a put lands; what it throws is what put rejects with, and the old value stays", async () => {
+      const k = p + "fence";
+      await store.put(k, bytes("old"));
+      let drained = false;
+      const body = (parts: string[]) =>
+        new ReadableStream<Uint8Array>({
+          pull(c) {
+            const next = parts.shift();
+            if (next === undefined) {
+              drained = true;
+              c.close();
+            } else c.enqueue(bytes(next));
+          },
+        });
+      const seen: boolean[] = [];
+      const refusal = new Error("fence closed");
+      await expect(store.put(k, body(["ne", "w1"]), { beforeCommit: () => (seen.push(drained), (() => { throw refusal; })()) })).rejects.toBe(refusal);
+      expect(seen, "called once, after the body's end").toEqual([true]);
+      expect(text(await store.get(k))).toBe("old");
+      await expect(store.put(k, bytes("new2"), { ifMatch: (await store.head(k))!.etag, beforeCommit: () => { throw refusal; } })).rejects.toBe(refusal);
+      expect(text(await store.get(k))).toBe("old");
+      await expect(store.put(p + "fence-new", bytes("x"), { ifNoneMatch: "*", beforeCommit: () => { throw refusal; } })).rejects.toBe(refusal);
+      expect(await store.head(p + "fence-new")).toBeNull();
+      drained = false;
+      let calls = 0;
+      await store.put(k, body(["ne", "w3"]), { beforeCommit: () => void calls++ });
+      expect(calls).toBe(1);
+      expect(text(await store.get(k))).toBe("new3");
+    });
+
+    it.skipIf(opts.callbacks === false)("keeps the keys of a delete, plain or conditional, whose beforeCommit throws", async () => {
+      const k = p + "fence-del";
+      const { etag } = await store.put(k, bytes("keep"));
+      const refusal = new Error("fence closed");
+      await expect(store.delete([k, p + "fence-del-missing"], { beforeCommit: () => { throw refusal; } })).rejects.toBe(refusal);
+      await expect(store.delete([k], { ifMatch: etag, beforeCommit: () => { throw refusal; } })).rejects.toBe(refusal);
+      expect(text(await store.get(k))).toBe("keep");
+      let calls = 0;
+      await store.delete([k], { beforeCommit: () => void calls++ });
+      expect(calls).toBe(1);
       expect(await store.get(k)).toBeNull();
     });
 
