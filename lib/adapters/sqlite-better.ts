@@ -17,17 +17,26 @@ interface BetterDatabase {
 }
 type BetterCtor = new (path: string) => BetterDatabase;
 
-/** Wraps an open better-sqlite3 database. */
+/**
+ * Wraps an open better-sqlite3 database. Statements are prepared once per SQL text and kept: a
+ * statement prepared per call holds its native memory until V8 collects a small wrapper object, which
+ * with a hundred databases syncing every second grew the C heap by ~1 MiB per database.
+ */
 export function wrapBetterSqlite(db: BetterDatabase): SqliteConnection {
+  const statements = new Map<string, BetterStatement>();
   return {
     exec: (sql) => void db.exec(sql),
     query(sql, params = []) {
-      const st = db.prepare(sql);
+      let st = statements.get(sql);
+      if (!st) statements.set(sql, (st = db.prepare(sql)));
       if (st.reader) return st.all(...params) as Record<string, unknown>[];
       st.run(...params);
       return [];
     },
-    close: () => void db.close(),
+    close() {
+      statements.clear();
+      db.close();
+    },
   };
 }
 

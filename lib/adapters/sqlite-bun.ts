@@ -15,7 +15,7 @@ type BunCtor = new (path: string) => BunDatabase;
 export function wrapBunSqlite(db: BunDatabase): SqliteConnection {
   return {
     exec: (sql) => void db.exec(sql),
-    // prepare() rather than the cached query(): every call gets its own statement.
+    // query() keeps one statement per SQL text (Database.prepare would make one per call).
     query: (sql, params = []) => db.query(sql).all(...params) as Record<string, unknown>[],
     close: () => db.close(),
   };

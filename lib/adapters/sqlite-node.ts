@@ -11,12 +11,20 @@ interface NodeDatabase {
 }
 type NodeCtor = new (path: string) => NodeDatabase;
 
-/** Wraps an open node:sqlite `DatabaseSync`. */
+/** Wraps an open node:sqlite `DatabaseSync`; statements are prepared once per SQL text and kept. */
 export function wrapNodeSqlite(db: NodeDatabase): SqliteConnection {
+  const statements = new Map<string, NodeStatement>();
   return {
     exec: (sql) => db.exec(sql),
-    query: (sql, params = []) => db.prepare(sql).all(...params) as Record<string, unknown>[],
-    close: () => db.close(),
+    query(sql, params = []) {
+      let st = statements.get(sql);
+      if (!st) statements.set(sql, (st = db.prepare(sql)));
+      return st.all(...params) as Record<string, unknown>[];
+    },
+    close() {
+      statements.clear();
+      db.close();
+    },
   };
 }
 

@@ -11,6 +11,7 @@ import { decodeHeader, HEADER_FLAG_NO_CHECKSUM, HEADER_SIZE, type Header } from 
 import type { PageEncoding } from "../ltx/encoder.ts";
 import { listLevel, writeLtxFile } from "../replica/list.ts";
 import type { Replica } from "../replica/replica.ts";
+import { L0_BUILD_MAX, l0Builds } from "./build-gate.ts";
 import { allPgnos, encodePages, incrementalPgnos, readPages, rechunk, streamPages, windowed } from "./l0-pages.ts";
 import { isBusyError, LitestreamConnections } from "./litestream-conn.ts";
 import type { FileAccess, RandomAccessReader, SqliteOpener } from "./sqlite.ts";
@@ -286,63 +287,74 @@ export class WalSource {
     for (const f of fs) await f?.close();
   }
 
-  /** Writes at most one L0 file. `force` names the reason for a snapshot that must be taken. */
+  /**
+   * Writes at most one L0 file. `force` names the reason for a snapshot that must be taken. The
+   * build runs under the process's byte budget of L0 builds (l0Builds).
+   */
   async #syncOnce(force?: string): Promise<{ wrote: boolean; limited: boolean }> {
     for (let attempt = 0; ; attempt++) {
       const { f, h, size: walSize } = await this.#openWal();
-      try {
-        const pos = this.#pos ? walPosition(this.#pos) : null;
-        const plan: SyncPlan = force ? { mode: "snapshot", reason: force } : await planSync(f, { pos, header: h, walSize, pageSize: this.#pageSize, sealed: this.#sealed });
-        const inc = plan.mode === "incremental";
-        // Frames appended after the size was read are captured by the next sync.
-        const scan = await scanWal(f, h, inc ? { offset: plan.offset, seed: plan.seed, maxBytes: this.#o.maxSyncWalBytes ?? DEFAULT_MAX_SYNC_WAL_BYTES, endOffset: walSize } : { offset: WAL_HEADER_SIZE, seed: h.checksum, maxBytes: Infinity, endOffset: walSize });
-        if (scan.commit === 0) {
-          if (inc) return { wrote: false, limited: false };
-          // A snapshot needs a commit to take its size from: force one and read again.
-          if (attempt > 0) throw new LtxError("INVALID_STATE", "no committed frame in the wal after a forced write");
-          this.#bump();
-          continue;
-        }
-        const txid = (this.#pos?.txid ?? 0n) + 1n;
-        const header: Header = {
-          flags: HEADER_FLAG_NO_CHECKSUM,
-          pageSize: this.#pageSize,
-          commit: scan.commit,
-          minTXID: txid,
-          maxTXID: txid,
-          timestamp: this.#now(),
-          preApplyChecksum: 0n,
-          walOffset: scan.start,
-          walSize: scan.end - scan.start,
-          walSalt1: h.salt1,
-          walSalt2: h.salt2,
-          nodeID: 0n,
-        };
-        const pgnos = inc ? incrementalPgnos(scan.pages, plan.prevCommit, scan.commit, this.#pageSize) : [...allPgnos(scan.commit, this.#pageSize)];
-        const dbFile = await this.#openDb();
-        try {
-          const src = { db: dbFile && windowed(dbFile), wal: windowed(f), header: h, pageSize: this.#pageSize, map: scan.pages };
-          const body = encodePages(header, readPages(src, pgnos), this.#o.pageEncoding ?? "block");
-          await writeLtxFile(this.local, 0, txid, txid, rechunk(body), header.timestamp);
-        } finally {
-          await dbFile?.close();
-        }
-        this.#pos = { txid, header };
-        // A sealed generation is consumed by the first file of the next one and stale once more
-        // frames of its own are captured.
-        this.#sealed = null;
-        this.#syncedSinceCheckpoint = true;
-        const ev: L0Event = { txid, snapshot: !inc, header, pages: pgnos.length };
-        if (!inc) ev.reason = plan.reason;
-        this.#o.onL0?.(ev);
-        this.#written?.(txid);
-        return { wrote: true, limited: scan.limited };
-      } catch (e) {
-        if (isIoError(e)) await this.#dropFiles(); // a file that failed a read is opened again by the next sync
-        throw e;
-      } finally {
-        await f.close();
+      const pos = this.#pos ? walPosition(this.#pos) : null;
+      // What this build may hold: the WAL it has to read, or the most a build holds for a snapshot.
+      const same = pos && pos.salt1 === h.salt1 && pos.salt2 === h.salt2 && walSize >= pos.offset;
+      const bytes = !force && same ? Math.min(L0_BUILD_MAX, walSize - pos.offset) : L0_BUILD_MAX;
+      const r = await l0Builds.run(bytes, () => this.#build(f, h, walSize, pos, force, attempt));
+      if (r !== "again") return r;
+    }
+  }
+
+  async #build(f: RandomAccessReader, h: WalHeader, walSize: number, pos: WalPosition | null, force: string | undefined, attempt: number): Promise<{ wrote: boolean; limited: boolean } | "again"> {
+    try {
+      const plan: SyncPlan = force ? { mode: "snapshot", reason: force } : await planSync(f, { pos, header: h, walSize, pageSize: this.#pageSize, sealed: this.#sealed });
+      const inc = plan.mode === "incremental";
+      // Frames appended after the size was read are captured by the next sync.
+      const scan = await scanWal(f, h, inc ? { offset: plan.offset, seed: plan.seed, maxBytes: this.#o.maxSyncWalBytes ?? DEFAULT_MAX_SYNC_WAL_BYTES, endOffset: walSize } : { offset: WAL_HEADER_SIZE, seed: h.checksum, maxBytes: Infinity, endOffset: walSize });
+      if (scan.commit === 0) {
+        if (inc) return { wrote: false, limited: false };
+        // A snapshot needs a commit to take its size from: force one and read again.
+        if (attempt > 0) throw new LtxError("INVALID_STATE", "no committed frame in the wal after a forced write");
+        this.#bump();
+        return "again";
       }
+      const txid = (this.#pos?.txid ?? 0n) + 1n;
+      const header: Header = {
+        flags: HEADER_FLAG_NO_CHECKSUM,
+        pageSize: this.#pageSize,
+        commit: scan.commit,
+        minTXID: txid,
+        maxTXID: txid,
+        timestamp: this.#now(),
+        preApplyChecksum: 0n,
+        walOffset: scan.start,
+        walSize: scan.end - scan.start,
+        walSalt1: h.salt1,
+        walSalt2: h.salt2,
+        nodeID: 0n,
+      };
+      const pgnos = inc ? incrementalPgnos(scan.pages, plan.prevCommit, scan.commit, this.#pageSize) : [...allPgnos(scan.commit, this.#pageSize)];
+      const dbFile = await this.#openDb();
+      try {
+        const src = { db: dbFile && windowed(dbFile), wal: windowed(f), header: h, pageSize: this.#pageSize, map: scan.pages };
+        const body = encodePages(header, readPages(src, pgnos), this.#o.pageEncoding ?? "block");
+        await writeLtxFile(this.local, 0, txid, txid, rechunk(body), header.timestamp);
+      } finally {
+        await dbFile?.close();
+      }
+      this.#pos = { txid, header };
+      // A sealed generation is consumed by the first file of the next one and stale once more
+      // frames of its own are captured.
+      this.#sealed = null;
+      this.#syncedSinceCheckpoint = true;
+      const ev: L0Event = { txid, snapshot: !inc, header, pages: pgnos.length };
+      if (!inc) ev.reason = plan.reason;
+      this.#o.onL0?.(ev);
+      this.#written?.(txid);
+      return { wrote: true, limited: scan.limited };
+    } catch (e) {
+      if (isIoError(e)) await this.#dropFiles(); // a file that failed a read is opened again by the next sync
+      throw e;
+    } finally {
+      await f.close();
     }
   }
 

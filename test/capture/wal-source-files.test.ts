@@ -5,6 +5,7 @@ import { nodeFileAccess } from "../../lib/adapters/fs-random.ts";
 import { localReplica } from "../../lib/adapters/wal-node.ts";
 import type { FileAccess } from "../../lib/capture/sqlite.ts";
 import { WalSource } from "../../lib/capture/wal-source.ts";
+import { l0Builds } from "../../lib/capture/build-gate.ts";
 import { contentHash, restoreAndCheck } from "./app.ts";
 import { appWithTable, driver, open } from "./driver.ts";
 
@@ -179,5 +180,49 @@ describe(`WalSource checkpoint flush and written callback (${driver.name})`, () 
     expect([r.integrity, r.hash]).toEqual(["ok", contentHash(app)]);
     await s.close();
     app.close();
+  });
+});
+
+describe(`WalSource L0 builds across databases (${driver.name})`, () => {
+  it("ten databases syncing at once: their snapshots are built four at a time (4 MiB each of the 16 MiB budget) while six wait, their small incremental syncs without waiting; each restores to its application's content", async () => {
+    let waited = 0;
+    let held = 0;
+    const files: FileAccess = {
+      async open(path) {
+        const f = await nodeFileAccess.open(path);
+        if (!f) return f;
+        return {
+          id: f.id,
+          size: () => f.size(),
+          async read(o, n) {
+            waited = Math.max(waited, l0Builds.waiting);
+            held = Math.max(held, l0Builds.used);
+            // A read that takes a while, so that the builds overlap.
+            await new Promise((r) => setTimeout(r, 2));
+            return f.read(o, n);
+          },
+          close: () => f.close(),
+        };
+      },
+      stat: (path) => nodeFileAccess.stat(path),
+    };
+    const apps = Array.from({ length: 10 }, () => setup());
+    for (const a of apps) a.write(40);
+    const sources = await Promise.all(apps.map((a) => WalSource.open({ path: a.path, open, files, local: localReplica(join(a.dir, "meta")), minCheckpointPageCount: 100_000 })));
+    expect(await Promise.all(sources.map((s) => s.sync())), "the first sync of each is its snapshot").toEqual(sources.map(() => 1n));
+    expect({ waited, held }, "four snapshot builds run, six wait").toEqual({ waited: 6, held: 16 << 20 });
+    waited = held = 0;
+    for (const a of apps) a.write(3);
+    const txids = await Promise.all(sources.map((s) => s.sync()));
+    expect(txids).toEqual(sources.map(() => 2n));
+    expect(waited, "no incremental build waits").toBe(0);
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThan(1 << 20);
+    for (let i = 0; i < apps.length; i++) {
+      const r = await restoreAndCheck(sources[i]!.local, txids[i]!);
+      expect([r.integrity, r.hash]).toEqual(["ok", contentHash(apps[i]!.app)]);
+      await sources[i]!.close();
+      apps[i]!.app.close();
+    }
   });
 });
