@@ -92,6 +92,13 @@ function checkRange(name: string, v: number, max: number): void {
   if (!Number.isInteger(v) || v < 0 || v > max) throw new LtxError("INVALID_ARGUMENT", `header field ${name} out of range: ${v}`);
 }
 
+/** Writes a safe integer as a big-endian int64 without a BigInt (every header encode writes three). */
+function setInt64(v: DataView, o: number, n: number): void {
+  const hi = Math.floor(n / 4294967296);
+  v.setInt32(o, hi);
+  v.setUint32(o + 4, n - hi * 4294967296);
+}
+
 /** Validates and encodes a header. */
 export function encodeHeader(h: Header, allowFlags = 0): Uint8Array {
   validateHeader(h, allowFlags);
@@ -99,6 +106,8 @@ export function encodeHeader(h: Header, allowFlags = 0): Uint8Array {
   checkRange("walSalt1", h.walSalt1, 0xffffffff);
   checkRange("walSalt2", h.walSalt2, 0xffffffff);
   if (!Number.isSafeInteger(h.timestamp)) throw new LtxError("INVALID_ARGUMENT", `header field timestamp out of range: ${h.timestamp}`);
+  if (!Number.isSafeInteger(h.walOffset)) throw new LtxError("INVALID_ARGUMENT", `header field walOffset out of range: ${h.walOffset}`);
+  if (!Number.isSafeInteger(h.walSize)) throw new LtxError("INVALID_ARGUMENT", `header field walSize out of range: ${h.walSize}`);
   const b = new Uint8Array(HEADER_SIZE);
   const v = new DataView(b.buffer);
   v.setUint32(0, MAGIC);
@@ -107,10 +116,10 @@ export function encodeHeader(h: Header, allowFlags = 0): Uint8Array {
   v.setUint32(12, h.commit);
   v.setBigUint64(16, h.minTXID);
   v.setBigUint64(24, h.maxTXID);
-  v.setBigInt64(32, BigInt(h.timestamp));
+  setInt64(v, 32, h.timestamp);
   v.setBigUint64(40, h.preApplyChecksum);
-  v.setBigInt64(48, BigInt(h.walOffset));
-  v.setBigInt64(56, BigInt(h.walSize));
+  setInt64(v, 48, h.walOffset);
+  setInt64(v, 56, h.walSize);
   v.setUint32(64, h.walSalt1);
   v.setUint32(68, h.walSalt2);
   v.setBigUint64(72, h.nodeID);

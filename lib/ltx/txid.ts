@@ -74,10 +74,18 @@ export function formatTimestampMilli(ms: number): string {
  * dropped, and no fraction at all when it is zero. Used for `x-amz-meta-litestream-timestamp`.
  */
 export function formatRFC3339Nano(ms: number): string {
-  const iso = new Date(ms).toISOString(); // 2026-01-02T03:04:05.678Z
-  const [base, frac] = iso.slice(0, -1).split(".");
-  const f = (frac ?? "").replace(/0+$/, "");
-  return f ? `${base}.${f}Z` : `${base}Z`;
+  const iso = new Date(ms).toISOString(); // 2026-01-02T03:04:05.678Z (or ±YYYYYY-… outside years 0-9999)
+  const dot = iso.length - 5;
+  if (iso.charCodeAt(dot) !== 0x2e) {
+    const [base, frac] = iso.slice(0, -1).split(".");
+    const f = (frac ?? "").replace(/0+$/, "");
+    return f ? `${base}.${f}Z` : `${base}Z`;
+  }
+  // Drop the fraction's trailing zeros (and the dot with them when all three are).
+  let end = iso.length - 1;
+  while (end > dot + 1 && iso.charCodeAt(end - 1) === 0x30) end--;
+  if (end === dot + 1) end = dot;
+  return end === iso.length - 1 ? iso : iso.slice(0, end) + "Z";
 }
 
 /** RFC 3339 at second precision, UTC (what `litestream ltx -json` prints). */
