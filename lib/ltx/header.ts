@@ -99,8 +99,8 @@ function setInt64(v: DataView, o: number, n: number): void {
   v.setUint32(o + 4, n - hi * 4294967296);
 }
 
-/** Validates and encodes a header. */
-export function encodeHeader(h: Header, allowFlags = 0): Uint8Array {
+/** The checks encodeHeader runs before it writes (Go's validation, then the ranges of the fields). */
+export function checkHeader(h: Header, allowFlags = 0): void {
   validateHeader(h, allowFlags);
   checkRange("commit", h.commit, 0xffffffff);
   checkRange("walSalt1", h.walSalt1, 0xffffffff);
@@ -108,8 +108,26 @@ export function encodeHeader(h: Header, allowFlags = 0): Uint8Array {
   if (!Number.isSafeInteger(h.timestamp)) throw new LtxError("INVALID_ARGUMENT", `header field timestamp out of range: ${h.timestamp}`);
   if (!Number.isSafeInteger(h.walOffset)) throw new LtxError("INVALID_ARGUMENT", `header field walOffset out of range: ${h.walOffset}`);
   if (!Number.isSafeInteger(h.walSize)) throw new LtxError("INVALID_ARGUMENT", `header field walSize out of range: ${h.walSize}`);
+}
+
+/** Validates and encodes a header. */
+export function encodeHeader(h: Header, allowFlags = 0): Uint8Array {
+  checkHeader(h, allowFlags);
   const b = new Uint8Array(HEADER_SIZE);
-  const v = new DataView(b.buffer);
+  writeHeader(h, new DataView(b.buffer));
+  return b;
+}
+
+/**
+ * Validates a header and writes it into `out` at `at` (the 100 bytes there must be zeros, as in a
+ * new array): encodeHeader without an array of its own.
+ */
+export function encodeHeaderInto(h: Header, out: Uint8Array, at: number, allowFlags = 0): void {
+  checkHeader(h, allowFlags);
+  writeHeader(h, new DataView(out.buffer, out.byteOffset + at, HEADER_SIZE));
+}
+
+function writeHeader(h: Header, v: DataView): void {
   v.setUint32(0, MAGIC);
   v.setUint32(4, h.flags >>> 0);
   v.setUint32(8, h.pageSize);
@@ -123,7 +141,6 @@ export function encodeHeader(h: Header, allowFlags = 0): Uint8Array {
   v.setUint32(64, h.walSalt1);
   v.setUint32(68, h.walSalt2);
   v.setBigUint64(72, h.nodeID);
-  return b;
 }
 
 function safe(name: string, v: bigint): number {

@@ -12,5 +12,9 @@ describe("formatRFC3339Nano", () => {
     expect(formatRFC3339Nano(1767323045120)).toBe("2026-01-02T03:04:05.12Z");
     expect(formatRFC3339Nano(1767323045000)).toBe("2026-01-02T03:04:05Z");
     expect(formatRFC3339Nano(-1)).toBe("1969-12-31T23:59:59.999Z");
+    expect(formatRFC3339Nano(951782400000)).toBe("2000-02-29T00:00:00Z");
+    expect(formatRFC3339Nano(951868799990)).toBe("2000-02-29T23:59:59.99Z");
+    expect(formatRFC3339Nano(4107542400005)).toBe("2100-03-01T00:00:00.005Z");
+    expect(formatRFC3339Nano(253402300799999)).toBe("9999-12-31T23:59:59.999Z");
   });
 });
