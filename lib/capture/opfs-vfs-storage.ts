@@ -349,7 +349,7 @@ export class OpfsVfsStorage implements VfsStorage {
       const old = this.#records.get(key);
       if (old) this.#liveBytes -= old.len + key.length;
       if (at === NONE) {
-        if (this.#records.delete(key)) this.#keys.deleted();
+        if (this.#records.delete(key)) this.#keys.deleted(key);
       } else {
         if (!old) this.#keys.added(key);
         this.#records.set(key, { file: this.#active, at: off + at, len });

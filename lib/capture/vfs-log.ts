@@ -63,8 +63,11 @@ function get32(b: Uint8Array, o: number): number {
   return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
-/** The queue record of a commit: its page count, smallest size, then the numbers of its stored (non-null) pages. */
-function encodeCommitRecord(c: CommitInput): Uint8Array {
+/**
+ * The queue record of a commit: its page count, smallest size, then the numbers of its stored
+ * (non-null) pages, which are also appended to `out`.
+ */
+function encodeCommitRecord(c: CommitInput, out: number[]): Uint8Array {
   // Sized for every entry, then cut to the stored ones (dropped pages are rare): one pass.
   const b = new Uint8Array(8 + 4 * c.pages.size);
   put32(b, 0, c.commit);
@@ -73,6 +76,7 @@ function encodeCommitRecord(c: CommitInput): Uint8Array {
   for (const [p, page] of c.pages) {
     if (page === null) continue;
     put32(b, o, p);
+    out.push(p);
     o += 4;
   }
   return o === b.length ? b : b.slice(0, o);
@@ -159,7 +163,15 @@ export class CaptureLog {
   #o: CaptureLogOptions;
   #pos: CapturePosition;
   #seq: number;
-  #queued: number;
+  /**
+   * The queue as the records hold it, kept in memory so a sync reads no record: the keys of the
+   * queued transactions, the page numbers they wrote (repeats included), the newest page count
+   * and the smallest size since the position.
+   */
+  #qKeys: string[] = [];
+  #qPages: number[] = [];
+  #qCommit = 0;
+  #qLow = Infinity;
   #views = new Set<SnapshotView>();
   #listeners = new Set<() => void>();
 
@@ -169,7 +181,13 @@ export class CaptureLog {
     const p = storage.getRecord(POS_KEY);
     this.#pos = p ? decodePosition(p) : { txid: 0n, commit: 0, full: false };
     const q = storage.listRecords(QUEUE_PREFIX);
-    this.#queued = q.length;
+    const add = (p: number) => void this.#qPages.push(p);
+    for (const k of q) {
+      const d = decodeDelta(k, storage.getRecord(k) ?? new Uint8Array(0), add);
+      this.#qCommit = d.commit;
+      if (d.low < this.#qLow) this.#qLow = d.low;
+    }
+    this.#qKeys = q;
     this.#seq = q.length ? parseInt(q[q.length - 1]!.slice(QUEUE_PREFIX.length), 16) + 1 : 0;
   }
 
@@ -198,13 +216,22 @@ export class CaptureLog {
   commit(c: CommitInput, exchange = false): Uint8Array[] | undefined {
     const key = QUEUE_PREFIX + this.#seq.toString(16).padStart(16, "0");
     const records = new Map<string, Uint8Array | null>();
-    records.set(key, encodeCommitRecord(c));
+    const n = this.#qPages.length;
+    records.set(key, encodeCommitRecord(c, this.#qPages));
     const batch: VfsBatch = { pages: c.pages, records };
     if (exchange) batch.exchange = true;
-    this.#preserve(c.pages);
-    const released = this.storage.apply(batch) ?? undefined;
+    let released: Uint8Array[] | undefined;
+    try {
+      this.#preserve(c.pages);
+      released = this.storage.apply(batch) ?? undefined;
+    } catch (e) {
+      this.#qPages.length = n; // not committed: not queued
+      throw e;
+    }
     this.#seq++;
-    this.#queued++;
+    this.#qKeys.push(key);
+    this.#qCommit = c.commit;
+    if (c.low < this.#qLow) this.#qLow = c.low;
     for (const fn of this.#listeners) {
       try {
         fn();
@@ -237,7 +264,7 @@ export class CaptureLog {
     const keys = this.storage.listRecords(BLOB_PREFIX);
     let bytes = 0;
     for (const k of keys) bytes += this.storage.getRecord(k)?.length ?? 0;
-    return { commits: this.#queued, files: keys.length, bytes };
+    return { commits: this.#qKeys.length, files: keys.length, bytes };
   }
 
   #page(p: number, ps: number): Uint8Array {
@@ -252,25 +279,18 @@ export class CaptureLog {
    * or after an adoption); returns the position's TXID. Synchronous, so no commit interleaves.
    */
   sync(): bigint {
-    const keys = this.storage.listRecords(QUEUE_PREFIX);
+    const keys = this.#qKeys;
     const pos = this.#pos;
     if (keys.length === 0 && !(pos.full && this.storage.maxPage() > 0)) return pos.txid;
     const ps = this.pageSize;
-    let commit = keys.length ? 0 : this.storage.maxPage();
-    let low = pos.commit;
-    const changed = new Set<number>();
-    const add = (p: number) => void changed.add(p);
-    for (const k of keys) {
-      const d = decodeDelta(k, this.storage.getRecord(k) ?? new Uint8Array(0), add);
-      commit = d.commit;
-      if (d.low < low) low = d.low;
-    }
+    const commit = keys.length ? this.#qCommit : this.storage.maxPage();
+    const low = this.#qLow < pos.commit ? this.#qLow : pos.commit;
     const records = new Map<string, Uint8Array | null>();
     for (const k of keys) records.set(k, null);
     if (commit === 0 || ps === 0) {
       // Nothing stored (a database never written): drop the records, keep the position.
       this.storage.apply({ records });
-      this.#queued = 0;
+      this.#clearQueue();
       return pos.txid;
     }
     const txid = pos.txid + 1n;
@@ -282,9 +302,22 @@ export class CaptureLog {
       for (let p = 1; p <= commit; p++) if (p !== lock) pgnos.push(p);
     } else {
       // Pages written, plus every page above the smallest size since the position (growth, and
-      // pages dropped then re-grown), all within the new size.
-      for (let p = low + 1; p <= commit; p++) changed.add(p);
-      pgnos = [...changed].filter((p) => p <= commit && p !== lock).sort((a, b) => a - b);
+      // pages dropped then re-grown), all within the new size: sorted as numbers, repeats dropped.
+      const written = this.#qPages;
+      const all = new Uint32Array(written.length + Math.max(0, commit - low));
+      let n = 0;
+      for (let i = 0; i < written.length; i++) all[n++] = written[i]!;
+      for (let p = low + 1; p <= commit; p++) all[n++] = p;
+      all.sort();
+      pgnos = [];
+      let prev = 0;
+      for (let i = 0; i < n; i++) {
+        const p = all[i]!;
+        if (p === prev) continue;
+        prev = p;
+        if (p > commit) break;
+        if (p !== lock) pgnos.push(p);
+      }
       if (pgnos.length === 0) pgnos.push(1); // a shrink that changed no page still needs a frame
     }
     const timestamp = this.#now();
@@ -296,8 +329,15 @@ export class CaptureLog {
     records.set(POS_KEY, encodePosition(next));
     this.storage.apply({ records });
     this.#pos = next;
-    this.#queued = 0;
+    this.#clearQueue();
     return txid;
+  }
+
+  #clearQueue(): void {
+    this.#qKeys = [];
+    this.#qPages = [];
+    this.#qCommit = 0;
+    this.#qLow = Infinity;
   }
 
   /**

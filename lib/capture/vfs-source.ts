@@ -54,6 +54,11 @@ export class VfsRecordStore implements BlobStore {
     return b ? sliceRange(b, range).slice() : null;
   }
 
+  /** The record of `key` without a copy (records are immutable once applied). */
+  getShared(key: string): Uint8Array | null {
+    return this.#s.getRecord(this.#prefix + key) ?? null;
+  }
+
   async getStream(key: string, range?: ByteRange, opts?: GetOptions): Promise<ReadableStream<Uint8Array> | null> {
     const b = this.#s.getRecord(this.#prefix + key);
     if (!b) return null;

@@ -57,12 +57,15 @@ export interface VfsStorage {
 /**
  * Record keys in ascending order, kept as they change, so a listing by prefix is a binary search and
  * a scan of the keys it returns (not a sort of every key per call). Appends in order (queued
- * transactions, L0 files by TXID) cost O(1); other inserts and deletes mark it for one re-sort.
+ * transactions, L0 files by TXID) cost O(1); other inserts mark it for one re-sort. A deleted key
+ * stays in place until a listing of its range drops it (a key added back before that just stays),
+ * so a commit never scans the keys of unrelated prefixes (say, thousands of unshipped L0 files).
  */
 export class SortedKeys {
   #keys: string[] = [];
   #sorted = true;
-  #deleted = 0;
+  /** Deleted keys still in #keys. */
+  #gone = new Set<string>();
   #has: (key: string) => boolean;
 
   /** `has` says whether a key is still present (the records map); deletions are filtered lazily with it. */
@@ -72,29 +75,37 @@ export class SortedKeys {
 
   /** A key that was not present is now. */
   added(key: string): void {
-    // A deleted key may still be listed here: drop the deleted ones before one comes back.
-    if (this.#deleted > 0) this.#compact();
+    // A deleted key not yet dropped is still listed here, in its place.
+    if (this.#gone.size > 0 && this.#gone.delete(key)) return;
     const n = this.#keys.length;
     if (n > 0 && this.#sorted && !(this.#keys[n - 1]! < key)) this.#sorted = false;
     this.#keys.push(key);
   }
 
   /** A key that was present is gone. */
-  deleted(): void {
-    this.#deleted++;
+  deleted(key: string): void {
+    this.#gone.add(key);
+    // Mostly deleted keys of prefixes never listed: drop them all at once, amortised.
+    if (this.#gone.size > 1024 && this.#gone.size * 2 > this.#keys.length) {
+      this.#keys = this.#keys.filter(this.#has);
+      this.#gone.clear();
+    }
   }
 
   /** Every key is gone. */
   clear(): void {
     this.#keys = [];
     this.#sorted = true;
-    this.#deleted = 0;
+    this.#gone.clear();
   }
 
   /** The keys starting with `prefix`, ascending. */
   list(prefix: string): string[] {
-    if (this.#deleted > 0) this.#compact();
     if (!this.#sorted) {
+      if (this.#gone.size > 0) {
+        this.#keys = this.#keys.filter(this.#has);
+        this.#gone.clear();
+      }
       this.#keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       this.#sorted = true;
     }
@@ -108,12 +119,16 @@ export class SortedKeys {
     }
     let end = lo;
     while (end < k.length && k[end]!.startsWith(prefix)) end++;
-    return k.slice(lo, end);
-  }
-
-  #compact(): void {
-    this.#keys = this.#keys.filter(this.#has);
-    this.#deleted = 0;
+    if (this.#gone.size === 0) return k.slice(lo, end);
+    const out: string[] = [];
+    for (let i = lo; i < end; i++) {
+      const key = k[i]!;
+      if (this.#gone.delete(key)) continue;
+      out.push(key);
+    }
+    // Drop this range's deleted keys from the array.
+    if (out.length !== end - lo) this.#keys = k.slice(0, lo).concat(out, k.slice(end));
+    return out;
   }
 }
 
@@ -174,7 +189,7 @@ export class MemoryVfsStorage implements VfsStorage {
     }
     for (const [key, bytes] of batch.records ?? []) {
       if (bytes === null) {
-        if (this.#records.delete(key)) this.#keys.deleted();
+        if (this.#records.delete(key)) this.#keys.deleted(key);
       } else {
         if (!this.#records.has(key)) this.#keys.added(key);
         this.#records.set(key, bytes);

@@ -149,7 +149,8 @@ function u32(b: Uint8Array, o: number): number {
  */
 interface Slot {
   bytes: Uint8Array;
-  words: Int32Array;
+  /** Made on the first compare that needs it (most changed pages differ in their first bytes). */
+  words: Int32Array | null;
 }
 
 /** Free slots kept for reuse: enough for the pages of typical transactions, bounded in memory. */
@@ -165,9 +166,9 @@ function samePage(old: Uint8Array, slot: Slot): boolean {
   if (old.length !== b.length) return false;
   const head = Math.min(128, b.length);
   for (let i = 0; i < head; i++) if (old[i] !== b[i]) return false;
-  if (old.byteOffset % 4 === 0 && b.length % 4 === 0) {
+  if (old.byteOffset % 4 === 0 && b.byteOffset % 4 === 0 && b.length % 4 === 0) {
     const x = new Int32Array(old.buffer, old.byteOffset, old.length >> 2);
-    const y = slot.words;
+    const y = (slot.words ??= new Int32Array(b.buffer, b.byteOffset, b.length >> 2));
     for (let i = head >> 2; i < x.length; i++) if (x[i] !== y[i]) return false;
     return true;
   }
@@ -203,7 +204,7 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
     const slot = pool.pop();
     if (slot && slot.bytes.length === ps) return slot;
     const bytes = new Uint8Array(ps);
-    return { bytes, words: new Int32Array(bytes.buffer) };
+    return { bytes, words: null };
   };
   const give = (slot: Slot): void => {
     if (pool.length < POOL_PAGES && slot.bytes.length === st.pageSize) pool.push(slot);
@@ -340,7 +341,7 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
     const released = log.commit({ pages, commit, low }, true);
     for (const [p, slot] of st.buffer) if (storage.getPage(p) !== slot.bytes) give(slot);
     st.buffer.clear();
-    if (released) for (const b of released) if (b.length === ps && b.byteOffset % 4 === 0 && pool.length < POOL_PAGES) pool.push({ bytes: b, words: new Int32Array(b.buffer, b.byteOffset, ps >> 2) });
+    if (released) for (const b of released) if (b.length === ps && b.byteOffset % 4 === 0 && pool.length < POOL_PAGES) pool.push({ bytes: b, words: null });
     st.size = null;
     st.low = null;
   };

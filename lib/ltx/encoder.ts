@@ -5,10 +5,12 @@
  * (one LZ4 frame per page, page flags 0) for Litestream ≤ v0.5.15 readers.
  */
 import { LtxError } from "../errors.ts";
-import { concat } from "../util/bytes.ts";
+import { allocBytes, concat } from "../util/bytes.ts";
 import { CHECKSUM_FLAG, Crc64, DatabaseChecksum, lockPgno } from "./checksum.ts";
 import {
+  checkHeader,
   encodeHeader,
+  encodeHeaderInto,
   HEADER_SIZE,
   isNoChecksum,
   isSnapshot,
@@ -236,8 +238,8 @@ export function encodeLtxBytes(header: Header, pages: Iterable<Page>, opts: Enco
 
 /** encodeLtxBytes of stored encoding-A pages: the rules of the Encoder, the bytes it writes, in one buffer. */
 function encodeStoredBytes(header: Header, pages: readonly Page[], postApplyChecksum?: bigint): Uint8Array {
-  const head = encodeHeader(header);
   const h = header;
+  checkHeader(h);
   const ps = h.pageSize;
   const lock = lockPgno(ps);
   const lit = literalBlockSize(ps);
@@ -261,8 +263,8 @@ function encodeStoredBytes(header: Header, pages: readonly Page[], postApplyChec
   const db = isSnapshot(h) && !isNoChecksum(h) && postApplyChecksum === undefined ? new DatabaseChecksum(ps) : undefined;
   const crc = new Crc64();
   const idx = encodePageIndex(index);
-  const file = new Uint8Array(at + PAGE_HEADER_SIZE + idx.length + 16);
-  file.set(head, 0);
+  const file = allocBytes(at + PAGE_HEADER_SIZE + idx.length + 16);
+  encodeHeaderInto(h, file, 0);
   crc.updateRange(file, 0, HEADER_SIZE);
   let o = HEADER_SIZE;
   for (const p of pages) {
@@ -279,7 +281,7 @@ function encodeStoredBytes(header: Header, pages: readonly Page[], postApplyChec
   // The end marker is already zeros; then the index and the trailer.
   file.set(idx, o + PAGE_HEADER_SIZE);
   const t = o + PAGE_HEADER_SIZE + idx.length;
-  const v = new DataView(file.buffer);
+  const v = new DataView(file.buffer, file.byteOffset, file.byteLength);
   v.setBigUint64(t, post);
   crc.updateRange(file, o, t + 8);
   v.setBigUint64(t + 8, CHECKSUM_FLAG | crc.digest());

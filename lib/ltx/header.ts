@@ -92,29 +92,55 @@ function checkRange(name: string, v: number, max: number): void {
   if (!Number.isInteger(v) || v < 0 || v > max) throw new LtxError("INVALID_ARGUMENT", `header field ${name} out of range: ${v}`);
 }
 
-/** Validates and encodes a header. */
-export function encodeHeader(h: Header, allowFlags = 0): Uint8Array {
+/** Writes a safe integer as a big-endian int64 without a BigInt (every header encode writes three). */
+function setInt64(v: DataView, o: number, n: number): void {
+  const hi = Math.floor(n / 4294967296);
+  v.setInt32(o, hi);
+  v.setUint32(o + 4, n - hi * 4294967296);
+}
+
+/** The checks encodeHeader runs before it writes (Go's validation, then the ranges of the fields). */
+export function checkHeader(h: Header, allowFlags = 0): void {
   validateHeader(h, allowFlags);
   checkRange("commit", h.commit, 0xffffffff);
   checkRange("walSalt1", h.walSalt1, 0xffffffff);
   checkRange("walSalt2", h.walSalt2, 0xffffffff);
   if (!Number.isSafeInteger(h.timestamp)) throw new LtxError("INVALID_ARGUMENT", `header field timestamp out of range: ${h.timestamp}`);
+  if (!Number.isSafeInteger(h.walOffset)) throw new LtxError("INVALID_ARGUMENT", `header field walOffset out of range: ${h.walOffset}`);
+  if (!Number.isSafeInteger(h.walSize)) throw new LtxError("INVALID_ARGUMENT", `header field walSize out of range: ${h.walSize}`);
+}
+
+/** Validates and encodes a header. */
+export function encodeHeader(h: Header, allowFlags = 0): Uint8Array {
+  checkHeader(h, allowFlags);
   const b = new Uint8Array(HEADER_SIZE);
-  const v = new DataView(b.buffer);
+  writeHeader(h, new DataView(b.buffer));
+  return b;
+}
+
+/**
+ * Validates a header and writes it into `out` at `at` (the 100 bytes there must be zeros, as in a
+ * new array): encodeHeader without an array of its own.
+ */
+export function encodeHeaderInto(h: Header, out: Uint8Array, at: number, allowFlags = 0): void {
+  checkHeader(h, allowFlags);
+  writeHeader(h, new DataView(out.buffer, out.byteOffset + at, HEADER_SIZE));
+}
+
+function writeHeader(h: Header, v: DataView): void {
   v.setUint32(0, MAGIC);
   v.setUint32(4, h.flags >>> 0);
   v.setUint32(8, h.pageSize);
   v.setUint32(12, h.commit);
   v.setBigUint64(16, h.minTXID);
   v.setBigUint64(24, h.maxTXID);
-  v.setBigInt64(32, BigInt(h.timestamp));
+  setInt64(v, 32, h.timestamp);
   v.setBigUint64(40, h.preApplyChecksum);
-  v.setBigInt64(48, BigInt(h.walOffset));
-  v.setBigInt64(56, BigInt(h.walSize));
+  setInt64(v, 48, h.walOffset);
+  setInt64(v, 56, h.walSize);
   v.setUint32(64, h.walSalt1);
   v.setUint32(68, h.walSalt2);
   v.setBigUint64(72, h.nodeID);
-  return b;
 }
 
 function safe(name: string, v: bigint): number {

@@ -74,10 +74,38 @@ export function formatTimestampMilli(ms: number): string {
  * dropped, and no fraction at all when it is zero. Used for `x-amz-meta-litestream-timestamp`.
  */
 export function formatRFC3339Nano(ms: number): string {
-  const iso = new Date(ms).toISOString(); // 2026-01-02T03:04:05.678Z
-  const [base, frac] = iso.slice(0, -1).split(".");
-  const f = (frac ?? "").replace(/0+$/, "");
-  return f ? `${base}.${f}Z` : `${base}Z`;
+  // Years 1970-9999 by integer arithmetic (Date#toISOString costs microseconds, and every L0 upload
+  // formats one); others through toISOString.
+  if (!(Number.isSafeInteger(ms) && ms >= 0 && ms < 253402300800000)) {
+    const [base, frac] = new Date(ms).toISOString().slice(0, -1).split(".");
+    const f = (frac ?? "").replace(/0+$/, "");
+    return f ? `${base}.${f}Z` : `${base}Z`;
+  }
+  const days = Math.floor(ms / 86400000);
+  let rest = ms - days * 86400000;
+  const msec = rest % 1000;
+  rest = (rest - msec) / 1000;
+  const sec = rest % 60;
+  rest = (rest - sec) / 60;
+  const min = rest % 60;
+  const hour = (rest - min) / 60;
+  // Civil date from days since 1970-01-01 (Howard Hinnant's days_from_civil, inverted).
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const d2 = (n: number) => (n < 10 ? "0" + n : "" + n);
+  let out = `${year}-${d2(month)}-${d2(day)}T${d2(hour)}:${d2(min)}:${d2(sec)}`;
+  if (msec !== 0) {
+    const f = msec % 100 === 0 ? msec / 100 : msec % 10 === 0 ? (msec < 100 ? "0" : "") + msec / 10 : (msec < 10 ? "00" : msec < 100 ? "0" : "") + msec;
+    out += "." + f;
+  }
+  return out + "Z";
 }
 
 /** RFC 3339 at second precision, UTC (what `litestream ltx -json` prints). */

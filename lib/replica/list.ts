@@ -1,7 +1,7 @@
 /** Listing and writing LTX files of a replica, with timestamps read as Go Litestream reads them. */
 import { LtxError } from "../errors.ts";
 import { formatRFC3339Nano } from "../ltx/txid.ts";
-import type { PutBody } from "../store/blob-store.ts";
+import type { PutBody, PutOptions } from "../store/blob-store.ts";
 import { compareFileInfo, SNAPSHOT_LEVEL, type FileInfo } from "./file-info.ts";
 import type { Replica } from "./replica.ts";
 
@@ -55,12 +55,15 @@ async function fillMetadataTimestamps(replica: Replica, files: FileInfo[], opts:
 
 /**
  * Writes one LTX file as Go Litestream does: file replicas get the mtime set to the LTX timestamp,
- * S3 replicas the `litestream-timestamp` metadata.
+ * S3 replicas the `litestream-timestamp` metadata. `transfer`: the body is immutable from now on
+ * (PutOptions.transfer), so a memory store may keep it without a copy.
  */
-export async function writeLtxFile(replica: Replica, level: number, minTXID: bigint, maxTXID: bigint, body: PutBody, timestampMs: number, signal?: AbortSignal): Promise<FileInfo> {
+export async function writeLtxFile(replica: Replica, level: number, minTXID: bigint, maxTXID: bigint, body: PutBody, timestampMs: number, signal?: AbortSignal, transfer = false): Promise<FileInfo> {
   if (minTXID > maxTXID) throw new LtxError("INVALID_ARGUMENT", `transaction ids out of order: (${minTXID},${maxTXID})`);
   const key = replica.layout.key(level, minTXID, maxTXID);
   const when = new Date(timestampMs);
-  const r = await replica.store.put(key, body, { mtime: when, metadata: { [METADATA_TIMESTAMP]: formatRFC3339Nano(timestampMs) }, signal });
+  const opts: PutOptions = { mtime: when, metadata: { [METADATA_TIMESTAMP]: formatRFC3339Nano(timestampMs) }, signal };
+  if (transfer) opts.transfer = true;
+  const r = await replica.store.put(key, body, opts);
   return { level, minTXID, maxTXID, size: r.size, createdAt: when, key };
 }

@@ -60,6 +60,8 @@ export class Replicator extends EventTarget {
   #unwatch: (() => void) | undefined;
   /** The source reported a change (eventDriven) that no capture has taken yet. */
   #changed = false;
+  /** Event types a listener was ever added for (removals are not tracked: at worst an event nobody hears). */
+  #listened = new Set<string>();
 
   constructor(source: L0Source, replicas: Replica[], options: ReplicatorOptions = {}) {
     super();
@@ -170,6 +172,7 @@ export class Replicator extends EventTarget {
 
   /** Adds a listener for a ReplicatorEvent. */
   override addEventListener<T extends ReplicatorEventType>(type: T, listener: ((e: ReplicatorEvent<T>) => void) | EventListenerObject | null, options?: AddEventListenerOptions | boolean): void {
+    if (listener) this.#listened.add(type);
     super.addEventListener(type, listener as EventListener, options);
   }
 
@@ -220,6 +223,8 @@ export class Replicator extends EventTarget {
   }
 
   #emit<T extends ReplicatorEventType>(type: T, detail: ReplicatorEventDetail[T]): void {
+    // No event object nor dispatch for a type nobody ever listened to (sync and upload fire per sync).
+    if (!this.#listened.has(type)) return;
     this.dispatchEvent(new ReplicatorEvent(type, detail));
   }
 

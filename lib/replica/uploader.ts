@@ -74,8 +74,10 @@ export class Uploader {
     let from: Replica = localReplica;
     let key = from.layout.key(0, t, t);
     // A local store that keeps its files in memory (a captured sqlite-wasm database's records, a
-    // memory store) hands over the whole file in one read: no header read, no stream.
-    const whole = from.store.inMemory === true ? await from.store.get(key, undefined, { signal }) : null;
+    // memory store) hands over the whole file in one read: no header read, no stream; shared (no
+    // copy) where it can, and then passed on as immutable, so a memory replica keeps that array.
+    const shared = from.store.getShared?.(key) ?? null;
+    const whole = shared ?? (from.store.inMemory === true ? await from.store.get(key, undefined, { signal }) : null);
     let head = whole ? whole.subarray(0, HEADER_SIZE) : await from.store.get(key, { offset: 0, length: HEADER_SIZE }, { signal });
     if (!head || head.length === 0) {
       for (const o of others) {
@@ -93,7 +95,7 @@ export class Uploader {
     const h = decodeHeader(head);
     if (h.minTXID !== t || h.maxTXID !== t) throw new LtxError("INVALID_HEADER", `L0 file ${key} holds TXIDs ${formatTXID(h.minTXID)}-${formatTXID(h.maxTXID)}, expected ${formatTXID(t)}`);
     if ((h.flags & HEADER_FLAG_NO_CHECKSUM) === 0) throw new LtxError("INVALID_HEADER", `L0 file ${key} is not NoChecksum (Go Litestream could not restore it)`);
-    if (whole && from === localReplica) return writeLtxFile(this.replica, 0, t, t, whole, h.timestamp, signal);
+    if (whole && from === localReplica) return writeLtxFile(this.replica, 0, t, t, whole, h.timestamp, signal, true);
     const body = await from.store.getStream(key, undefined, { signal });
     if (!body) throw new LtxError("NOT_FOUND", `L0 file ${key} disappeared`);
     try {

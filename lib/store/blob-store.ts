@@ -35,6 +35,12 @@ export interface PutOptions {
   mtime?: Date;
   /** Content type, where the store keeps one. */
   contentType?: string;
+  /**
+   * The body, a Uint8Array, is immutable from now on (neither the caller nor anyone it shares the
+   * array with writes to it), so a store that keeps objects in memory may keep that very array
+   * instead of a copy. Default false: the store copies what it keeps.
+   */
+  transfer?: boolean;
   signal?: AbortSignal;
   /**
    * Called as late as the store can before the write becomes visible: a file store after the fsync,
@@ -86,6 +92,13 @@ export interface BlobStore {
    * Absent means false.
    */
   readonly inMemory?: boolean;
+
+  /**
+   * Optional, for stores that keep objects in memory: the stored bytes of a whole object without a
+   * copy, or null when absent. Shared with the store: nobody may write to them (a reader reads
+   * them, or hands them to a put with `transfer`).
+   */
+  getShared?(key: string): Uint8Array | null;
 
   /**
    * Reads an object, or a byte range of it. Returns `null` when the key does not exist. A range that

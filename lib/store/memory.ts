@@ -27,6 +27,11 @@ export class MemoryStore implements BlobStore {
     return sliceRange(e.data, range).slice();
   }
 
+  /** The stored bytes of `key` without a copy (never written to: a put replaces them). */
+  getShared(key: string): Uint8Array | null {
+    return this.#objects.get(key)?.data ?? null;
+  }
+
   async getStream(key: string, range?: ByteRange, opts?: GetOptions): Promise<ReadableStream<Uint8Array> | null> {
     const e = this.#objects.get(key);
     if (!e) return null;
@@ -45,7 +50,7 @@ export class MemoryStore implements BlobStore {
 
   async put(key: string, body: PutBody, opts: PutOptions = {}): Promise<{ etag: string; size: number }> {
     checkKey(key);
-    const data = await collectBody(body);
+    const data = opts.transfer && body instanceof Uint8Array ? body : await collectBody(body);
     const cur = this.#objects.get(key);
     if (opts.ifNoneMatch === "*" && cur) throw precondition("put", key, "object exists");
     if (opts.ifMatch !== undefined && (!cur || cur.etag !== unquote(opts.ifMatch))) throw precondition("put", key, "etag does not match");

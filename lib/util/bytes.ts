@@ -12,3 +12,26 @@ export function concat(parts: readonly Uint8Array[], total?: number): Uint8Array
   }
   return out;
 }
+
+/** Bytes of one slab of allocBytes, and the largest array carved from one. */
+const SLAB_BYTES = 256 << 10;
+const SLAB_MAX = 32 << 10;
+let slab: ArrayBuffer | null = null;
+let slabAt = 0;
+
+/**
+ * A new zeroed array of `n` bytes. Small ones (≤ 32 KiB) are carved, 8-byte aligned, from a shared
+ * 256 KiB slab, since an ArrayBuffer of its own costs microseconds to allocate (an L0 file of a few
+ * pages on every sync); a slab stays in memory while any array carved from it does. Carved arrays
+ * have a byteOffset: views over them take `byteOffset` into account.
+ */
+export function allocBytes(n: number): Uint8Array {
+  if (n > SLAB_MAX) return new Uint8Array(n);
+  if (slab === null || slabAt + n > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabAt = 0;
+  }
+  const b = new Uint8Array(slab, slabAt, n);
+  slabAt += (n + 7) & ~7;
+  return b;
+}

@@ -124,3 +124,31 @@ describe("capture queue record", () => {
     expect([...s.getRecord("q/0000000000000001")!]).toEqual([0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 3]);
   });
 });
+
+describe("MemoryVfsStorage: record listing under many deletes and re-adds", () => {
+  it("lists exactly the live keys of a prefix, ascending, after random puts and deletes (checked against a sort of the live keys)", () => {
+    const s = new MemoryVfsStorage();
+    const live = new Set<string>();
+    let x = 7;
+    const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), x % n);
+    const prefixes = ["q/", "blob/ltx/0/", "pos", "b"];
+    const keyOf = () => {
+      const p = prefixes[rnd(prefixes.length)]!;
+      return p === "pos" ? p : p + rnd(64).toString(16).padStart(4, "0");
+    };
+    for (let step = 0; step < 4000; step++) {
+      const records = new Map<string, Uint8Array | null>();
+      for (let i = rnd(6); i >= 0; i--) {
+        const k = keyOf();
+        const del = rnd(3) === 0;
+        records.set(k, del ? null : page(step & 255));
+      }
+      for (const [k, v] of records) if (v) live.add(k);
+      else live.delete(k);
+      s.apply({ records });
+      const p = prefixes[rnd(prefixes.length)]!;
+      if (rnd(4) === 0) expect(s.listRecords(p)).toEqual([...live].filter((k) => k.startsWith(p)).sort());
+    }
+    for (const p of [...prefixes, ""]) expect(s.listRecords(p)).toEqual([...live].filter((k) => k.startsWith(p)).sort());
+  });
+});
