@@ -17,6 +17,8 @@ export interface PageSource {
   pageSize: number;
   /** pgno → frame offset. */
   map: Map<number, number>;
+  /** pgno → the page bytes of that frame where the WAL scan still holds them (no second read). */
+  data?: Map<number, Uint8Array>;
 }
 
 /** Page numbers of an incremental file: the changed pages plus growth (prevCommit+1..commit), ascending. */
@@ -48,7 +50,7 @@ export async function readDbPage(db: RandomAccessReader | null, pgno: number, pa
 export async function* readPages(src: PageSource, pgnos: Iterable<number>): AsyncGenerator<Page> {
   for (const pgno of pgnos) {
     const at = src.map.get(pgno);
-    const data = at !== undefined ? await readFramePage(src.wal, src.header, at, pgno) : await readDbPage(src.db, pgno, src.pageSize);
+    const data = at === undefined ? await readDbPage(src.db, pgno, src.pageSize) : (src.data?.get(pgno) ?? (await readFramePage(src.wal, src.header, at, pgno)));
     yield { pgno, data };
   }
 }
@@ -58,8 +60,8 @@ export async function* readPages(src: PageSource, pgnos: Iterable<number>): Asyn
  * the bytes `encodeLtx` streams, without a ReadableStream and its promises per page: what the
  * capture writes into its local L0 file on every sync.
  */
-export async function* encodePages(header: Header, pages: AsyncIterable<Page>, encoding: PageEncoding): AsyncGenerator<Uint8Array> {
-  const enc = new Encoder({ pageEncoding: encoding });
+export async function* encodePages(header: Header, pages: AsyncIterable<Page>, encoding: PageEncoding, compress = true): AsyncGenerator<Uint8Array> {
+  const enc = new Encoder({ pageEncoding: encoding, compress });
   yield enc.encodeHeader(header);
   for await (const p of pages) yield enc.encodePage(p.pgno, p.data);
   yield enc.close();
