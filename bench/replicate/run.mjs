@@ -28,7 +28,7 @@
 //   npm run build && eval "$(cat /tmp/rgw.env)" && node bench/replicate/run.mjs
 //   flags: --quick | --runs 2 --dbs 1,100 --targets file,s3 --variants off,go,cli,lib,event
 //          --rate 50 (commits/s, all databases together) --steady 8 --burst 3 --idle 12 (seconds)
-//          --sample 4 (databases observed for lag) --poll 20 (ms; S3: 2x) --json FILE --dist DIR (ltxkit build) --prof DIR
+//          --sample 4 (databases observed for lag) --poll 20 (ms; S3: 2x) --json FILE --dist DIR (ltxkit build) --prof DIR (CPU profiles of the cli sidecar and of the lib/event application)
 //          --compress-l0 false (lib/event: L0 pages stored, not LZ4-compressed)
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync, readSync, closeSync } from "node:fs";
@@ -281,7 +281,8 @@ async function runOne(n, target, variant, round) {
   const options = { monitorInterval: 1000, syncInterval: 1000, compaction: { levels: LEVELS }, eventDriven: variant === "event" };
   if (compressL0 !== null) options.compressL0 = compressL0 === "true";
   const cfg = { dbs, sampled, rate, steadyMs, burstMs, drainMs: 3000, idleMs, autocheckpoint: 0, out, mode: variant === "lib" || variant === "event" ? "lib" : "none", replicaUrls: replicas.map((r) => r.url), options, dist, l1Ms: L1_MS };
-  const app = spawn(process.execPath, [join(here, "app.mjs"), JSON.stringify(cfg)], { env, stdio: ["pipe", "pipe", "inherit"] });
+  const appProf = cfg.mode === "lib" && arg("prof", null) ? ["--cpu-prof", "--cpu-prof-dir", arg("prof", null)] : [];
+  const app = spawn(process.execPath, [...appProf, join(here, "app.mjs"), JSON.stringify(cfg)], { env, stdio: ["pipe", "pipe", "inherit"] });
   const marks = {};
   let closedAt = NaN;
   const replicator = () => (side ? side.pid : app.pid);

@@ -105,8 +105,8 @@ const FIRST_WINDOW = 16 << 10;
 
 /**
  * A reader that serves small reads from one cached window, so page-sized reads in ascending
- * order cost one file read per window. The window starts at 16 KiB and doubles on every miss up
- * to `size` bytes, so an L0 file of a few pages reads a few KiB and a snapshot reads 1 MiB at a
+ * order cost one file read per window. The window starts at 16 KiB and doubles on every miss that
+ * continues where it ended, up to `size` bytes (any other miss starts again at 16 KiB), so an L0 file of a few pages reads a few KiB and a snapshot reads 1 MiB at a
  * time. Reads never see bytes older than the window they come from; the capture re-validates WAL
  * frames it reads (salts and pgno).
  */
@@ -119,6 +119,9 @@ export function windowed(f: RandomAccessReader, size = WINDOW): RandomAccessRead
     async read(offset, length) {
       if (length > size) return f.read(offset, length);
       if (offset < start || offset + length > start + buf.length) {
+        // Only reads that go on where the window ended grow it: scattered reads (the few WAL
+        // frames the scan no longer holds, at offsets in page order) read 16 KiB each.
+        if (offset !== start + buf.length) next = Math.min(FIRST_WINDOW, size);
         start = offset;
         buf = await readFully(f, offset, Math.max(next, length));
         next = Math.min(next * 2, size);
