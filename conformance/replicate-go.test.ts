@@ -18,8 +18,8 @@ import { goTool, skipWithoutGo } from "./go-tools.ts";
 import { goEnv } from "./litestream/replicate.ts";
 
 describe.skipIf(skipWithoutGo("litestream-v0.5.16", "litestream-v0.5.15"))(`replicate() checked by litestream restore v0.5.16, and v0.5.15 for frame pages (${driver.name})`, () => {
-  for (const pageEncoding of ["block", "frame"] as const) {
-    it(`every sync() restores byte-identically with Go ${pageEncoding === "frame" ? "v0.5.16 and v0.5.15" : "v0.5.16"} and ltxkit (${pageEncoding} pages)`, async () => {
+  for (const [pageEncoding, compressL0] of [["block", true], ["frame", true], ["block", false]] as const) {
+    it(`every sync() restores byte-identically with Go ${pageEncoding === "frame" ? "v0.5.16 and v0.5.15" : "v0.5.16"} and ltxkit (${pageEncoding} pages${compressL0 ? "" : ", L0 pages stored"})`, async () => {
       const dir = mkdtempSync(join(tmpdir(), "ltxkit-replicate-go-"));
       const path = join(dir, "app.db");
       const app = openApp(path, { pageSize: 4096, autocheckpoint: 0 });
@@ -30,6 +30,7 @@ describe.skipIf(skipWithoutGo("litestream-v0.5.16", "litestream-v0.5.15"))(`repl
         syncInterval: 50,
         minCheckpointPageCount: 80,
         pageEncoding,
+        compressL0,
         compaction: { levels: [300, 900], snapshotInterval: 1500, l0Retention: 3_600_000 },
       });
       const replica: Replica = { url, kind: "file", store: new FsStore(url), layout: fileLayout, timestampFromMetadata: false };

@@ -36,6 +36,8 @@ export type ReplicateOptions = ReplicatorOptions & {
   env?: Record<string, string | undefined>;
   /** Page encoding of every file written (default "block", Litestream ≥ v0.5.16; "frame" for every v0.5.x reader). */
   pageEncoding?: PageEncoding;
+  /** Compress the pages of L0 files (default true); false stores them, a copy instead of an LZ4 compression per page and sync (see `WalSourceOptions.compressL0`). */
+  compressL0?: boolean;
 };
 
 /** A running replication: the Replicator's surface. */
@@ -85,8 +87,8 @@ function toReplicas(r: string | Replica | BlobStore | Array<string | Replica>, e
 export async function replicate(db: string, replica: string | Replica | BlobStore | Array<string | Replica>, options: ReplicateOptions = {}): Promise<ReplicationHandle> {
   const env = options.env ?? process.env;
   const replicas = toReplicas(replica, env);
-  const { checkpointInterval, minCheckpointPageCount, truncatePageN, busyTimeout, maxSyncWalBytes, metaPath, open, pageEncoding, env: _env, ...rest } = options;
-  const source = await openWalSource(db, stripUndefined({ checkpointInterval, minCheckpointPageCount, truncatePageN, busyTimeout, maxSyncWalBytes, metaPath, open, pageEncoding, now: options.clock ? () => options.clock!.now() : undefined }));
+  const { checkpointInterval, minCheckpointPageCount, truncatePageN, busyTimeout, maxSyncWalBytes, metaPath, open, pageEncoding, compressL0, env: _env, ...rest } = options;
+  const source = await openWalSource(db, stripUndefined({ checkpointInterval, minCheckpointPageCount, truncatePageN, busyTimeout, maxSyncWalBytes, metaPath, open, pageEncoding, compressL0, now: options.clock ? () => options.clock!.now() : undefined }));
   const ro: ReplicatorOptions = { ...rest };
   if (ro.lease) ro.lease = { owner: leaseOwner(), ...(ro.lease === true ? {} : ro.lease) };
   if (pageEncoding) ro.compaction = { ...ro.compaction, pageEncoding };

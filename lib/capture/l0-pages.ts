@@ -17,6 +17,8 @@ export interface PageSource {
   pageSize: number;
   /** pgno → frame offset. */
   map: Map<number, number>;
+  /** pgno → the page bytes of that frame where the WAL scan still holds them (no second read). */
+  data?: Map<number, Uint8Array>;
 }
 
 /** Page numbers of an incremental file: the changed pages plus growth (prevCommit+1..commit), ascending. */
@@ -48,7 +50,7 @@ export async function readDbPage(db: RandomAccessReader | null, pgno: number, pa
 export async function* readPages(src: PageSource, pgnos: Iterable<number>): AsyncGenerator<Page> {
   for (const pgno of pgnos) {
     const at = src.map.get(pgno);
-    const data = at !== undefined ? await readFramePage(src.wal, src.header, at, pgno) : await readDbPage(src.db, pgno, src.pageSize);
+    const data = at === undefined ? await readDbPage(src.db, pgno, src.pageSize) : (src.data?.get(pgno) ?? (await readFramePage(src.wal, src.header, at, pgno)));
     yield { pgno, data };
   }
 }
@@ -58,8 +60,8 @@ export async function* readPages(src: PageSource, pgnos: Iterable<number>): Asyn
  * the bytes `encodeLtx` streams, without a ReadableStream and its promises per page: what the
  * capture writes into its local L0 file on every sync.
  */
-export async function* encodePages(header: Header, pages: AsyncIterable<Page>, encoding: PageEncoding): AsyncGenerator<Uint8Array> {
-  const enc = new Encoder({ pageEncoding: encoding });
+export async function* encodePages(header: Header, pages: AsyncIterable<Page>, encoding: PageEncoding, compress = true): AsyncGenerator<Uint8Array> {
+  const enc = new Encoder({ pageEncoding: encoding, compress });
   yield enc.encodeHeader(header);
   for await (const p of pages) yield enc.encodePage(p.pgno, p.data);
   yield enc.close();
@@ -103,8 +105,8 @@ const FIRST_WINDOW = 16 << 10;
 
 /**
  * A reader that serves small reads from one cached window, so page-sized reads in ascending
- * order cost one file read per window. The window starts at 16 KiB and doubles on every miss up
- * to `size` bytes, so an L0 file of a few pages reads a few KiB and a snapshot reads 1 MiB at a
+ * order cost one file read per window. The window starts at 16 KiB and doubles on every miss that
+ * continues where it ended, up to `size` bytes (any other miss starts again at 16 KiB), so an L0 file of a few pages reads a few KiB and a snapshot reads 1 MiB at a
  * time. Reads never see bytes older than the window they come from; the capture re-validates WAL
  * frames it reads (salts and pgno).
  */
@@ -117,6 +119,9 @@ export function windowed(f: RandomAccessReader, size = WINDOW): RandomAccessRead
     async read(offset, length) {
       if (length > size) return f.read(offset, length);
       if (offset < start || offset + length > start + buf.length) {
+        // Only reads that go on where the window ended grow it: scattered reads (the few WAL
+        // frames the scan no longer holds, at offsets in page order) read 16 KiB each.
+        if (offset !== start + buf.length) next = Math.min(FIRST_WINDOW, size);
         start = offset;
         buf = await readFully(f, offset, Math.max(next, length));
         next = Math.min(next * 2, size);

@@ -19,6 +19,8 @@ import {
 /** Litestream's max-sync-wal-bytes default: one sync reads at most this much WAL (then stops at a commit). */
 export const DEFAULT_MAX_SYNC_WAL_BYTES = 64 * 1024 * 1024;
 const CHUNK_BYTES = 1 << 20;
+/** Read buffers whose verified pages a pass keeps for the L0 file (at most this many chunks of memory). */
+const KEEP_CHUNKS = 4;
 
 /** Where the previous L0 file stopped in the WAL (from its header's WAL fields). */
 export interface WalPosition {
@@ -41,6 +43,13 @@ export interface WalScan {
   commit: number;
   /** pgno → offset of the frame holding its newest committed version (pages ≤ commit only). */
   pages: Map<number, number>;
+  /**
+   * pgno → the page bytes of that frame as the pass read and verified them, for the pages whose
+   * frame lies in the last few chunks read (a view into the read buffer, not a copy): an L0 file
+   * takes them from here instead of reading the WAL a second time. Pages not here are read from
+   * the WAL at their offset.
+   */
+  data: Map<number, Uint8Array>;
   /** True when the pass stopped at a commit after `maxBytes` and more frames may follow. */
   limited: boolean;
   /** Checksum chain value at `end` (the seed of the next pass). */
@@ -99,8 +108,15 @@ export async function scanWal(f: RandomAccessReader, h: WalHeader, o: ScanOption
   const maxBytes = o.maxBytes ?? DEFAULT_MAX_SYNC_WAL_BYTES;
   const endOffset = o.endOffset ?? Infinity;
   const per = Math.max(1, Math.floor(CHUNK_BYTES / fs));
-  const scan: WalScan = { header: h, start: o.offset, end: o.offset, commit: 0, pages: new Map(), limited: false, checksum: o.seed };
+  const scan: WalScan = { header: h, start: o.offset, end: o.offset, commit: 0, pages: new Map(), data: new Map(), limited: false, checksum: o.seed };
   const pending = new Map<number, number>();
+  // The page bytes of each pending frame, with the number of the chunk read they view.
+  const pendingData = new Map<number, Uint8Array>();
+  const pendingChunk = new Map<number, number>();
+  // The chunk each `data` entry views; pages of chunks before `first` are let go (read from the WAL).
+  const dataChunk = new Map<number, number>();
+  const kept: number[][] = [];
+  let chunk = -1;
   let seed = o.seed;
   let off = o.offset;
   outer: for (;;) {
@@ -109,16 +125,46 @@ export async function scanWal(f: RandomAccessReader, h: WalHeader, o: ScanOption
     const want = Math.min(per, Math.floor((endOffset - off) / fs));
     if (want <= 0) break;
     const buf = await readFully(f, off, want * fs);
+    if (buf.length < fs) break;
+    chunk++;
+    kept.push([]);
+    if (kept.length > KEEP_CHUNKS) {
+      const gone = chunk - kept.length + 1;
+      for (const p of kept.shift()!) {
+        if (dataChunk.get(p) === gone) {
+          scan.data.delete(p);
+          dataChunk.delete(p);
+        }
+      }
+    }
+    const first = chunk - kept.length + 1;
     const n = Math.floor(buf.length / fs);
     for (let i = 0; i < n; i++, off += fs) {
       if (off + fs > endOffset) break outer;
-      const fh = verifyWalFrame(buf.subarray(i * fs, (i + 1) * fs), h, seed);
+      const frame = buf.subarray(i * fs, (i + 1) * fs);
+      const fh = verifyWalFrame(frame, h, seed);
       if (!fh) break outer;
       seed = fh.checksum;
       pending.set(fh.pgno, off);
+      pendingData.set(fh.pgno, frame.subarray(WAL_FRAME_HEADER_SIZE));
+      pendingChunk.set(fh.pgno, chunk);
       if (fh.commit === 0) continue;
-      for (const [p, at] of pending) scan.pages.set(p, at);
+      for (const [p, at] of pending) {
+        scan.pages.set(p, at);
+        const c = pendingChunk.get(p)!;
+        if (c >= first) {
+          scan.data.set(p, pendingData.get(p)!);
+          dataChunk.set(p, c);
+          kept[c - first]!.push(p);
+        } else {
+          // A transaction longer than the kept chunks: this page is read from the WAL.
+          scan.data.delete(p);
+          dataChunk.delete(p);
+        }
+      }
       pending.clear();
+      pendingData.clear();
+      pendingChunk.clear();
       scan.commit = fh.commit;
       scan.end = off + fs;
       scan.checksum = seed;
@@ -129,7 +175,12 @@ export async function scanWal(f: RandomAccessReader, h: WalHeader, o: ScanOption
     }
     if (n < want || want < per) break;
   }
-  for (const p of [...scan.pages.keys()]) if (p > scan.commit) scan.pages.delete(p);
+  for (const p of [...scan.pages.keys()]) {
+    if (p > scan.commit) {
+      scan.pages.delete(p);
+      scan.data.delete(p);
+    }
+  }
   return scan;
 }
 

@@ -32,6 +32,14 @@ export interface WalSourceOptions extends Partial<CheckpointConfig> {
   /** At most this many WAL bytes per L0 file, cut at a commit (Litestream: 64 MiB). */
   maxSyncWalBytes?: number;
   pageEncoding?: PageEncoding;
+  /**
+   * Compress the pages of L0 files (default true, as Litestream does). False stores each page (a
+   * literal-only LZ4 block in encoding "block", an LZ4 frame with one stored block in "frame"),
+   * which every reader decodes: a copy per page instead of an LZ4 compression on every sync, for
+   * L0 files larger by what their pages would compress (compaction writes levels 1 and up
+   * compressed). Snapshots are compressed either way.
+   */
+  compressL0?: boolean;
   /** Clock for L0 timestamps and the checkpoint interval (ms). */
   now?: () => number;
   /** Called after each L0 file is written (observability and tests). */
@@ -334,8 +342,8 @@ export class WalSource {
       const pgnos = inc ? incrementalPgnos(scan.pages, plan.prevCommit, scan.commit, this.#pageSize) : [...allPgnos(scan.commit, this.#pageSize)];
       const dbFile = await this.#openDb();
       try {
-        const src = { db: dbFile && windowed(dbFile), wal: windowed(f), header: h, pageSize: this.#pageSize, map: scan.pages };
-        const body = encodePages(header, readPages(src, pgnos), this.#o.pageEncoding ?? "block");
+        const src = { db: dbFile && windowed(dbFile), wal: windowed(f), header: h, pageSize: this.#pageSize, map: scan.pages, data: scan.data };
+        const body = encodePages(header, readPages(src, pgnos), this.#o.pageEncoding ?? "block", this.#o.compressL0 ?? true);
         await writeLtxFile(this.local, 0, txid, txid, rechunk(body), header.timestamp);
       } finally {
         await dbFile?.close();
@@ -512,7 +520,7 @@ export class WalSource {
       };
       const db = await this.#o.files.open(this.path);
       this.#hold++;
-      const src = { db: db && windowed(db), wal: windowed(f), header: h, pageSize: this.#pageSize, map: scan.pages };
+      const src = { db: db && windowed(db), wal: windowed(f), header: h, pageSize: this.#pageSize, map: scan.pages, data: scan.data };
       const body = streamPages(header, readPages(src, allPgnos(header.commit, this.#pageSize)), this.#o.pageEncoding ?? "block", async () => {
         this.#hold--;
         await f.close();

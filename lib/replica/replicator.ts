@@ -107,11 +107,7 @@ export class Replicator extends EventTarget {
     if (this.#closed) throw new LtxError("INVALID_STATE", "replicator is closed");
     if (this.#started) return;
     this.#started = true;
-    if (this.#o.eventDriven && this.source.watch)
-      this.#unwatch = this.source.watch(() => {
-        this.#changed = true;
-        this.#wakeCapture.notify();
-      });
+    this.#armWatch();
     // One driver retries a failed startup; every loop starts once it succeeded.
     const ready = this.#startupDone();
     this.#loops.push(ready.then(() => {}), this.#captureLoop(ready), this.#uploadLoop(ready), ...this.#rs.map((rs) => this.#ladderLoop(rs, ready)), ...this.#rs.filter((rs) => rs.keeper).map((rs) => this.#leaseLoop(rs, ready)));
@@ -184,6 +180,28 @@ export class Replicator extends EventTarget {
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
+  }
+
+  /**
+   * Watches the source for one change (eventDriven): the first notification wakes the capture and
+   * stops the watch until the next capture begins, which watches again before it reads. The
+   * notifications in between would only repeat it, and an application in a burst writes its WAL
+   * tens of thousands of times a second, each a callback on this thread.
+   */
+  #armWatch(): void {
+    if (!this.#o.eventDriven || !this.source.watch || this.#unwatch || this.#closed) return;
+    let fired = false;
+    let stop: (() => void) | undefined;
+    stop = this.source.watch(() => {
+      if (fired) return;
+      fired = true;
+      this.#changed = true;
+      this.#wakeCapture.notify();
+      if (stop && this.#unwatch === stop) this.#unwatch = undefined;
+      stop?.();
+    });
+    if (fired) stop();
+    else this.#unwatch = stop;
   }
 
   async #close(): Promise<void> {
@@ -636,6 +654,7 @@ export class Replicator extends EventTarget {
     while (!this.#stop.signal.aborted) {
       if (this.#clock.now() >= this.#sourceRetryAt && (this.#clock.now() - last >= this.#o.monitorInterval || !this.#uploadPending())) {
         this.#changed = false;
+        this.#armWatch();
         await this.#capture(false);
         last = this.#clock.now();
       }

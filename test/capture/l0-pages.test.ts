@@ -4,7 +4,7 @@
  * encodings, decodable to the pages given, and a failing page source fails the body.
  */
 import { describe, expect, it } from "vitest";
-import { encodePages, rechunk } from "../../lib/capture/l0-pages.ts";
+import { encodePages, rechunk, windowed } from "../../lib/capture/l0-pages.ts";
 import { decodeLtx } from "../../lib/ltx/decoder.ts";
 import { encodeLtxBytes, type Page, type PageEncoding } from "../../lib/ltx/encoder.ts";
 import { HEADER_FLAG_NO_CHECKSUM, type Header } from "../../lib/ltx/header.ts";
@@ -75,5 +75,28 @@ describe("encodePages", () => {
     })();
     await expect(run).rejects.toThrow("frame overwritten");
     expect(seen.length).toBe(2); // the header and the one page
+  });
+});
+
+describe("windowed()", () => {
+  const file = new Uint8Array(8 << 20).map((_, i) => (i * 7) & 0xff);
+  const counting = () => {
+    const asked: number[] = [];
+    const f = { size: async () => file.length, read: async (o: number, n: number) => (asked.push(n), file.slice(o, o + n)), close: async () => {} };
+    return { f, asked };
+  };
+
+  it("grows the window (16 KiB doubling to 1 MiB) only for reads that go on where it ended", async () => {
+    const { f, asked } = counting();
+    const w = windowed(f);
+    for (let o = 0; o < 3 << 20; o += 4096) expect((await w.read(o, 4096))[5]).toBe(((o + 5) * 7) & 0xff);
+    expect(asked).toEqual([16 << 10, 32 << 10, 64 << 10, 128 << 10, 256 << 10, 512 << 10, 1 << 20, 1 << 20, 1 << 20]);
+  });
+
+  it("reads 16 KiB for each scattered read (frames at offsets in page order)", async () => {
+    const { f, asked } = counting();
+    const w = windowed(f);
+    for (const o of [5 << 20, 1 << 20, 3 << 20, 200 << 10, 7 << 20]) expect((await w.read(o, 4096))[0]).toBe((o * 7) & 0xff);
+    expect(asked).toEqual([16 << 10, 16 << 10, 16 << 10, 16 << 10, 16 << 10]);
   });
 });

@@ -51,6 +51,33 @@ describe("scanWal()", () => {
     expect((await readFramePage(mem(w.bytes), w.h, at(3), 2))[0]).toBe(4);
   });
 
+  for (const txns of ["one commit per frame", "one transaction over every chunk"]) {
+    it(`keeps the verified page bytes of the last 4 chunks read (${txns})`, async () => {
+      // 1 MiB chunks hold 1956 frames of 536 bytes; 6 chunks of frames over pages 1..8000.
+      const per = Math.floor((1 << 20) / FS);
+      const n = per * 6;
+      const frames: [number, number, number][] = [];
+      for (let i = 0; i < n; i++) frames.push([(i % 8000) + 1, txns === "one commit per frame" || i === n - 1 ? 8000 : 0, i & 0xff]);
+      const w = wal(frames);
+      const s = await scanWal(mem(w.bytes), w.h, { offset: 32, seed: w.h.checksum, maxBytes: Infinity });
+      expect([s.commit, s.end, s.pages.size]).toEqual([8000, at(n), 8000]);
+      let inData = 0;
+      for (let p = 1; p <= 8000; p++) {
+        const newest = n - 1 - ((n - p) % 8000);
+        expect(s.pages.get(p)).toBe(at(newest));
+        const d = s.data.get(p);
+        if (Math.floor(newest / per) < 2) {
+          expect(d).toBeUndefined(); // its chunk was let go: read from the WAL
+          continue;
+        }
+        inData++;
+        expect(d!.length).toBe(PS);
+        expect(d!.every((b) => b === (newest & 0xff))).toBe(true);
+      }
+      expect(inData).toBe(n - 2 * per);
+    });
+  }
+
   it("stops at a commit once maxBytes is reached and resumes from its checksum", async () => {
     const w = wal([[1, 1, 1], [2, 0, 2], [3, 3, 3], [4, 4, 4]]);
     const s = await scanWal(mem(w.bytes), w.h, { offset: 32, seed: w.h.checksum, maxBytes: FS + 1 });

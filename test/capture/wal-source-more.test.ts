@@ -206,6 +206,39 @@ describe(`WalSource checkpoints, snapshots and positions (${driver.name})`, () =
     app.close();
   });
 
+  it("compressL0: false writes every L0 page stored (a literal-only LZ4 block of 1029 bytes at page size 1024); the files restore", async () => {
+    const sizes = async (compressL0: boolean | undefined) => {
+      const { path, app, write } = setup();
+      const s = await openWalSource(path, compressL0 === undefined ? {} : { compressL0 });
+      write(40);
+      await s.sync();
+      write(40);
+      const txid = await s.sync();
+      const out: number[] = [];
+      for (const f of await listLevel(s.local, 0)) {
+        const b = (await s.local.store.get(f.key))!;
+        const v = new DataView(b.buffer, b.byteOffset, b.length);
+        // 100-byte header, then per page: pgno u32, flags u16, size u32, the block; pgno 0 ends the pages.
+        for (let o = 100; v.getUint32(o) !== 0; ) {
+          expect(v.getUint16(o + 4)).toBe(1);
+          const n = v.getUint32(o + 6);
+          out.push(n);
+          o += 10 + n;
+        }
+      }
+      const r = await restoreAndCheck(s.local, txid);
+      expect([r.integrity, r.hash]).toEqual(["ok", contentHash(app)]);
+      await s.close();
+      app.close();
+      return out;
+    };
+    const stored = await sizes(false);
+    expect(stored.length).toBeGreaterThan(2);
+    expect(new Set(stored)).toEqual(new Set([1029])); // token 0xF0, 255 255 255 244 (1024 - 15), the page
+    const compressed = await sizes(undefined);
+    expect(Math.min(...compressed)).toBeLessThan(1029);
+  });
+
   it("watch() reports a commit to the WAL", async () => {
     const { path, app, write } = setup();
     const s = await openWalSource(path);

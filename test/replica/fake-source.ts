@@ -104,6 +104,11 @@ export class FakeSource implements L0Source {
     this.images.set(txid, this.db.slice());
   }
 
+  /** Watches registered now. */
+  get watching(): number {
+    return this.#watchers.size;
+  }
+
   watch(onCommit: () => void): () => void {
     this.#watchers.add(onCommit);
     return () => this.#watchers.delete(onCommit);

@@ -218,6 +218,27 @@ describe("Replicator: background loops (start) and close", () => {
     expect(clock.pending).toBe(0);
   });
 
+  it("eventDriven: the first change stops the watch until the next capture begins; the commits in between go into one file", async () => {
+    const clock = new ManualClock(T0);
+    const { replica } = counted();
+    const src = new FakeSource(memoryReplica(), clock);
+    const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER, eventDriven: true, monitorInterval: 60_000 });
+    const uploads: bigint[] = [];
+    rep.addEventListener("upload", (e) => uploads.push(e.detail.maxTXID));
+    rep.start();
+    await clock.advance(0);
+    expect([uploads, src.watching]).toEqual([[1n], 1]);
+    src.commit();
+    expect(src.watching).toBe(0);
+    src.commit();
+    src.commit();
+    await clock.advance(0);
+    expect([uploads, src.watching]).toEqual([[1n, 2n], 1]);
+    await rep.close();
+    expect(src.watching).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+
   it("eventDriven: commits that land while an upload is in flight go into one L0 file and one PUT once it ends", async () => {
     const clock = new ManualClock(T0);
     const { store, replica } = counted();
