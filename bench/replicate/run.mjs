@@ -100,7 +100,10 @@ function hwm(pid) {
 function replicaOf(target, dir, i, prefix) {
   if (target === "file") return { url: `file://${join(dir, `replica-${i}`)}`, file: join(dir, `replica-${i}`, "ltx", "0") };
   const key = `${prefix}/db-${i}`;
-  return { url: `s3://${s3.bucket}/${key}?endpoint=${proxy.endpoint}&region=${s3.region}&forcePathStyle=true`, key: `${key}/0000/` }; // S3 layout: <prefix>/<level, 4 hex digits>/
+  // `restoreUrl` goes straight to RGW: the restore runs under spawnSync, which blocks this process
+  // and with it the counting proxy (a restore through the proxy waits forever for its first LIST).
+  const q = `region=${s3.region}&forcePathStyle=true`;
+  return { url: `s3://${s3.bucket}/${key}?endpoint=${proxy.endpoint}&${q}`, restoreUrl: `s3://${s3.bucket}/${key}?endpoint=${s3.endpoint}&${q}`, key: `${key}/0000/` }; // S3 layout: <prefix>/<level, 4 hex digits>/
 }
 const L0_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.ltx$/;
 function parseHeader(b) {
@@ -310,7 +313,7 @@ async function runOne(n, target, variant, round) {
   if (variant !== "off") {
     for (const i of sampled) {
       const o = join(dir, `restored-${i}.db`);
-      const rr = spawnSync(process.execPath, [cli, "restore", "-o", o, replicas[i].url], { env, encoding: "utf8" });
+      const rr = spawnSync(process.execPath, [cli, "restore", "-o", o, replicas[i].restoreUrl ?? replicas[i].url], { env, encoding: "utf8" });
       if (rr.status !== 0) {
         sideErr.push(`restore of replica ${i} failed: ${(rr.stderr || "").trim().slice(0, 300)}`);
         process.exitCode = 1;

@@ -122,9 +122,10 @@ replicas come from a Litestream-format config file, or from one DB_PATH and its 
   -lease-ttl D      lease duration without renewal (default 30s, renewed every third of it)
 
 Single writer: each replica's lock.json lease (Litestream's protocol) is acquired before anything
-is written to it and renewed every third of its TTL. Another process holding it makes this one wait
-("waiting for lease") until the lease expires; a writer that loses its lease stops writing to that
-replica and keeps its local files. The store must enforce conditional writes (checked once).
+is written to it and renewed every third of its TTL while there is something to write; an idle
+database lets it lapse (no requests) and re-takes it before its next write, unless another writer
+took it meanwhile. Another process holding it makes this one wait ("waiting for lease") until the
+lease expires; a writer that loses its lease stops writing to that replica and keeps its local files. The store must enforce conditional writes (checked once).
 
 Stops on SIGINT or SIGTERM: each database does a final sync (bounded by shutdown-sync-timeout,
 default 30s), then the command exits 0. Exit codes: 0 success, 1 failure, 2 usage error.`;

@@ -1,13 +1,20 @@
 /**
  * The Replicator's side of a lease on one replica: acquisition (after the conditional-write probe),
- * renewal every TTL/3, the check before every write, and release. Writes to the replica go through
- * `fencedReplica`, whose store refuses a put or delete unless the lease is held with time to spare,
- * and aborts a request still running when the lease expires by the local clock.
+ * renewal every TTL/3 while there is something to write, the check before every write, and
+ * release. Writes to the replica go through `fencedReplica`, whose store refuses a put or delete
+ * unless the lease is held with time to spare, and aborts a request still running when the lease
+ * expires by the local clock.
  *
  * The local expiry is the clock time *before* the acquiring or renewing PUT plus the TTL: never later
  * than the `expires_at` the lock says, so this writer stops no later than any other writer may start.
- * A lease that expired locally is lost for good (a paused process wakes up, finds it expired and
- * writes nothing more); so is one whose renewal met another writer's lock.
+ *
+ * Dormant lease: while nothing is to be written the lease is not renewed (`rest()`), so an idle
+ * database makes no requests; it lapses. The next write first re-takes it with a PUT conditional on
+ * the ETag of the lock this writer last wrote: that succeeds only when no other writer has written
+ * lock.json since (so none can have held the lease), else it is LEASE_LOST and nothing is written.
+ * A lock that is gone is LEASE_LOST too (a writer that took it and released it may have written).
+ * A lease whose renewals kept failing up to its expiry (cut off from the store while there was work)
+ * is lost for good, as is one whose renewal or re-take met another writer's lock.
  */
 import { LtxError, isLtxError } from "../errors.ts";
 import type { BlobStore, DeleteOptions, PutBody, PutOptions } from "../store/blob-store.ts";
@@ -28,6 +35,12 @@ export interface LockView {
   expiresAt?: string;
 }
 
+/** What the keeper tells its owner: the lease was lost (for good), or renewed / re-taken. */
+export interface LeaseHooks {
+  lost(e: LtxError): void;
+  renewed?(): void;
+}
+
 /** One replica's lease as the Replicator keeps it. */
 export class LeaseKeeper {
   readonly leaser: Leaser;
@@ -43,13 +56,17 @@ export class LeaseKeeper {
   view: LockView = {};
   /** The last renewal failure that did not lose the lease (a network error). */
   lastError: LtxError | undefined;
+  /** Guarded writes in flight. */
+  writing = 0;
+  /** A renewal failed while the lease was valid and none succeeded since: its expiry loses the lease. */
+  #failing = false;
   #lane: Promise<void> = Promise.resolve();
-  #onLost: (e: LtxError) => void;
+  #hooks: LeaseHooks;
 
-  constructor(replica: Replica, options: { ttl?: number; owner?: string; clock: Clock }, onLost: (e: LtxError) => void) {
+  constructor(replica: Replica, options: { ttl?: number; owner?: string; clock: Clock }, hooks: LeaseHooks | ((e: LtxError) => void)) {
     this.replica = replica;
     this.leaser = new Leaser(replica.store, { ...options, key: lockKey(replica) });
-    this.#onLost = onLost;
+    this.#hooks = typeof hooks === "function" ? { lost: hooks } : hooks;
   }
 
   get clock(): Clock {
@@ -62,8 +79,13 @@ export class LeaseKeeper {
   get margin(): number {
     return this.ttl / 6;
   }
+  /** True while the lease is ours and has not expired by the local clock (a dormant lease that lapsed is not held). */
   get held(): boolean {
-    return this.lease !== undefined && !this.lost;
+    return this.lease !== undefined && !this.lost && this.clock.now() < this.expiresAt;
+  }
+  /** True when the lease lapsed unrenewed (dormant): the next write re-takes it if the lock is still the one this writer wrote. */
+  get lapsed(): boolean {
+    return this.lease !== undefined && !this.lost && this.clock.now() >= this.expiresAt;
   }
   /** When the next renewal is due (clock ms). */
   get renewDue(): number {
@@ -101,9 +123,18 @@ export class LeaseKeeper {
   }
 
   /**
-   * Renews the lease (when `force`, or when due). An expired lease, or a lock that is no longer ours,
-   * is lost: `onLost` runs and the LEASE_LOST error is returned. A network failure is kept in
-   * `lastError` and tried again by the next call.
+   * Nothing is to be written: renewals stop and the lease may lapse (dormant). Failed renewals
+   * before it no longer count against it: the next write re-takes it or finds it lost.
+   */
+  rest(): void {
+    if (this.writing === 0) this.#failing = false;
+  }
+
+  /**
+   * Renews the lease (when `force`, or when due); a lapsed (dormant) lease is re-taken with a PUT
+   * conditional on the ETag of our last lock. A lock that is no longer ours, or an expiry after
+   * renewals that kept failing, loses the lease: the `lost` hook runs and the LEASE_LOST error is
+   * returned. A network failure is kept in `lastError` and tried again by the next call.
    */
   renew(signal?: AbortSignal, force = false): Promise<LtxError | undefined> {
     return this.#serial(async () => {
@@ -111,20 +142,30 @@ export class LeaseKeeper {
       if (!this.lease) return undefined;
       const t0 = this.clock.now();
       if (!force && t0 < this.renewDue) return undefined;
-      if (t0 >= this.expiresAt) return this.#lose(await this.leaser.lost(signal, `lease expired at ${new Date(this.expiresAt).toISOString()} before it could be renewed`));
+      const lapsed = t0 >= this.expiresAt;
+      if (lapsed && this.#failing) return this.#lose(await this.leaser.lost(signal, `lease expired at ${new Date(this.expiresAt).toISOString()} while its renewal failed (${this.lastError?.message ?? "unknown error"})`));
       try {
         const l = await this.leaser.renew(this.lease, signal);
-        // A renewal that took past the expiry does not count: another writer may have started.
-        if (this.clock.now() >= this.expiresAt) return this.#lose(await this.leaser.lost(signal, "lease expired while its renewal was in flight"));
+        // The PUT was conditional on our last lock: no other writer wrote lock.json since, so none
+        // held the lease, even if this renewal ended past the old expiry (writes were fenced then).
         this.lease = l;
         this.renewedAt = t0;
         this.expiresAt = t0 + this.ttl;
         this.view = { owner: l.owner ?? this.leaser.owner, generation: l.generation, expiresAt: l.expiresAt };
         this.lastError = undefined;
+        this.#failing = false;
+        this.#hooks.renewed?.();
         return undefined;
       } catch (e) {
         if (isLtxError(e, "LEASE_LOST")) return this.#lose(e);
         this.lastError = isLtxError(e) ? e : new LtxError("STORE_ERROR", `renew lease: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+        if (lapsed) {
+          // Some stores answer a conditional PUT on a missing key with 404: the lock is gone.
+          const gone = await this.leaser.store.head(this.leaser.key, { signal }).then((h) => h === null, () => false);
+          if (gone) return this.#lose(await this.leaser.lost(signal, "lock.json is gone: another writer may have held the lease while it was dormant"));
+          return undefined; // a dormant lease: tried again by the next write
+        }
+        this.#failing = true;
         if (this.clock.now() >= this.expiresAt) return this.#lose(await this.leaser.lost(signal, `lease expired while renewal failed (${this.lastError.message})`));
         return undefined;
       }
@@ -135,38 +176,47 @@ export class LeaseKeeper {
     if (this.lost) return this.lost;
     this.lost = e;
     this.view = viewOf(e);
-    this.#onLost(e);
+    this.#hooks.lost(e);
     return e;
   }
 
   /**
-   * Before a write: passes when the lease has more than `margin` left (renewing first when it has
-   * less); returns a signal that aborts when the lease expires locally, and a function to call once
-   * the write is done. Throws LEASE_LOST otherwise.
+   * Before a write: passes when the lease has more than `margin` left, renewing first when it has
+   * less and re-taking it when it lapsed (dormant), and starting a renewal beside the write when one
+   * is due. Returns a signal that aborts when the lease expires locally (or is lost) before the
+   * write is done, and a function to call once it is done. Throws LEASE_LOST, or the renewal's
+   * error when it could not be renewed.
    */
   async guard(signal?: AbortSignal): Promise<{ signal: AbortSignal; done: () => void }> {
     if (this.lost) throw this.lost;
     if (!this.lease) throw new LtxError("LEASE_LOST", `lease ${JSON.stringify(this.leaser.key)} not held: nothing is written before it is acquired`);
-    if (this.clock.now() >= this.expiresAt) {
-      throw (await this.renew(signal)) ?? this.lost ?? new LtxError("LEASE_LOST", `lease ${JSON.stringify(this.leaser.key)} expired`);
-    }
     if (this.clock.now() + this.margin >= this.expiresAt) {
       const lost = await this.renew(signal, true);
       if (lost) throw lost;
       if (this.clock.now() + this.margin >= this.expiresAt) throw this.lastError ?? new LtxError("TIMEOUT", `lease ${JSON.stringify(this.leaser.key)} could not be renewed`);
+    } else if (this.clock.now() >= this.renewDue) {
+      void this.renew().catch(() => {});
     }
+    this.writing++;
     const ctl = new AbortController();
     const timer = new AbortController();
     const onAbort = () => ctl.abort(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     if (signal?.aborted) ctl.abort(signal.reason);
-    this.clock.sleep(this.expiresAt - this.clock.now(), timer.signal).then(
-      () => ctl.abort(new LtxError("LEASE_LOST", `lease ${JSON.stringify(this.leaser.key)} expired during a write`)),
+    // The deadline follows renewals made while the write runs.
+    void (async () => {
+      for (let left; !this.lost && (left = this.expiresAt - this.clock.now()) > 0; ) await this.clock.sleep(left, timer.signal);
+    })().then(
+      () => ctl.abort(this.lost ?? new LtxError("LEASE_LOST", `lease ${JSON.stringify(this.leaser.key)} expired during a write`)),
       () => {},
     );
+    let finished = false;
     return {
       signal: ctl.signal,
       done: () => {
+        if (finished) return;
+        finished = true;
+        this.writing--;
         timer.abort();
         signal?.removeEventListener("abort", onAbort);
       },
@@ -186,7 +236,7 @@ export class LeaseKeeper {
    * Deletes the lock if it is still ours (close()). Close to its expiry the lock is left to expire:
    * some servers (Ceph RGW) ignore If-Match on DELETE, so the store's check before the delete is
    * all that keeps it from removing a successor's lock, and that check is only sound while the
-   * lease cannot have passed to anyone.
+   * lease cannot have passed to anyone. A lapsed (dormant) lease is left as it is.
    */
   release(signal?: AbortSignal): Promise<boolean> {
     return this.#serial(async () => {
@@ -250,7 +300,13 @@ class FencedStore implements BlobStore {
       return await f({ signal: g.signal, beforeCommit });
     } catch (e) {
       const r: unknown = g.signal.aborted ? g.signal.reason : e;
-      if (isLtxError(r, "LEASE_LOST") && !outer?.aborted) throw (await this.#keeper.renew()) ?? r;
+      if (isLtxError(r, "LEASE_LOST") && !outer?.aborted) {
+        // Stopped at the local expiry (the timer's abort or the check before the commit): lost if
+        // the lock is no longer ours, else a failure to retry (the next write re-takes the lease).
+        g.done();
+        if (this.#keeper.lost) throw this.#keeper.lost;
+        throw (await this.#keeper.renew(undefined, true)) ?? this.#keeper.lost ?? new LtxError("TIMEOUT", `${r.message}; the write did not land and is tried again`, { cause: e });
+      }
       throw e;
     } finally {
       g.done();

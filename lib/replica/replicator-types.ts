@@ -52,14 +52,17 @@ export interface ReplicatorOptions {
    * Single writer: hold Litestream's lock.json lease on every replica (`true`, or the TTL and owner).
    * The startup waits until every lease is acquired (polling every TTL/6, or just past the
    * holder's expiry when sooner); a lease that is lost or cannot be renewed within its TTL stops
-   * that replica for good (status `stopped`, LEASE_LOST; local L0 files kept). Default off.
+   * that replica for good (status `stopped`, LEASE_LOST; local L0 files kept). While nothing is to
+   * be written the lease is not renewed and lapses (no requests while idle); the next write first
+   * re-takes it with a PUT conditional on the lock this writer last wrote, and is LEASE_LOST (nothing
+   * written) when another writer took the lock meanwhile. Default off.
    */
   lease?: boolean | ReplicatorLeaseOptions;
 }
 
 /** The lease settings of a Replicator. Durations are milliseconds. */
 export interface ReplicatorLeaseOptions {
-  /** Lease duration without renewal (default 30000, Litestream's DefaultLeaseTTL); renewed every ttl/3. */
+  /** Lease duration without renewal (default 30000, Litestream's DefaultLeaseTTL); renewed every ttl/3 while there is something to write, left to lapse while idle. */
   ttl?: number;
   /** The owner written into lock.json (default: `<hostname>:<pid>` from the runtime adapter, else `ltxkit-<random hex>`). */
   owner?: string;
@@ -67,7 +70,7 @@ export interface ReplicatorLeaseOptions {
 
 /** A replica's lease as status() reports it. */
 export interface ReplicaLeaseStatus {
-  /** True while this replicator holds the lease. */
+  /** True while this replicator holds the lease (false once a dormant lease lapsed: it is re-taken before the next write). */
   held: boolean;
   /** The owner this replicator writes into lock.json. */
   owner: string;

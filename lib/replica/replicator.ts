@@ -10,9 +10,11 @@
  * - The startup (local and remote positions, adopting a remote ahead, REPLICA_MISMATCH) lives in
  *   startup.ts.
  * - With `lease`, every replica's lock.json lease (lease.ts) is acquired before the startup reads
- *   positions, renewed every TTL/3, checked before every write (lease-keeper.ts), and released by
- *   close(). A lost lease stops that replica like a mismatch: nothing more is written to it and the
- *   local L0 files it lacks stay.
+ *   positions, renewed every TTL/3 while something is to be written (an upload pending or a write
+ *   in flight), checked before every write (lease-keeper.ts), and released by close(). While idle
+ *   it is left to lapse (no requests); the next write re-takes it if no other writer took the lock
+ *   meanwhile. A lost lease stops that replica like a mismatch: nothing more is written to it and
+ *   the local L0 files it lacks stay.
  * - Time comes only from the injected Clock; `tick()` lets a cron job or alarm drive everything
  *   instead of timers.
  */
@@ -93,7 +95,7 @@ export class Replicator extends EventTarget {
       if (!lease) u = new Uploader(replica, config);
       else {
         let rs: Uploader | undefined;
-        const keeper = new LeaseKeeper(replica, { ...lease, clock: this.#clock }, (e) => this.#leaseLost(rs!, e));
+        const keeper = new LeaseKeeper(replica, { ...lease, clock: this.#clock }, { lost: (e) => this.#leaseLost(rs!, e), renewed: () => this.#emitLease(rs!, "renewed") });
         rs = u = new Uploader(fencedReplica(replica, keeper), config);
         rs.keeper = keeper;
       }
@@ -386,12 +388,17 @@ export class Replicator extends EventTarget {
     return Math.min(ttl / 6, Math.max(ttl / 100, until + 10 + Math.random() * 40));
   }
 
+  /** Renews the lease on `rs` when due and something is to be written; else lets it rest (dormant). */
   async #renewLease(rs: Uploader): Promise<void> {
     const k = rs.keeper;
     if (!k || k.lost || !k.lease || rs.fatal) return;
-    const before = k.renewedAt;
-    const lost = await k.renew(this.#kill.signal);
-    if (!lost && k.renewedAt !== before) this.#emitLease(rs, "renewed");
+    if (!this.#leaseWanted(rs)) return k.rest();
+    await k.renew(this.#kill.signal);
+  }
+
+  /** Whether the lease on `rs` is to be kept renewed: an upload is pending or a write is in flight. */
+  #leaseWanted(rs: Uploader): boolean {
+    return rs.pos === undefined || rs.pos < this.#localPos || (rs.keeper?.writing ?? 0) > 0;
   }
 
   /** The lease on `rs` is lost: stop the replica and say who holds it now. */
@@ -683,14 +690,16 @@ export class Replicator extends EventTarget {
     while (!this.#stop.signal.aborted && !k.lost) {
       await this.#renewLease(rs);
       const now = this.#clock.now();
-      const wait = k.lastError ? Math.min(1000, k.ttl / 10) : k.renewDue - now;
+      // Dormant (nothing to write, renewal past due): look again in a while; a write re-takes the lease itself.
+      const wait = k.lastError && this.#leaseWanted(rs) ? Math.min(1000, k.ttl / 10) : k.renewDue > now ? k.renewDue - now : k.ttl / 6;
       if (!(await this.#wait(wait))) return;
     }
   }
 
   async #ladderLoop(rs: Uploader, ready: Promise<boolean>): Promise<void> {
     if (!(await ready)) return;
-    while (!this.#stop.signal.aborted) {
+    // A stopped replica (LEASE_LOST, REPLICA_MISMATCH) has no more ladder jobs: its due times stay in the past.
+    while (!this.#stop.signal.aborted && !rs.fatal) {
       await this.#ladderStep(rs);
       const now = this.#clock.now();
       let next = rs.ladder.nextDue(now);

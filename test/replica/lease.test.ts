@@ -30,6 +30,8 @@ class ShimStore implements BlobStore {
   ignore: { ifNoneMatch?: boolean; ifMatch?: boolean } = {};
   down = false;
   puts: string[] = [];
+  /** Every put and delete asked of the store (also those that failed), as "PUT key" / "DELETE key". */
+  writes: string[] = [];
   constructor(readonly inner: BlobStore) {}
   #check() {
     if (this.down) throw new LtxError("STORE_ERROR", "network down");
@@ -38,8 +40,9 @@ class ShimStore implements BlobStore {
   getStream: BlobStore["getStream"] = async (...a) => (this.#check(), this.inner.getStream(...a));
   head: BlobStore["head"] = async (...a) => (this.#check(), this.inner.head(...a));
   list: BlobStore["list"] = (...a) => (this.#check(), this.inner.list(...a));
-  delete: BlobStore["delete"] = async (keys, o = {}) => (this.#check(), this.inner.delete(keys, this.ignore.ifMatch ? { ...o, ifMatch: undefined } : o));
+  delete: BlobStore["delete"] = async (keys, o = {}) => (this.writes.push(...keys.map((k) => `DELETE ${k}`)), this.#check(), this.inner.delete(keys, this.ignore.ifMatch ? { ...o, ifMatch: undefined } : o));
   async put(key: string, body: PutBody, o: PutOptions = {}) {
+    this.writes.push(`PUT ${key}`);
     this.#check();
     const opts = { ...o };
     if (this.ignore.ifNoneMatch) delete opts.ifNoneMatch;
@@ -151,12 +154,13 @@ describe("probeConditionalWrites", () => {
   });
 });
 
+async function restoredAt(store: BlobStore, txid: bigint): Promise<Uint8Array> {
+  const sink = new BytesSink();
+  await restore(memoryReplica(store), { sink, txid });
+  return sink.bytes();
+}
+
 describe("Replicator with a lease", () => {
-  async function restoredAt(store: BlobStore, txid: bigint): Promise<Uint8Array> {
-    const sink = new BytesSink();
-    await restore(memoryReplica(store), { sink, txid });
-    return sink.bytes();
-  }
 
   it("one writer: a second replicator on the same replica writes nothing and sees the holder; after the holder's lease expires unrenewed it takes over with generation 2 and continues the TXIDs without a gap; the woken holder writes nothing and keeps its L0 file", async () => {
     const store = new MemoryStore();
@@ -251,18 +255,21 @@ describe("Replicator with a lease", () => {
     expect(await run(25_000)).not.toBeNull();
   });
 
-  it("renews every TTL/3 in the background; a holder that cannot reach the store stops within the TTL and says so, and a standby takes over after the expiry", async () => {
+  it("renews every TTL/3 in the background while the application writes; a holder that cannot reach the store with an upload pending stops within the TTL and says so, and a standby takes over after the expiry", async () => {
     const store = new MemoryStore();
     const shimA = new ShimStore(store);
     const clock = new ManualClock(T0);
     const srcA = new FakeSource(memoryReplica(), clock, { seed: 3 });
-    const a = new Replicator(srcA, [memoryReplica(shimA)], { clock, compaction: NO_LADDER, lease: { owner: "hostA:1", ttl: 3000 }, retries: { initialDelay: 100, maxDelay: 200 } });
+    const a = new Replicator(srcA, [memoryReplica(shimA)], { clock, compaction: NO_LADDER, lease: { owner: "hostA:1", ttl: 3000 }, monitorInterval: 100, syncInterval: 100, retries: { initialDelay: 100, maxDelay: 200 } });
     const states: string[] = [];
     a.addEventListener("lease", (e) => states.push(e.detail.state));
     a.start();
     await clock.advance(100);
     expect(decodeLease((await store.get("lock.json"))!).generation).toBe(1);
-    await clock.advance(3500); // renewals at 1 s, 2 s, 3 s
+    for (let i = 0; i < 14; i++) {
+      srcA.commit();
+      await clock.advance(250); // renewals at 1 s, 2 s, 3 s
+    }
     expect(states.slice(0, 4)).toEqual(["acquired", "renewed", "renewed", "renewed"]);
     const renewedTo = decodeLease((await store.get("lock.json"))!).expiresAtNs;
     expect(renewedTo).toBeGreaterThan(BigInt(T0 + 3000) * 1_000_000n);
@@ -274,8 +281,10 @@ describe("Replicator with a lease", () => {
     b.start();
     await clock.advance(500);
     expect(bStates).toEqual(["waiting"]);
-    shimA.down = true; // A is cut off from the store: its renewals fail
+    shimA.down = true; // A is cut off from the store: its uploads and renewals fail
     const cut = clock.now();
+    const shipped = srcA.pos;
+    srcA.commit(); // an upload pending: the lease is wanted, its renewals fail
     let lostAt = 0;
     a.addEventListener("lease", (e) => void (e.detail.state === "lost" && (lostAt = clock.now())));
     await clock.advance(4000);
@@ -285,11 +294,116 @@ describe("Replicator with a lease", () => {
     expect(bStates).toContain("acquired");
     expect(b.status().replicas[0]!.lease).toMatchObject({ held: true, holder: "hostB:2", generation: 2 });
     srcB.commit();
-    expect(await b.sync()).toBeGreaterThan(srcA.pos);
+    expect(await b.sync()).toBe(shipped + 1n); // B continues what A shipped; A's last commit never reached the replica
     const l0 = (await listLevel(memoryReplica(store), 0)).map((f) => f.maxTXID);
     expect(l0).toEqual(l0.map((_, i) => BigInt(i + 1)));
     await b.close();
     shimA.down = false;
     await a.close().catch(() => {});
+  });
+});
+
+describe("dormant lease", () => {
+  const LADDER = { levels: [1000], l0Retention: 0, snapshotInterval: 3_600_000 };
+  const l0Of = async (store: BlobStore) => (await listLevel(memoryReplica(store), 0)).map((f) => f.maxTXID);
+
+  /** A replicator with its loops running that has shipped `commits` transactions and then settled (first level-1 window past). */
+  async function settled(store: BlobStore, clock: ManualClock, commits: number) {
+    const shim = new ShimStore(store);
+    const src = new FakeSource(memoryReplica(), clock, { seed: 5 });
+    const rep = new Replicator(src, [memoryReplica(shim)], { clock, compaction: LADDER, lease: { owner: "hostA:1", ttl: 30_000 }, monitorInterval: 1000, syncInterval: 1000 });
+    const states: string[] = [];
+    rep.addEventListener("lease", (e) => states.push(e.detail.state));
+    rep.start();
+    for (let i = 0; i < commits; i++) {
+      if (i) src.commit();
+      await clock.advance(1000);
+    }
+    await clock.advance(3000); // the last upload and the level-1 compaction after it
+    return { shim, src, rep, states };
+  }
+
+  it("makes no store writes at all while idle (10 TTLs, loops and ladder running), then re-takes the lease with If-Match of its last lock before the next upload, same generation", async () => {
+    const store = new MemoryStore();
+    const clock = new ManualClock(T0);
+    const { shim, src, rep, states } = await settled(store, clock, 12);
+    expect(await l0Of(store)).toEqual(Array.from({ length: 12 }, (_, i) => BigInt(i + 1)));
+    const lockBefore = (await store.head("lock.json"))!;
+    const writesBefore = shim.writes.length;
+    for (let i = 0; i < 30; i++) await clock.advance(10_000); // 300 s idle
+    expect(shim.writes.slice(writesBefore)).toEqual([]);
+    expect((await store.head("lock.json"))!.etag).toBe(lockBefore.etag);
+    expect(rep.status().replicas[0]!.lease).toMatchObject({ held: false, owner: "hostA:1", generation: 1 });
+    expect(states.filter((s) => s === "lost")).toEqual([]);
+
+    src.commit();
+    expect(await rep.sync()).toBe(13n);
+    // The lock is written first (the re-take), then the L0 file.
+    expect(shim.writes.slice(writesBefore, writesBefore + 2)).toEqual(["PUT lock.json", "PUT ltx/0/000000000000000d-000000000000000d.ltx"]);
+    const lock = decodeLease((await store.get("lock.json"))!);
+    expect(lock).toMatchObject({ generation: 1, owner: "hostA:1" });
+    expect(lock.expiresAtNs).toBeGreaterThan(BigInt(clock.now()) * 1_000_000n);
+    expect(rep.status().replicas[0]!.lease).toMatchObject({ held: true, holder: "hostA:1", generation: 1 });
+    expect(await restoredAt(store, 13n)).toEqual(src.db);
+    await rep.close();
+    expect(await store.head("lock.json")).toBeNull();
+  });
+
+  it("a writer that took the lock while we were dormant makes our next write fail with LEASE_LOST, and nothing of ours is written", async () => {
+    const store = new MemoryStore();
+    const clock = new ManualClock(T0);
+    const { shim, src, rep, states } = await settled(store, clock, 4);
+    for (let i = 0; i < 4; i++) await clock.advance(10_000); // lapsed: 40 s past the last renewal
+    const other = new Leaser(store, { clock, owner: "hostB:2", ttl: 30_000 });
+    expect((await other.acquire()).generation).toBe(2);
+    await clock.advance(1000);
+    const before = shim.writes.length;
+    src.commit();
+    const err = await rep.sync().catch((e: LtxError) => e);
+    expect(err).toMatchObject({ code: "LEASE_LOST", details: { owner: "hostB:2", generation: 2 } });
+    // One conditional PUT of lock.json was tried (and refused); no L0 file, no compaction, no delete.
+    expect(shim.writes.slice(before)).toEqual(["PUT lock.json"]);
+    expect(await l0Of(store)).toEqual([1n, 2n, 3n, 4n]);
+    expect(decodeLease((await store.get("lock.json"))!)).toMatchObject({ generation: 2, owner: "hostB:2" });
+    expect(rep.status().replicas[0]).toMatchObject({ stopped: true, lease: { held: false, holder: "hostB:2", generation: 2 } });
+    expect(states).toContain("lost");
+    for (let i = 0; i < 5; i++) await clock.advance(10_000);
+    expect(shim.writes.slice(before)).toEqual(["PUT lock.json"]);
+    await rep.close().catch(() => {});
+    expect(decodeLease((await store.get("lock.json"))!).owner).toBe("hostB:2");
+  });
+
+  it("a lock that is gone when the dormant lease is re-taken is LEASE_LOST (another writer may have taken it, written and released), and nothing is written", async () => {
+    const store = new MemoryStore();
+    const clock = new ManualClock(T0);
+    const { shim, src, rep } = await settled(store, clock, 3);
+    for (let i = 0; i < 4; i++) await clock.advance(10_000);
+    await store.delete(["lock.json"]);
+    const before = shim.writes.length;
+    src.commit();
+    expect(await code(rep.sync())).toBe("LEASE_LOST");
+    expect(shim.writes.slice(before).filter((w) => w !== "PUT lock.json")).toEqual([]);
+    expect(await l0Of(store)).toEqual([1n, 2n, 3n]);
+    expect(await store.head("lock.json")).toBeNull();
+    await rep.close().catch(() => {});
+  });
+
+  it("under tick() (no loops): idle ticks make no writes; the tick after a commit re-takes and uploads", async () => {
+    const store = new MemoryStore();
+    const shim = new ShimStore(store);
+    const clock = new ManualClock(T0);
+    const src = new FakeSource(memoryReplica(), clock, { seed: 6 });
+    const rep = new Replicator(src, [memoryReplica(shim)], { clock, compaction: NO_LADDER, lease: { owner: "hostA:1", ttl: 30_000 } });
+    await rep.tick();
+    const before = shim.writes.length;
+    for (let i = 0; i < 20; i++) {
+      clock.skip(5000);
+      await rep.tick();
+    }
+    expect(shim.writes.slice(before)).toEqual([]);
+    src.commit();
+    await rep.tick();
+    expect(shim.writes.slice(before)).toEqual(["PUT lock.json", "PUT ltx/0/0000000000000002-0000000000000002.ltx"]);
+    await rep.close();
   });
 });
