@@ -200,7 +200,8 @@ describe("Replicator: background loops (start) and close", () => {
     expect(clock.pending).toBe(0);
   });
 
-  it("eventDriven: a commit is captured and uploaded at once through source.watch", async () => {
+  /** An event-driven replicator on a fake source, started, recording the TXIDs it uploads. */
+  function eventDriven() {
     const clock = new ManualClock(T0);
     const { replica } = counted();
     const src = new FakeSource(memoryReplica(), clock);
@@ -208,6 +209,11 @@ describe("Replicator: background loops (start) and close", () => {
     const uploads: bigint[] = [];
     rep.addEventListener("upload", (e) => uploads.push(e.detail.maxTXID));
     rep.start();
+    return { clock, src, rep, uploads };
+  }
+
+  it("eventDriven: a commit is captured and uploaded at once through source.watch", async () => {
+    const { clock, src, rep, uploads } = eventDriven();
     await clock.advance(0);
     for (let i = 0; i < 3; i++) {
       src.commit();
@@ -219,13 +225,7 @@ describe("Replicator: background loops (start) and close", () => {
   });
 
   it("eventDriven: the first change stops the watch until the next capture begins; the commits in between go into one file", async () => {
-    const clock = new ManualClock(T0);
-    const { replica } = counted();
-    const src = new FakeSource(memoryReplica(), clock);
-    const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER, eventDriven: true, monitorInterval: 60_000 });
-    const uploads: bigint[] = [];
-    rep.addEventListener("upload", (e) => uploads.push(e.detail.maxTXID));
-    rep.start();
+    const { clock, src, rep, uploads } = eventDriven();
     await clock.advance(0);
     expect([uploads, src.watching]).toEqual([[1n], 1]);
     src.commit();
