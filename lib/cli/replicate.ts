@@ -62,7 +62,7 @@ export interface CliReplicateOptions {
   maxSyncWalBytes?: number;
   env: Record<string, string | undefined>;
   /** The single-writer lease (lock.json) on every replica; absent with `-no-lease`. */
-  lease?: { ttl: number };
+  lease?: { ttl: number; keepAlive?: boolean };
 }
 
 /** `replicate(db, replicas, options)` of ltxkit/node, or a stand-in. */
@@ -120,11 +120,14 @@ replicas come from a Litestream-format config file, or from one DB_PATH and its 
   -json             log records as JSON lines on stdout instead of text on stderr
   -no-lease         do not take the single-writer lease (lock.json) on the replicas
   -lease-ttl D      lease duration without renewal (default 30s, renewed every third of it)
+  -lease-keep-alive renew the lease while idle too, so a standby never takes it from this
+                    writer while it runs (one conditional PUT per TTL/3 per replica)
 
 Single writer: each replica's lock.json lease (Litestream's protocol) is acquired before anything
 is written to it and renewed every third of its TTL while there is something to write; an idle
 database lets it lapse (no requests) and re-takes it before its next write, unless another writer
-took it meanwhile. Another process holding it makes this one wait ("waiting for lease") until the
+took it meanwhile (then this one stops writing to that replica: with a standby waiting for the
+lease, use -lease-keep-alive). Another process holding it makes this one wait ("waiting for lease") until the
 lease expires; a writer that loses its lease stops writing to that replica and keeps its local files. The store must enforce conditional writes (checked once).
 
 Stops on SIGINT or SIGTERM: each database does a final sync (bounded by shutdown-sync-timeout,
@@ -256,6 +259,7 @@ export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise
     { names: ["log-level"], type: "string" },
     { names: ["no-lease"], type: "boolean" },
     { names: ["lease-ttl"], type: "string" },
+    { names: ["lease-keep-alive"], type: "boolean" },
   ]);
   const env = deps.env ?? process.env;
   const cwd = deps.cwd ?? process.cwd();
@@ -286,7 +290,8 @@ export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise
   const leaseTtl = ttlFlag === undefined ? DEFAULT_LEASE_TTL : parseGoDuration(ttlFlag);
   if (leaseTtl === null || !(leaseTtl > 0)) throw new LtxError("INVALID_ARGUMENT", `invalid -lease-ttl: ${JSON.stringify(ttlFlag)} (a duration such as 30s)`);
   if (ttlFlag !== undefined && bool(a, "no-lease")) throw new LtxError("INVALID_ARGUMENT", "cannot specify -lease-ttl with -no-lease");
-  const lease = bool(a, "no-lease") ? undefined : { ttl: leaseTtl };
+  if (bool(a, "lease-keep-alive") && bool(a, "no-lease")) throw new LtxError("INVALID_ARGUMENT", "cannot specify -lease-keep-alive with -no-lease");
+  const lease = bool(a, "no-lease") ? undefined : { ttl: leaseTtl, ...(bool(a, "lease-keep-alive") ? { keepAlive: true } : {}) };
 
   const log = new SlogLogger(deps.io, bool(a, "json"), deps.now, minLevel);
   const open = deps.openReplica ?? ((url, e) => openReplica(url, { env: e, fileStore: (dir) => new FsStore(dir), s3Store: (o) => new S3Store(o) }));

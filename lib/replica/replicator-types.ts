@@ -66,6 +66,13 @@ export interface ReplicatorLeaseOptions {
   ttl?: number;
   /** The owner written into lock.json (default: `<hostname>:<pid>` from the runtime adapter, else `ltxkit-<random hex>`). */
   owner?: string;
+  /**
+   * Renew while idle too (a conditional PUT every ttl/3 per replica, as before the dormant lease), so
+   * that a standby waiting for the lease never takes it from a writer that is alive but idle; a
+   * dormant writer whose lease a standby took stops for good (LEASE_LOST) at its next write.
+   * Default false: an idle database lets its lease lapse and makes no requests.
+   */
+  keepAlive?: boolean;
 }
 
 /** A replica's lease as status() reports it. */

@@ -62,6 +62,8 @@ export class Replicator extends EventTarget {
   #unwatch: (() => void) | undefined;
   /** The source reported a change (eventDriven) that no capture has taken yet. */
   #changed = false;
+  /** Renew leases while idle too (ReplicatorLeaseOptions.keepAlive). */
+  readonly #leaseKeepAlive: boolean;
   /** Event types a listener was ever added for (removals are not tracked: at worst an event nobody hears). */
   #listened = new Set<string>();
 
@@ -88,6 +90,7 @@ export class Replicator extends EventTarget {
     const config: CompactionConfig = { ...DEFAULT_COMPACTION_CONFIG, ...options.compaction };
     const urls = new Set<string>();
     const lease = options.lease === true ? {} : options.lease || undefined;
+    this.#leaseKeepAlive = lease?.keepAlive === true;
     this.#rs = replicas.map((replica) => {
       if (replica.kind !== "memory" && urls.has(replica.url)) throw new LtxError("INVALID_ARGUMENT", `replica given twice: ${replica.url}`);
       urls.add(replica.url);
@@ -95,7 +98,7 @@ export class Replicator extends EventTarget {
       if (!lease) u = new Uploader(replica, config);
       else {
         let rs: Uploader | undefined;
-        const keeper = new LeaseKeeper(replica, { ...lease, clock: this.#clock }, { lost: (e) => this.#leaseLost(rs!, e), renewed: () => this.#emitLease(rs!, "renewed") });
+        const keeper = new LeaseKeeper(replica, { ...(lease.ttl !== undefined ? { ttl: lease.ttl } : {}), ...(lease.owner !== undefined ? { owner: lease.owner } : {}), clock: this.#clock }, { lost: (e) => this.#leaseLost(rs!, e), renewed: () => this.#emitLease(rs!, "renewed") });
         rs = u = new Uploader(fencedReplica(replica, keeper), config);
         rs.keeper = keeper;
       }
@@ -396,9 +399,9 @@ export class Replicator extends EventTarget {
     await k.renew(this.#kill.signal);
   }
 
-  /** Whether the lease on `rs` is to be kept renewed: an upload is pending or a write is in flight. */
+  /** Whether the lease on `rs` is to be kept renewed: keepAlive, an upload pending or a write in flight. */
   #leaseWanted(rs: Uploader): boolean {
-    return rs.pos === undefined || rs.pos < this.#localPos || (rs.keeper?.writing ?? 0) > 0;
+    return this.#leaseKeepAlive || rs.pos === undefined || rs.pos < this.#localPos || (rs.keeper?.writing ?? 0) > 0;
   }
 
   /** The lease on `rs` is lost: stop the replica and say who holds it now. */

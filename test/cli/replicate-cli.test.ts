@@ -156,9 +156,9 @@ dbs:
     expect(h.subscribed()).toBe(false);
   });
 
-  it("the lease is on by default (30s), -lease-ttl sets its TTL, -no-lease turns it off; lease events are logged", async () => {
+  it("the lease is on by default (30s), -lease-ttl sets its TTL, -lease-keep-alive renews it while idle, -no-lease turns it off; lease events are logged", async () => {
     const dir = tmp();
-    for (const [flags, lease] of [[[], { ttl: 30000 }], [["-lease-ttl", "3s"], { ttl: 3000 }], [["-no-lease"], undefined]] as const) {
+    for (const [flags, lease] of [[[], { ttl: 30000 }], [["-lease-ttl", "3s"], { ttl: 3000 }], [["-lease-keep-alive"], { ttl: 30000, keepAlive: true }], [["-no-lease"], undefined]] as const) {
       const f = fake();
       const h = harness(f);
       const run = runReplicate([...flags, `${dir}/a.db`, `${dir}/r`], h.deps);
@@ -503,6 +503,7 @@ describe("ltxkit replicate (the built binary)", () => {
       [["-lease-ttl", "soon", `${dir}/a.db`, `${dir}/r`], 'ltxkit replicate: invalid -lease-ttl: "soon" (a duration such as 30s) [INVALID_ARGUMENT]\n'],
       [["-lease-ttl", "0s", `${dir}/a.db`, `${dir}/r`], 'ltxkit replicate: invalid -lease-ttl: "0s" (a duration such as 30s) [INVALID_ARGUMENT]\n'],
       [["-no-lease", "-lease-ttl", "3s", `${dir}/a.db`, `${dir}/r`], "ltxkit replicate: cannot specify -lease-ttl with -no-lease [INVALID_ARGUMENT]\n"],
+      [["-no-lease", "-lease-keep-alive", `${dir}/a.db`, `${dir}/r`], "ltxkit replicate: cannot specify -lease-keep-alive with -no-lease [INVALID_ARGUMENT]\n"],
     ];
     for (const [args, err] of cases) expect(cli(args), args.join(" ")).toEqual({ code: 2, out: "", err });
   });

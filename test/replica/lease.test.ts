@@ -308,10 +308,10 @@ describe("dormant lease", () => {
   const l0Of = async (store: BlobStore) => (await listLevel(memoryReplica(store), 0)).map((f) => f.maxTXID);
 
   /** A replicator with its loops running that has shipped `commits` transactions and then settled (first level-1 window past). */
-  async function settled(store: BlobStore, clock: ManualClock, commits: number) {
+  async function settled(store: BlobStore, clock: ManualClock, commits: number, keepAlive = false) {
     const shim = new ShimStore(store);
     const src = new FakeSource(memoryReplica(), clock, { seed: 5 });
-    const rep = new Replicator(src, [memoryReplica(shim)], { clock, compaction: LADDER, lease: { owner: "hostA:1", ttl: 30_000 }, monitorInterval: 1000, syncInterval: 1000 });
+    const rep = new Replicator(src, [memoryReplica(shim)], { clock, compaction: LADDER, lease: { owner: "hostA:1", ttl: 30_000, ...(keepAlive ? { keepAlive } : {}) }, monitorInterval: 1000, syncInterval: 1000 });
     const states: string[] = [];
     rep.addEventListener("lease", (e) => states.push(e.detail.state));
     rep.start();
@@ -347,6 +347,28 @@ describe("dormant lease", () => {
     expect(await restoredAt(store, 13n)).toEqual(src.db);
     await rep.close();
     expect(await store.head("lock.json")).toBeNull();
+  });
+
+  it("with keepAlive, idle means a lock renewal every TTL/3 and nothing else; a standby never takes the lease, and the next commit uploads in the same generation", async () => {
+    const store = new MemoryStore();
+    const clock = new ManualClock(T0);
+    const { shim, src, rep, states } = await settled(store, clock, 4, true);
+    const writesBefore = shim.writes.length;
+    const standby = new Leaser(store, { clock, owner: "hostB:2", ttl: 30_000 });
+    for (let i = 0; i < 30; i++) {
+      await clock.advance(10_000); // 300 s idle
+      await expect(standby.acquire()).rejects.toMatchObject({ code: "LEASE_HELD", details: { owner: "hostA:1" } });
+    }
+    const idle = shim.writes.slice(writesBefore);
+    expect(idle.every((w) => w === "PUT lock.json"), idle.join(",")).toBe(true);
+    expect(idle.length).toBeGreaterThanOrEqual(29);
+    expect(idle.length).toBeLessThanOrEqual(31);
+    expect(rep.status().replicas[0]!.lease).toMatchObject({ held: true, holder: "hostA:1", generation: 1 });
+    src.commit();
+    expect(await rep.sync()).toBe(5n);
+    expect(decodeLease((await store.get("lock.json"))!)).toMatchObject({ generation: 1, owner: "hostA:1" });
+    expect(states.filter((s) => s === "lost")).toEqual([]);
+    await rep.close();
   });
 
   it("a writer that took the lock while we were dormant makes our next write fail with LEASE_LOST, and nothing of ours is written", async () => {
