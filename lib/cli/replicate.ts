@@ -127,8 +127,9 @@ Single writer: each replica's lock.json lease (Litestream's protocol) is acquire
 is written to it and renewed every third of its TTL while there is something to write; an idle
 database lets it lapse (no requests) and re-takes it before its next write, unless another writer
 took it meanwhile (then this one stops writing to that replica: with a standby waiting for the
-lease, use -lease-keep-alive). Another process holding it makes this one wait ("waiting for lease") until the
-lease expires; a writer that loses its lease stops writing to that replica and keeps its local files. The store must enforce conditional writes (checked once).
+lease, use -lease-keep-alive). Another process holding it makes this one wait ("waiting for
+lease") until the lease expires; a writer that loses its lease stops writing to that replica and
+keeps its local files. The store must enforce conditional writes (checked once).
 
 Stops on SIGINT or SIGTERM: each database does a final sync (bounded by shutdown-sync-timeout,
 default 30s), then the command exits 0. Exit codes: 0 success, 1 failure, 2 usage error.`;
