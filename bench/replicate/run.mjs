@@ -8,6 +8,8 @@
 //   cli    ltxkit replicate -config, the same config file (a sidecar process)
 //   lib    replicate() inside the application process (CPU and RSS: minus `off` of the same round)
 //   event  as lib, with eventDriven: true (captures as soon as the WAL changes)
+//   wlib   as lib, with worker: true (the replication in a worker thread of the application)
+//   wevent as event, with worker: true
 // Each replicator gets its own database files. Rounds run the variants interleaved, alternating
 // the order (go first, then ltxkit first), and the table shows the median [min–max] over rounds.
 //
@@ -54,6 +56,7 @@ const idleMs = Number(arg("idle", quick ? 6 : 12)) * 1000;
 const sampleN = Number(arg("sample", 4));
 const pollMs = Number(arg("poll", 20));
 const jsonOut = arg("json", null);
+const inApp = (v) => v === "lib" || v === "event" || v === "wlib" || v === "wevent"; // replicate() inside the application
 const compressL0 = arg("compress-l0", null); // "false": lib and event store L0 pages uncompressed
 const L1_MS = 10_000;
 const LEVELS = [L1_MS, 300_000, 3_600_000];
@@ -281,9 +284,9 @@ async function runOne(n, target, variant, round) {
   }
   const obs = observe(replicas, variant === "off" ? [] : sampled, target === "s3" ? pollMs * 2 : pollMs);
   const out = join(dir, "records.json");
-  const options = { monitorInterval: 1000, syncInterval: 1000, compaction: { levels: LEVELS }, eventDriven: variant === "event" };
+  const options = { monitorInterval: 1000, syncInterval: 1000, compaction: { levels: LEVELS }, eventDriven: variant === "event" || variant === "wevent", worker: variant === "wlib" || variant === "wevent" };
   if (compressL0 !== null) options.compressL0 = compressL0 === "true";
-  const cfg = { dbs, sampled, rate, steadyMs, burstMs, drainMs: 3000, idleMs, autocheckpoint: 0, out, mode: variant === "lib" || variant === "event" ? "lib" : "none", replicaUrls: replicas.map((r) => r.url), options, dist, l1Ms: L1_MS };
+  const cfg = { dbs, sampled, rate, steadyMs, burstMs, drainMs: 3000, idleMs, autocheckpoint: 0, out, mode: inApp(variant) ? "lib" : "none", replicaUrls: replicas.map((r) => r.url), options, dist, l1Ms: L1_MS };
   const appProf = cfg.mode === "lib" && arg("prof", null) ? ["--cpu-prof", "--cpu-prof-dir", arg("prof", null)] : [];
   const app = spawn(process.execPath, [...appProf, join(here, "app.mjs"), JSON.stringify(cfg)], { env, stdio: ["pipe", "pipe", "inherit"] });
   const marks = {};
@@ -388,14 +391,14 @@ for (const n of dbCounts) {
 
 console.log(`\nbench/replicate: ${runs} round(s); ${rate} commits/s for ${steadyMs / 1000} s then a ${burstMs / 1000} s burst, idle ${idleMs / 1000} s; intervals monitor 1s, sync 1s, levels ${LEVELS.map((x) => x / 1000 + "s").join("/")}`);
 console.log("lag: commit returned → first covering L0 file seen in the replica (polled the same way for every variant)");
-console.log("lib/event CPU and RSS: the application process minus the `off` run of the same round\n");
+console.log("lib/event/wlib/wevent CPU and RSS: the application process minus the `off` run of the same round\n");
 for (const n of dbCounts) {
   for (const target of targets) {
     const of = (v) => results.filter((r) => r.n === n && r.target === target && r.variant === v);
     const off = of("off");
     const offBy = (round) => off.find((r) => r.round === round);
-    const cpuOf = (r, k) => (r.variant === "lib" || r.variant === "event" ? r[k === "load" ? "appCpuLoad" : "appCpuIdle"] - (offBy(r.round)?.[k === "load" ? "appCpuLoad" : "appCpuIdle"] ?? NaN) : r[k === "load" ? "cpuLoad" : "cpuIdle"]);
-    const rssOf = (r) => (r.variant === "lib" || r.variant === "event" ? r.appRss - (offBy(r.round)?.appRss ?? NaN) : r.rss);
+    const cpuOf = (r, k) => (inApp(r.variant) ? r[k === "load" ? "appCpuLoad" : "appCpuIdle"] - (offBy(r.round)?.[k === "load" ? "appCpuLoad" : "appCpuIdle"] ?? NaN) : r[k === "load" ? "cpuLoad" : "cpuIdle"]);
+    const rssOf = (r) => (inApp(r.variant) ? r.appRss - (offBy(r.round)?.appRss ?? NaN) : r.rss);
     const rateRatio = (r) => r.burstRate / (offBy(r.round)?.burstRate ?? NaN);
     console.log(`## ${n} database${n > 1 ? "s" : ""}, ${target} replica`);
     console.log("| variant | lag p50 ms | lag p99 ms | CPU load s | CPU idle s | peak RSS MiB | startup s | burst commits/s (on/off) | req/h under load | req/h idle |");
@@ -403,13 +406,13 @@ for (const n of dbCounts) {
     for (const v of variantsWanted) {
       const rs = of(v);
       if (!rs.length) continue;
-      const rssNote = v === "lib" || v === "event" ? ` (+${fmt(rs.map((r) => r.appRss), r0)} app)` : "";
-      console.log(`| ${v} | ${v === "off" ? "–" : fmt(rs.map((r) => r.lagP50), ms)} | ${v === "off" ? "–" : fmt(rs.map((r) => r.lagP99), ms)} | ${v === "off" ? `app ${fmt(rs.map((r) => r.appCpuLoad), s2)}` : fmt(rs.map((r) => cpuOf(r, "load")), s2)} | ${v === "off" ? `app ${fmt(rs.map((r) => r.appCpuIdle), s2)}` : fmt(rs.map((r) => cpuOf(r, "idle")), s2)} | ${v === "off" ? `app ${fmt(rs.map((r) => r.appRss), r0)}` : fmt(rs.map(rssOf), r0) + (v === "lib" || v === "event" ? " (delta)" : "")} | ${v === "go" || v === "cli" ? fmt(rs.map((r) => r.startup / 1000), (x) => x.toFixed(1)) : "–"} | ${fmt(rs.map((r) => r.burstRate), r0)}${v === "off" ? "" : ` (${fmt(rs.map(rateRatio), s2)})`} | ${target === "s3" && v !== "off" ? reqStr(rs, "reqLoad") : "–"} | ${target === "s3" && v !== "off" ? reqStr(rs, "reqIdle") : "–"} |`);
+      const rssNote = inApp(v) ? ` (+${fmt(rs.map((r) => r.appRss), r0)} app)` : "";
+      console.log(`| ${v} | ${v === "off" ? "–" : fmt(rs.map((r) => r.lagP50), ms)} | ${v === "off" ? "–" : fmt(rs.map((r) => r.lagP99), ms)} | ${v === "off" ? `app ${fmt(rs.map((r) => r.appCpuLoad), s2)}` : fmt(rs.map((r) => cpuOf(r, "load")), s2)} | ${v === "off" ? `app ${fmt(rs.map((r) => r.appCpuIdle), s2)}` : fmt(rs.map((r) => cpuOf(r, "idle")), s2)} | ${v === "off" ? `app ${fmt(rs.map((r) => r.appRss), r0)}` : fmt(rs.map(rssOf), r0) + (inApp(v) ? " (delta)" : "")} | ${v === "go" || v === "cli" ? fmt(rs.map((r) => r.startup / 1000), (x) => x.toFixed(1)) : "–"} | ${fmt(rs.map((r) => r.burstRate), r0)}${v === "off" ? "" : ` (${fmt(rs.map(rateRatio), s2)})`} | ${target === "s3" && v !== "off" ? reqStr(rs, "reqLoad") : "–"} | ${target === "s3" && v !== "off" ? reqStr(rs, "reqIdle") : "–"} |`);
     }
     const g = of("go");
     if (g.length) {
       const ratio = (rs, f) => { const xs = rs.map((r) => { const gr = g.find((x) => x.round === r.round); return gr ? f(r) / f(gr) : NaN; }); return fmt(xs, s2); };
-      for (const v of ["cli", "lib", "event"]) {
+      for (const v of ["cli", "lib", "event", "wlib", "wevent"]) {
         const rs = of(v);
         if (!rs.length) continue;
         const parts = [`lag p99 ${ratio(rs, (r) => r.lagP99)}`, `lag p50 ${ratio(rs, (r) => r.lagP50)}`, `CPU load ${ratio(rs, (r) => cpuOf(r, "load"))}`, `RSS ${ratio(rs, rssOf)}`];

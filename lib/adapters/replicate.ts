@@ -15,6 +15,9 @@ import type { BlobStore } from "../store/blob-store.ts";
 import { S3Store } from "../store/s3.ts";
 import { FsStore } from "./fs-store.ts";
 import { openWalSource } from "./wal-node.ts";
+import { LtxError } from "../errors.ts";
+import { replicateInWorker } from "./replicate-thread.ts";
+import { openSqlite, type SqliteDriverName } from "./sqlite-open.ts";
 
 /** Options of `replicate()`: the Replicator's, plus Litestream's per-database settings. */
 export type ReplicateOptions = ReplicatorOptions & {
@@ -32,6 +35,15 @@ export type ReplicateOptions = ReplicatorOptions & {
   metaPath?: string;
   /** SQLite driver (default: the runtime's, see openSqlite). */
   open?: SqliteOpener;
+  /** SQLite driver by name, when `open` is not given (default: the runtime's, see loadSqliteDriver); with `worker`, the way to choose one. */
+  driver?: SqliteDriverName;
+  /**
+   * Run the replication in a worker thread (node:worker_threads, also in Bun and Deno) with its own
+   * SQLite connections: the WAL scan, L0 encode, checkpoint calls and uploads leave the
+   * application's thread. Replicas must then be URLs, and `open` and `clock` (functions) cannot be
+   * given; `status()` is the newest status the worker reported. Default false.
+   */
+  worker?: boolean;
   /** Environment for replica URLs (S3 credentials); default the process environment. */
   env?: Record<string, string | undefined>;
   /** Page encoding of every file written (default "block", Litestream ≥ v0.5.16; "frame" for every v0.5.x reader). */
@@ -85,9 +97,11 @@ function toReplicas(r: string | Replica | BlobStore | Array<string | Replica>, e
  * @throws {LtxError} NOT_FOUND when the database does not exist; UNSUPPORTED without a SQLite driver
  */
 export async function replicate(db: string, replica: string | Replica | BlobStore | Array<string | Replica>, options: ReplicateOptions = {}): Promise<ReplicationHandle> {
+  if (options.worker) return inWorker(db, replica, options);
   const env = options.env ?? process.env;
   const replicas = toReplicas(replica, env);
-  const { checkpointInterval, minCheckpointPageCount, truncatePageN, busyTimeout, maxSyncWalBytes, metaPath, open, pageEncoding, compressL0, env: _env, ...rest } = options;
+  const { checkpointInterval, minCheckpointPageCount, truncatePageN, busyTimeout, maxSyncWalBytes, metaPath, pageEncoding, compressL0, env: _env, open: given, driver, worker: _worker, ...rest } = options;
+  const open = given ?? (driver ? await openSqlite(driver) : undefined);
   const source = await openWalSource(db, stripUndefined({ checkpointInterval, minCheckpointPageCount, truncatePageN, busyTimeout, maxSyncWalBytes, metaPath, open, pageEncoding, compressL0, now: options.clock ? () => options.clock!.now() : undefined }));
   const ro: ReplicatorOptions = { ...rest };
   if (ro.lease) ro.lease = { owner: leaseOwner(), ...(ro.lease === true ? {} : ro.lease) };
@@ -101,6 +115,15 @@ export async function replicate(db: string, replica: string | Replica | BlobStor
     throw e;
   }
   return r;
+}
+
+/** `worker: true`: checks that everything given can cross to the worker thread, then starts it there. */
+function inWorker(db: string, replica: string | Replica | BlobStore | Array<string | Replica>, options: ReplicateOptions): Promise<ReplicationHandle> {
+  const list = Array.isArray(replica) ? replica : [replica];
+  if (!list.every((r) => typeof r === "string")) throw new LtxError("INVALID_ARGUMENT", "replicate with worker: true takes replica URLs: a BlobStore or Replica object cannot cross to the worker thread");
+  for (const k of ["open", "clock"] as const) if (options[k] !== undefined) throw new LtxError("INVALID_ARGUMENT", `replicate with worker: true cannot take the ${k} option (a function does not cross to the worker thread)${k === "open" ? "; name the driver with driver instead" : ""}`);
+  const { worker: _worker, ...rest } = options;
+  return replicateInWorker({ db, replicas: list as string[], options: stripUndefined(rest) });
 }
 
 /** Litestream's lease owner: `<hostname>:<pid>`, or `pid-<pid>` when the hostname is empty. */

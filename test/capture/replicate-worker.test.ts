@@ -1,0 +1,103 @@
+/**
+ * `replicate(…, { worker: true })`: the replication in a worker thread. Runs the built module
+ * (dist/, made by the global setup), since the worker thread loads `replicate-worker.js` beside it.
+ */
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { FsStore } from "../../lib/adapters/fs-store.ts";
+import { isLtxError } from "../../lib/errors.ts";
+import { fileLayout } from "../../lib/replica/layout.ts";
+import type { Replica } from "../../lib/replica/replica.ts";
+import { contentHash, mixedWorkload, restoreAndCheck } from "./app.ts";
+import { driver, openApp } from "./driver.ts";
+
+const root = join(import.meta.dirname, "..", "..");
+const { replicate } = (await import(join(root, "dist", "adapters", "node.js"))) as typeof import("../../lib/adapters/replicate.ts");
+
+function setup(): { dir: string; path: string; url: string; replica: Replica } {
+  const dir = mkdtempSync(join(tmpdir(), "ltxkit-wreplicate-"));
+  const url = join(dir, "replica");
+  return { dir, path: join(dir, "app.db"), url, replica: { url, kind: "file", store: new FsStore(url), layout: fileLayout, timestampFromMetadata: false } };
+}
+
+/** The newest MaxTXID among the replica's L0 files, read from their names. */
+function newestL0(url: string): bigint {
+  let max = 0n;
+  let names: string[] = [];
+  try {
+    names = readdirSync(join(url, "ltx", "0"));
+  } catch {
+    return 0n;
+  }
+  for (const n of names) {
+    const m = /^([0-9a-f]{16})-([0-9a-f]{16})\.ltx$/.exec(n);
+    if (m && BigInt("0x" + m[2]) > max) max = BigInt("0x" + m[2]);
+  }
+  return max;
+}
+
+describe(`replicate() with worker: true (${driver.name})`, () => {
+  it("after every sync() the replica restores to the application's content; events and status() cross the thread with bigint TXIDs", async () => {
+    const { path, url, replica } = setup();
+    const app = openApp(path, { pageSize: 4096, autocheckpoint: 0 });
+    app.exec("CREATE TABLE t0 (x)");
+    const h = await replicate(path, url, { worker: true, monitorInterval: 50, syncInterval: 50, minCheckpointPageCount: 80, compaction: { levels: [300, 900], snapshotInterval: 1500, l0Retention: 3_600_000 } });
+    const synced: bigint[] = [];
+    const errors: unknown[] = [];
+    h.addEventListener("sync", (e) => {
+      expect(e.detail.minTXID).toBeTypeOf("bigint");
+      for (let t = e.detail.minTXID; t <= e.detail.maxTXID; t++) synced.push(t);
+    });
+    h.addEventListener("error", (e) => errors.push(e.detail.error));
+    let txid = 0n;
+    for (const step of mixedWorkload(app)) {
+      step.run();
+      txid = await h.sync();
+      const r = await restoreAndCheck(replica);
+      expect(r.integrity, step.name).toBe("ok");
+      expect(r.hash, step.name).toBe(contentHash(app));
+      expect(h.status(), step.name).toMatchObject({ localTXID: txid, replicas: [{ url, remoteTXID: txid, failures: 0, stopped: false }], lagMs: 0 });
+    }
+    await h.close();
+    // every TXID the worker captured was reported once, in order, up to the last sync's
+    expect(synced).toEqual(Array.from({ length: Number(txid) }, (_, i) => BigInt(i + 1)));
+    expect(errors).toEqual([]);
+    await expect(h.sync()).rejects.toMatchObject({ name: "LtxError", code: "INVALID_STATE" });
+    app.close();
+  });
+
+  it("the worker ships a commit while the application's thread is blocked (an in-thread replication could not)", async () => {
+    const { path, url } = setup();
+    const app = openApp(path, { pageSize: 4096, autocheckpoint: 0 });
+    app.exec("CREATE TABLE t (v)");
+    const h = await replicate(path, url, { worker: true, eventDriven: true, monitorInterval: 100, syncInterval: 100 });
+    const before = await h.sync();
+    app.query("INSERT INTO t (v) VALUES (?)", ["while blocked"]);
+    // Block this thread for up to 10 s, polling the replica synchronously: no event loop turn runs.
+    const wait = new Int32Array(new SharedArrayBuffer(4));
+    const t0 = Date.now();
+    let seen = 0n;
+    while (Date.now() - t0 < 10_000 && (seen = newestL0(url)) <= before) Atomics.wait(wait, 0, 0, 20);
+    expect(seen).toBe(before + 1n);
+    expect(await h.sync()).toBe(before + 1n);
+    await h.close();
+    app.close();
+  });
+
+  it("errors cross as LtxErrors with their codes: a missing database (NOT_FOUND from the worker), a store object or a function option (INVALID_ARGUMENT)", async () => {
+    const { dir, path, url, replica } = setup();
+    const missing = await replicate(join(dir, "missing.db"), url, { worker: true }).catch((e: unknown) => e);
+    expect(isLtxError(missing, "NOT_FOUND")).toBe(true);
+    expect((missing as Error).message).toContain("missing.db");
+    expect(missing).toBeInstanceOf(Error);
+    const app = openApp(path, {});
+    app.exec("CREATE TABLE t (v)");
+    await expect(replicate(path, replica, { worker: true })).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringContaining("replica URLs") });
+    await expect(replicate(path, url, { worker: true, open: () => { throw new Error("unused"); } })).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringContaining("driver") });
+    // nothing was started by the refused calls: no local L0 directory, no replica
+    expect(readdirSync(dir).sort()).toEqual(["app.db", "app.db-shm", "app.db-wal"]);
+    app.close();
+  });
+});
