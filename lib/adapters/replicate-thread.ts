@@ -113,7 +113,9 @@ export function replicateInWorker(start: WorkerStart): Promise<ReplicationHandle
     try {
       w = new Worker(workerUrl(), { workerData: start });
     } catch (e) {
-      reject(new LtxError("UNSUPPORTED", `cannot start a worker thread: ${(e as Error).message}`, { cause: e }));
+      // An option that structured cloning refuses (DataCloneError) is the caller's; anything else, the runtime's.
+      const clone = (e as Error).name === "DataCloneError";
+      reject(new LtxError(clone ? "INVALID_ARGUMENT" : "UNSUPPORTED", clone ? `replicate with worker: true got an option that cannot cross to the worker thread: ${(e as Error).message}` : `cannot start a worker thread: ${(e as Error).message}`, { cause: e }));
       return;
     }
     let settled = false;

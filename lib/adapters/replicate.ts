@@ -90,7 +90,7 @@ function toReplicas(r: string | Replica | BlobStore | Array<string | Replica>, e
  * The SQLite drivers are synchronous: a replication in the same thread as an application that
  * keeps a write transaction open across an `await` makes the seq bump or the checkpoint barrier
  * wait up to `busyTimeout` with the thread blocked (then that checkpoint is skipped). Such
- * applications replicate from a worker or another process. SQLite's PERSIST_WAL cannot be set
+ * applications replicate from a worker thread (`worker: true`) or another process. SQLite's PERSIST_WAL cannot be set
  * through these drivers, so when replication holds the last connection, closing it deletes the
  * WAL and the next start writes a snapshot.
  *

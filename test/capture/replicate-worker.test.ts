@@ -86,7 +86,7 @@ describe(`replicate() with worker: true (${driver.name})`, () => {
     app.close();
   });
 
-  it("errors cross as LtxErrors with their codes: a missing database (NOT_FOUND from the worker), a store object or a function option (INVALID_ARGUMENT)", async () => {
+  it("errors cross as LtxErrors with their codes: a missing database (NOT_FOUND from the worker), a store object, a function option or one structured cloning refuses (INVALID_ARGUMENT)", async () => {
     const { dir, path, url, replica } = setup();
     const missing = await replicate(join(dir, "missing.db"), url, { worker: true }).catch((e: unknown) => e);
     expect(isLtxError(missing, "NOT_FOUND")).toBe(true);
@@ -96,6 +96,7 @@ describe(`replicate() with worker: true (${driver.name})`, () => {
     app.exec("CREATE TABLE t (v)");
     await expect(replicate(path, replica, { worker: true })).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringContaining("replica URLs") });
     await expect(replicate(path, url, { worker: true, open: () => { throw new Error("unused"); } })).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringContaining("driver") });
+    await expect(replicate(path, url, { worker: true, compaction: { levels: [Symbol("not cloneable") as unknown as number] } })).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringContaining("cannot cross") });
     // nothing was started by the refused calls: no local L0 directory, no replica
     expect(readdirSync(dir).sort()).toEqual(["app.db", "app.db-shm", "app.db-wal"]);
     app.close();
