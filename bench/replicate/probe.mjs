@@ -16,7 +16,7 @@
 // event-loop delay. Not a benchmark of record (no Go side): a diagnostic.
 //
 //   npm run build && node bench/replicate/probe.mjs [--event] [--target file|s3] [--rate 50]
-//          [--steady 4] [--burst 3] [--dist DIR]
+//          [--steady 4] [--burst 3] [--event-interval MS] [--dist DIR]
 import { mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -121,7 +121,7 @@ if (target === "s3") {
   env = { ...process.env };
   delete env.AWS_CA_BUNDLE;
 }
-const h = await replicate(path, url, { monitorInterval: 1000, syncInterval: 1000, compaction: { levels: [10_000, 300_000, 3_600_000] }, eventDriven: event, env });
+const h = await replicate(path, url, { monitorInterval: 1000, syncInterval: 1000, compaction: { levels: [10_000, 300_000, 3_600_000] }, eventDriven: event, env, ...(arg("event-interval", null) !== null ? { eventInterval: Number(arg("event-interval")) } : {}) });
 const captures = []; // { t0, t1, txid }
 const src = h.source;
 const origSrcSync = src.sync.bind(src);

@@ -32,6 +32,7 @@
 //          --rate 50 (commits/s, all databases together) --steady 8 --burst 3 --idle 12 (seconds)
 //          --sample 4 (databases observed for lag) --poll 20 (ms; S3: 2x) --json FILE --dist DIR (ltxkit build) --prof DIR (CPU profiles of the cli sidecar and of the lib/event application)
 //          --compress-l0 false (lib/event: L0 pages stored, not LZ4-compressed)
+//          --event-interval MS (event/wevent: eventInterval, default 0)
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync, readSync, closeSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
@@ -57,6 +58,7 @@ const sampleN = Number(arg("sample", 4));
 const pollMs = Number(arg("poll", 20));
 const jsonOut = arg("json", null);
 const inApp = (v) => v === "lib" || v === "event" || v === "wlib" || v === "wevent"; // replicate() inside the application
+const eventInterval = arg("event-interval", null); // event/wevent: ReplicatorOptions.eventInterval (default: replicate()'s)
 const compressL0 = arg("compress-l0", null); // "false": lib and event store L0 pages uncompressed
 const L1_MS = 10_000;
 const LEVELS = [L1_MS, 300_000, 3_600_000];
@@ -299,7 +301,7 @@ async function runOne(n, target, variant, round) {
   }
   const obs = observe(replicas, variant === "off" ? [] : sampled, target === "s3" ? pollMs * 2 : pollMs);
   const out = join(dir, "records.json");
-  const options = { monitorInterval: 1000, syncInterval: 1000, compaction: { levels: LEVELS }, eventDriven: variant === "event" || variant === "wevent", worker: variant === "wlib" || variant === "wevent" };
+  const options = { monitorInterval: 1000, syncInterval: 1000, compaction: { levels: LEVELS }, eventDriven: variant === "event" || variant === "wevent", worker: variant === "wlib" || variant === "wevent", ...(eventInterval !== null ? { eventInterval: Number(eventInterval) } : {}) };
   if (compressL0 !== null) options.compressL0 = compressL0 === "true";
   const cfg = { dbs, sampled, rate, steadyMs, burstMs, drainMs: 3000, idleMs, autocheckpoint: 0, out, mode: inApp(variant) ? "lib" : "none", replicaUrls: replicas.map((r) => r.url), options, dist, l1Ms: L1_MS };
   const appProf = cfg.mode === "lib" && arg("prof", null) ? ["--cpu-prof", "--cpu-prof-dir", arg("prof", null)] : [];

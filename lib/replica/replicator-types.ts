@@ -46,6 +46,12 @@ export interface ReplicatorOptions {
   shutdownSyncInterval?: number;
   /** Capture as soon as a commit lands (source.watch) as well as every monitorInterval. */
   eventDriven?: boolean;
+  /**
+   * eventDriven: the least time from the end of one capture to the next one a change triggers
+   * (default 0: at once). The commits of that time go into one L0 file and one PUT: to S3, where
+   * every file is a request, 250 caps an application committing all the time at 4 PUTs a second.
+   */
+  eventInterval?: number;
   /** Files per "upload" event; uploads stay one at a time, in order (default 256, max-sync-ltx-files). */
   batchSize?: number;
   /**

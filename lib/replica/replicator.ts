@@ -41,7 +41,7 @@ import { ReplicatorEvent, type L0Source, type ReplicatorOptions, type ReplicaSta
 export class Replicator extends EventTarget {
   readonly source: L0Source;
   #clock: Clock;
-  #o: { monitorInterval: number; syncInterval: number; initialDelay: number; maxDelay: number; syncTimeout: number; shutdownTimeout: number; shutdownSyncInterval: number; eventDriven: boolean; batchSize: number };
+  #o: { monitorInterval: number; syncInterval: number; initialDelay: number; maxDelay: number; syncTimeout: number; shutdownTimeout: number; shutdownSyncInterval: number; eventDriven: boolean; eventInterval: number; batchSize: number };
   #rs: Uploader[];
   #localPos = 0n;
   #localLow = 1n;
@@ -76,6 +76,11 @@ export class Replicator extends EventTarget {
       if (!(x > 0) || !Number.isFinite(x)) throw new LtxError("INVALID_ARGUMENT", `${name} must be a positive number of ms (got ${x})`);
       return x;
     };
+    const nonNegative = (v: number | undefined, d: number, name: string) => {
+      const x = v ?? d;
+      if (!(x >= 0) || !Number.isFinite(x)) throw new LtxError("INVALID_ARGUMENT", `${name} must be a number of ms ≥ 0 (got ${x})`);
+      return x;
+    };
     this.#o = {
       monitorInterval: positive(options.monitorInterval, 1000, "monitorInterval"),
       syncInterval: positive(options.syncInterval, 1000, "syncInterval"),
@@ -85,6 +90,7 @@ export class Replicator extends EventTarget {
       shutdownTimeout: positive(options.shutdownTimeout, 30_000, "shutdownTimeout"),
       shutdownSyncInterval: positive(options.shutdownSyncInterval, 500, "shutdownSyncInterval"),
       eventDriven: options.eventDriven ?? false,
+      eventInterval: nonNegative(options.eventInterval, 0, "eventInterval"),
       batchSize: Math.floor(positive(options.batchSize, 256, "batchSize")),
     };
     const config: CompactionConfig = { ...DEFAULT_COMPACTION_CONFIG, ...options.compaction };
@@ -653,22 +659,29 @@ export class Replicator extends EventTarget {
   }
 
   /**
-   * Captures every monitorInterval. A change the source reports (eventDriven) is captured at once
-   * when the replicas hold everything captured so far; while an upload is in flight it waits for
-   * that upload to end (the upload loop wakes it), so the commits of that time go into one L0
-   * file and one PUT instead of a file each queued behind the upload.
+   * Captures every monitorInterval. A change the source reports (eventDriven) is captured once
+   * eventInterval has passed since the last capture and the replicas hold everything captured so
+   * far; while an upload is in flight it waits for that upload to end (the upload loop wakes it),
+   * so the commits of that time go into one L0 file and one PUT instead of a file each queued
+   * behind the upload.
    */
   async #captureLoop(ready: Promise<boolean>): Promise<void> {
     if (!(await ready)) return;
     let last = -Infinity;
     while (!this.#stop.signal.aborted) {
-      if (this.#clock.now() >= this.#sourceRetryAt && (this.#clock.now() - last >= this.#o.monitorInterval || !this.#uploadPending())) {
+      const since = this.#clock.now() - last;
+      if (this.#clock.now() >= this.#sourceRetryAt && (since >= this.#o.monitorInterval || (!this.#uploadPending() && since >= this.#o.eventInterval))) {
         this.#changed = false;
         this.#armWatch();
         await this.#capture(false);
         last = this.#clock.now();
       }
-      const wait = this.#sourceRetryAt > 0 ? this.#sourceRetryAt - this.#clock.now() : this.#o.monitorInterval - (this.#clock.now() - last);
+      const after = this.#clock.now() - last;
+      let wait = this.#sourceRetryAt > 0 ? this.#sourceRetryAt - this.#clock.now() : this.#o.monitorInterval - after;
+      // A change that came before eventInterval was up is captured when it is (one after it, when
+      // the upload in flight ends: the upload loop wakes this one).
+      const due = this.#o.eventInterval - after;
+      if (this.#changed && this.#sourceRetryAt === 0 && due > 0 && due < wait) wait = due;
       if (!(await this.#wait(wait, this.#wakeCapture))) return;
     }
   }

@@ -269,6 +269,40 @@ describe("Replicator: background loops (start) and close", () => {
     await rep.close();
   });
 
+  it("eventDriven with eventInterval: a change is captured no sooner than eventInterval after the last capture ended; the commits of that time go into one file", async () => {
+    const clock = new ManualClock(T0);
+    const { store, replica } = counted();
+    const src = new FakeSource(memoryReplica(), clock);
+    const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER, eventDriven: true, eventInterval: 300, monitorInterval: 60_000 });
+    const uploads: [bigint, number][] = [];
+    rep.addEventListener("upload", (e) => uploads.push([e.detail.maxTXID, clock.now() - T0]));
+    rep.start();
+    await clock.advance(0); // startup: TXID 1 at 0
+    src.commit(); // at 0: waits until 300
+    await clock.advance(150);
+    src.commit(); // at 150: the same file
+    await clock.advance(149);
+    expect(uploads).toEqual([[1n, 0]]);
+    await clock.advance(1);
+    expect(uploads).toEqual([[1n, 0], [2n, 300]]);
+    await clock.advance(1000); // quiet for longer than eventInterval: the next change is captured at once
+    src.commit();
+    await clock.advance(0);
+    expect(uploads).toEqual([[1n, 0], [2n, 300], [3n, 1300]]);
+    expect(await restoredAt(replica, 3n)).toEqual(src.db);
+    expect(store.puts.length).toBe(3);
+    await rep.close();
+    expect(clock.pending).toBe(0);
+  });
+
+  it("eventInterval: a negative, NaN or infinite one is INVALID_ARGUMENT naming it", () => {
+    const src = new FakeSource(memoryReplica(), new ManualClock(T0));
+    for (const [v, shown] of [[-1, "-1"], [NaN, "NaN"], [Infinity, "Infinity"]] as const) {
+      expect(() => new Replicator(src, [memoryReplica()], { eventDriven: true, eventInterval: v })).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT", message: `eventInterval must be a number of ms ≥ 0 (got ${shown})` }));
+    }
+    expect(() => new Replicator(src, [memoryReplica()], { eventDriven: true, eventInterval: 0 })).not.toThrow();
+  });
+
   it("eventDriven: a file the source reports written is uploaded before its sync (still checkpointing) resolves", async () => {
     const clock = new ManualClock(T0);
     const { replica } = counted();
