@@ -2,7 +2,8 @@
  * `replicate(db, url, { worker: true })`: the same replication run in a worker thread with its own
  * SQLite connections, so the WAL scan, the L0 encode, the checkpoint calls and the uploads never
  * take the application's thread. The handle forwards sync/tick/close as messages; status() is the
- * newest status the worker sent (after each event and reply), its lag grown by the time since.
+ * newest status the worker sent (with each event and reply, and at most every 100 ms while events
+ * nobody listens for happen), its lag grown by the time since.
  */
 import { Worker } from "node:worker_threads";
 import { LtxError } from "../errors.ts";
@@ -29,11 +30,21 @@ class WorkerReplication extends EventTarget implements ReplicationHandle {
   #dead: LtxError | undefined;
   #closing: Promise<void> | undefined;
   #exited: Promise<void>;
+  /** Event types listeners were added for (removals are not tracked: at worst an event nobody hears). */
+  #types = new Set<ReplicatorEventType>();
+  /** The worker was sent the types: from then on each new type is sent as it is added. */
+  #told = false;
 
   constructor(w: Worker, status: WireStatus) {
     super();
     this.#w = w;
     this.#status = status;
+    // The worker relays every event until told which types are listened for: a turn from now, so
+    // the listeners added just after replicate() resolved hear its first events.
+    setTimeout(() => {
+      this.#told = true;
+      this.#listen([...this.#types]);
+    }, 0);
     this.#exited = new Promise((r) => w.once("exit", () => r()));
     w.on("message", (m: FromWorker) => this.#message(m));
     w.on("error", (e: Error) => this.#die(new LtxError("IO_ERROR", `replication worker failed: ${e.message}`, { cause: e })));
@@ -50,6 +61,8 @@ class WorkerReplication extends EventTarget implements ReplicationHandle {
     } else if (m.kind === "event") {
       this.#status = m.status;
       this.dispatchEvent(new ReplicatorEvent(m.type, detailFromWire(m.detail)));
+    } else if (m.kind === "status") {
+      this.#status = m.status;
     }
   }
 
@@ -103,6 +116,14 @@ class WorkerReplication extends EventTarget implements ReplicationHandle {
 
   override addEventListener<T extends ReplicatorEventType>(type: T, listener: ((e: ReplicatorEvent<T>) => void) | EventListenerObject | null, options?: AddEventListenerOptions | boolean): void {
     super.addEventListener(type, listener as EventListener, options);
+    if (this.#types.has(type)) return;
+    this.#types.add(type);
+    if (this.#told) this.#listen([type]);
+  }
+
+  #listen(types: ReplicatorEventType[]): void {
+    if (this.#dead || this.#closing) return;
+    this.#w.postMessage({ op: "listen", types } satisfies ToWorker);
   }
 }
 

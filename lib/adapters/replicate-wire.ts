@@ -21,15 +21,19 @@ export interface WireStatus {
 /** A call of the application's thread on the worker. */
 export type WorkerCall = { op: "sync"; timeout?: number } | { op: "tick" } | { op: "close" };
 
-/** What the application's thread sends to the worker: a call and its id. */
-export type ToWorker = WorkerCall & { id: number };
+/**
+ * What the application's thread sends to the worker: a call and its id, or the event types it has
+ * listeners for (`listen`, first sent a turn after the start, then each time a type is added).
+ */
+export type ToWorker = (WorkerCall & { id: number }) | { op: "listen"; types: ReplicatorEventType[] };
 
 /** What the worker sends back. */
 export type FromWorker =
   | { kind: "ready"; status: WireStatus }
   | { kind: "failed"; error: WireError }
   | { kind: "reply"; id: number; value?: bigint; error?: WireError; status: WireStatus }
-  | { kind: "event"; type: ReplicatorEventType; detail: unknown; status: WireStatus };
+  | { kind: "event"; type: ReplicatorEventType; detail: unknown; status: WireStatus }
+  | { kind: "status"; status: WireStatus };
 
 /** What the worker is started with (its workerData). */
 export interface WorkerStart {

@@ -1,6 +1,10 @@
 /**
  * The worker thread of `replicate(…, { worker: true })`: runs `replicate()` with its own SQLite
- * connections, answers sync/tick/close and relays every event with the status after it.
+ * connections, answers sync/tick/close and relays the events the application listens for, each
+ * with the status after it. Until the application's thread says which types it listens for (a
+ * turn after the start) every event is relayed; afterwards an event nobody listens for only
+ * schedules a status message, at most one each STATUS_EVERY ms, so status() stays fresh without a
+ * message per capture and upload.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { ReplicatorEventType } from "../replica/replicator.ts";
@@ -8,6 +12,7 @@ import { detailToWire, statusToWire, toWire, type FromWorker, type ToWorker, typ
 import { replicate, type ReplicationHandle } from "./replicate.ts";
 
 const EVENT_TYPES: ReplicatorEventType[] = ["sync", "upload", "error", "snapshot", "compact", "lease"];
+const STATUS_EVERY = 100;
 
 async function main(): Promise<void> {
   const port = parentPort;
@@ -24,8 +29,24 @@ async function main(): Promise<void> {
     done();
     return;
   }
-  for (const type of EVENT_TYPES) h.addEventListener(type, (e) => post({ kind: "event", type, detail: detailToWire(e.detail), status: statusToWire(h.status()) }));
+  let wanted: Set<ReplicatorEventType> | undefined; // undefined: not told yet, relay everything
+  let statusTimer: ReturnType<typeof setTimeout> | undefined;
+  const postStatus = () => {
+    statusTimer = undefined;
+    post({ kind: "status", status: statusToWire(h.status()) });
+  };
+  for (const type of EVENT_TYPES) {
+    h.addEventListener(type, (e) => {
+      if (!wanted || wanted.has(type)) post({ kind: "event", type, detail: detailToWire(e.detail), status: statusToWire(h.status()) });
+      else statusTimer ??= setTimeout(postStatus, STATUS_EVERY);
+    });
+  }
   port.on("message", (m: ToWorker) => {
+    if (m.op === "listen") {
+      wanted = new Set([...(wanted ?? []), ...m.types]);
+      return;
+    }
+    if (m.op === "close") clearTimeout(statusTimer);
     const reply = (p: Promise<bigint | void>, last = false) =>
       p.then(
         (v) => post({ kind: "reply", id: m.id, ...(typeof v === "bigint" ? { value: v } : {}), status: statusToWire(h.status()) }),

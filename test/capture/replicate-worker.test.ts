@@ -86,6 +86,40 @@ describe(`replicate() with worker: true (${driver.name})`, () => {
     app.close();
   });
 
+  it("with no listener the worker sends no events, yet status() follows its progress; a listener added later hears the events from then on", async () => {
+    const { path, url } = setup();
+    const app = openApp(path, { pageSize: 4096, autocheckpoint: 0 });
+    app.exec("CREATE TABLE t (v)");
+    const h = await replicate(path, url, { worker: true, monitorInterval: 50, syncInterval: 50 });
+    // every event message the worker sends is dispatched on the handle: record them
+    const dispatched: string[] = [];
+    const dispatch = h.dispatchEvent.bind(h);
+    h.dispatchEvent = (e: Event) => (dispatched.push(e.type), dispatch(e));
+    const first = await h.sync();
+    await new Promise((r) => setTimeout(r, 100)); // the worker has been told: nothing is listened for
+    dispatched.length = 0;
+    /** Waits (up to 10 s) until `f` holds, without calling into the handle beyond status(). */
+    const until = async (f: () => boolean) => {
+      for (const t0 = Date.now(); !f() && Date.now() - t0 < 10_000; ) await new Promise((r) => setTimeout(r, 20));
+      return f();
+    };
+    app.query("INSERT INTO t (v) VALUES (?)", ["a"]);
+    expect(await until(() => newestL0(url) === first + 1n)).toBe(true);
+    // status() learns the upload from a status message, not from an event or a reply
+    expect(await until(() => h.status().replicas[0]!.remoteTXID === first + 1n)).toBe(true);
+    expect(h.status()).toMatchObject({ localTXID: first + 1n, lagMs: 0 });
+    expect(dispatched).toEqual([]);
+    const uploads: bigint[] = [];
+    h.addEventListener("upload", (e) => uploads.push(e.detail.maxTXID));
+    await new Promise((r) => setTimeout(r, 100)); // the new type reaches the worker
+    app.query("INSERT INTO t (v) VALUES (?)", ["b"]);
+    expect(await until(() => uploads.length > 0)).toBe(true);
+    expect(uploads).toEqual([first + 2n]);
+    expect(dispatched).toEqual(["upload"]);
+    await h.close();
+    app.close();
+  });
+
   it("errors cross as LtxErrors with their codes: a missing database (NOT_FOUND from the worker), a store object, a function option or one structured cloning refuses (INVALID_ARGUMENT)", async () => {
     const { dir, path, url, replica } = setup();
     const missing = await replicate(join(dir, "missing.db"), url, { worker: true }).catch((e: unknown) => e);
