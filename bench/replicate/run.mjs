@@ -14,9 +14,10 @@
 // the order (go first, then ltxkit first), and the table shows the median [min–max] over rounds.
 //
 // Commit-to-durable lag is observed the same way for every variant: the bench polls the replica
-// (readdir of ltx/0/ for a file replica, LIST of <prefix>/0000/ straight to RGW for S3, every --poll ms,
-// from the last name already read on) and reads each new L0 file's header, 8 at a time (WAL offset + size and salts); a commit counts as durable when
-// the first file covering its WAL frame is seen. The application records, after each COMMIT
+// (readdir of ltx/0/ for a file replica, LIST of <prefix>/0000/ straight to RGW for S3, every --poll
+// ms, from the last name already read on) and reads each new L0 file's header, 8 at a time (WAL
+// offset + size and salts); a commit counts as durable when the first file covering its WAL frame
+// is seen. The application records, after each COMMIT
 // returns, the wal-index position (mxFrame and salts from the -shm header). A commit whose WAL
 // generation was checkpointed before it was captured is covered by the next file of a later
 // generation (a snapshot), or, when the application never committed in that generation, by a file
@@ -58,7 +59,7 @@ const sampleN = Number(arg("sample", 4));
 const pollMs = Number(arg("poll", 20));
 const jsonOut = arg("json", null);
 const inApp = (v) => v === "lib" || v === "event" || v === "wlib" || v === "wevent"; // replicate() inside the application
-const eventInterval = arg("event-interval", null); // event/wevent: ReplicatorOptions.eventInterval (default: replicate()'s)
+const eventInterval = arg("event-interval", null); // event/wevent: ReplicatorOptions.eventInterval (default 0)
 const compressL0 = arg("compress-l0", null); // "false": lib and event store L0 pages uncompressed
 const L1_MS = 10_000;
 const LEVELS = [L1_MS, 300_000, 3_600_000];
