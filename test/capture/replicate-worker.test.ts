@@ -7,7 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FsStore } from "../../lib/adapters/fs-store.ts";
-import { isLtxError } from "../../lib/errors.ts";
+import { Worker } from "node:worker_threads";
+import { isLtxError, LtxError } from "../../lib/errors.ts";
+import { statusFromWire, statusToWire } from "../../lib/adapters/replicate-wire.ts";
 import { fileLayout } from "../../lib/replica/layout.ts";
 import type { Replica } from "../../lib/replica/replica.ts";
 import { contentHash, mixedWorkload, restoreAndCheck } from "./app.ts";
@@ -93,8 +95,9 @@ describe(`replicate() with worker: true (${driver.name})`, () => {
     const h = await replicate(path, url, { worker: true, monitorInterval: 50, syncInterval: 50 });
     // every event message the worker sends is dispatched on the handle: record them
     const dispatched: string[] = [];
-    const dispatch = h.dispatchEvent.bind(h);
-    h.dispatchEvent = (e: Event) => (dispatched.push(e.type), dispatch(e));
+    const target = h as unknown as EventTarget;
+    const dispatch = target.dispatchEvent.bind(target);
+    target.dispatchEvent = (e: Event) => (dispatched.push(e.type), dispatch(e));
     const first = await h.sync();
     await new Promise((r) => setTimeout(r, 100)); // the worker has been told: nothing is listened for
     dispatched.length = 0;
@@ -134,5 +137,52 @@ describe(`replicate() with worker: true (${driver.name})`, () => {
     // nothing was started by the refused calls: no local L0 directory, no replica
     expect(readdirSync(dir).sort()).toEqual(["app.db", "app.db-shm", "app.db-wal"]);
     app.close();
+  });
+
+  it("a worker that dies fails every later call with IO_ERROR, shows it as status().lastError and dispatches one error event", async () => {
+    const { path, url } = setup();
+    const app = openApp(path, {});
+    app.exec("CREATE TABLE t (v)");
+    // The handle's worker, caught as the handle posts to it.
+    const workers = new Set<Worker>();
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (this: Worker, ...a: Parameters<Worker["postMessage"]>) {
+      workers.add(this);
+      return post.apply(this, a);
+    };
+    let h: Awaited<ReturnType<typeof replicate>>;
+    try {
+      h = await replicate(path, url, { worker: true, monitorInterval: 50, syncInterval: 50 });
+      await h.sync();
+    } finally {
+      Worker.prototype.postMessage = post;
+    }
+    const errors: unknown[] = [];
+    h.addEventListener("error", (e) => errors.push(e.detail.error));
+    expect(workers.size).toBe(1);
+    await [...workers][0]!.terminate();
+    await new Promise((r) => setTimeout(r, 50)); // the exit reaches the handle
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ name: "LtxError", code: "IO_ERROR", message: expect.stringContaining("replication worker exited") });
+    await expect(h.sync()).rejects.toBe(errors[0]);
+    await expect(h.tick()).rejects.toBe(errors[0]);
+    expect(h.status().lastError).toBe(errors[0]);
+    await expect(h.close()).rejects.toBe(errors[0]);
+    expect(errors).toHaveLength(1);
+    app.close();
+  });
+});
+
+describe("replicate({ worker: true }) status on the wire", () => {
+  it("a status read later has its lag grown by the time since it was sent; a lag of 0 stays 0; errors come back as LtxErrors", () => {
+    const base = { localTXID: 5n, replicas: [{ url: "file:///r", remoteTXID: 3n, failures: 1, stopped: false, lastError: new LtxError("STORE_ERROR", "put failed") }] };
+    const w = statusToWire({ ...base, lagMs: 400 } as never);
+    const later = statusFromWire(w, w.at + 250);
+    expect(later.lagMs).toBe(650);
+    expect(later.localTXID).toBe(5n);
+    expect(later.replicas[0]!.lastError).toBeInstanceOf(LtxError);
+    expect(later.replicas[0]!.lastError).toMatchObject({ code: "STORE_ERROR", message: "put failed" });
+    expect(statusFromWire(w, w.at - 100).lagMs).toBe(400); // a clock behind the sender's does not shrink it
+    expect(statusFromWire(statusToWire({ ...base, lagMs: 0 } as never), w.at + 10_000).lagMs).toBe(0);
   });
 });
