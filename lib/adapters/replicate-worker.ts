@@ -43,7 +43,8 @@ async function main(): Promise<void> {
   }
   port.on("message", (m: ToWorker) => {
     if (m.op === "listen") {
-      wanted = new Set([...(wanted ?? []), ...m.types]);
+      wanted ??= new Set();
+      for (const t of m.types) wanted.add(t);
       return;
     }
     if (m.op === "close") clearTimeout(statusTimer);

@@ -71,14 +71,9 @@ export class Replicator extends EventTarget {
     super();
     this.source = source;
     this.#clock = options.clock ?? systemClock;
-    const positive = (v: number | undefined, d: number, name: string) => {
+    const positive = (v: number | undefined, d: number, name: string, zero = false) => {
       const x = v ?? d;
-      if (!(x > 0) || !Number.isFinite(x)) throw new LtxError("INVALID_ARGUMENT", `${name} must be a positive number of ms (got ${x})`);
-      return x;
-    };
-    const nonNegative = (v: number | undefined, d: number, name: string) => {
-      const x = v ?? d;
-      if (!(x >= 0) || !Number.isFinite(x)) throw new LtxError("INVALID_ARGUMENT", `${name} must be a number of ms ≥ 0 (got ${x})`);
+      if (!(x > 0 || (zero && x === 0)) || !Number.isFinite(x)) throw new LtxError("INVALID_ARGUMENT", `${name} must be a ${zero ? "number of ms ≥ 0" : "positive number of ms"} (got ${x})`);
       return x;
     };
     this.#o = {
@@ -90,7 +85,7 @@ export class Replicator extends EventTarget {
       shutdownTimeout: positive(options.shutdownTimeout, 30_000, "shutdownTimeout"),
       shutdownSyncInterval: positive(options.shutdownSyncInterval, 500, "shutdownSyncInterval"),
       eventDriven: options.eventDriven ?? false,
-      eventInterval: nonNegative(options.eventInterval, 0, "eventInterval"),
+      eventInterval: positive(options.eventInterval, 0, "eventInterval", true),
       batchSize: Math.floor(positive(options.batchSize, 256, "batchSize")),
     };
     const config: CompactionConfig = { ...DEFAULT_COMPACTION_CONFIG, ...options.compaction };
