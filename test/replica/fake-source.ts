@@ -33,6 +33,8 @@ export class FakeSource implements L0Source {
   adopted: { txid: bigint; file: Uint8Array }[] = [];
   closed = false;
   failSync: (() => Error | null) | null = null;
+  /** Clock time (ms) each sync() takes before it captures anything. */
+  syncTime = 0;
   #dirty = new Set<number>();
   #rand: () => number;
   #seq = 0;
@@ -72,6 +74,7 @@ export class FakeSource implements L0Source {
     this.syncCalls++;
     const f = this.failSync?.();
     if (f) throw f;
+    if (this.syncTime > 0) await this.clock.sleep(this.syncTime);
     if (this.#dirty.size === 0 && this.pos > 0n) return this.pos;
     const txid = this.pos + 1n;
     const commit = this.db.length / PS;

@@ -295,6 +295,30 @@ describe("Replicator: background loops (start) and close", () => {
     expect(clock.pending).toBe(0);
   });
 
+  it("eventInterval counts from the end of a capture that takes time, not from its start", async () => {
+    const clock = new ManualClock(T0);
+    const { replica } = counted();
+    const src = new FakeSource(memoryReplica(), clock);
+    const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER, eventDriven: true, eventInterval: 300, monitorInterval: 60_000 });
+    const uploads: [bigint, number][] = [];
+    rep.addEventListener("upload", (e) => uploads.push([e.detail.maxTXID, clock.now() - T0]));
+    rep.start();
+    await clock.advance(0); // startup: TXID 1 at 0
+    src.syncTime = 100; // every capture from here on takes 100 ms
+    src.commit(); // at 0: the capture starts at 300 and ends at 400
+    await clock.advance(400);
+    expect(uploads).toEqual([[1n, 0], [2n, 400]]);
+    await clock.advance(10);
+    src.commit(); // at 410: the next capture starts 300 after 400 (not after 300) and ends at 800
+    await clock.advance(389);
+    expect(uploads).toEqual([[1n, 0], [2n, 400]]);
+    await clock.advance(1);
+    expect(uploads).toEqual([[1n, 0], [2n, 400], [3n, 800]]);
+    expect(await restoredAt(replica, 3n)).toEqual(src.db);
+    src.syncTime = 0; // close() syncs once more, and nothing advances the clock then
+    await rep.close();
+  });
+
   it("eventInterval: a negative, NaN or infinite one is INVALID_ARGUMENT naming it", () => {
     const src = new FakeSource(memoryReplica(), new ManualClock(T0));
     for (const [v, shown] of [[-1, "-1"], [NaN, "NaN"], [Infinity, "Infinity"]] as const) {
