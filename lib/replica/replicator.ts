@@ -9,7 +9,7 @@
  *   Replicas are independent: one failing never delays the others.
  * - The startup (local and remote positions, adopting a remote ahead, REPLICA_MISMATCH) lives in
  *   startup.ts.
- * - With `lease`, every replica's lock.json lease (lease.ts) is acquired before the startup reads
+ * - With `lease`, every replica's lock.json lease (lease.ts; the steps in replicator-leases.ts) is acquired before the startup reads
  *   positions, renewed every TTL/3 while something is to be written (an upload pending or a write
  *   in flight), checked before every write (lease-keeper.ts), and released by close(). While idle
  *   it is left to lapse (no requests); the next write re-takes it if no other writer took the lock
@@ -23,8 +23,8 @@ import { systemClock, type Clock } from "./clock.ts";
 import { DEFAULT_COMPACTION_CONFIG, type CompactionConfig } from "./schedule.ts";
 import { listLevel } from "./list.ts";
 import { recoverPositions } from "./startup.ts";
-import { LeaseKeeper, fencedReplica } from "./lease-keeper.ts";
-import { Uploader } from "./uploader.ts";
+import { ReplicaLeases } from "./replicator-leases.ts";
+import type { Uploader } from "./uploader.ts";
 import type { Replica } from "./replica.ts";
 
 /** Errors a retry may cure (store and network trouble, a busy local disk); sync() retries only these. */
@@ -62,8 +62,7 @@ export class Replicator extends EventTarget {
   #unwatch: (() => void) | undefined;
   /** The source reported a change (eventDriven) that no capture has taken yet. */
   #changed = false;
-  /** Renew leases while idle too (ReplicatorLeaseOptions.keepAlive). */
-  readonly #leaseKeepAlive: boolean;
+  readonly #leases: ReplicaLeases;
   /** Event types a listener was ever added for (removals are not tracked: at worst an event nobody hears). */
   #listened = new Set<string>();
 
@@ -90,22 +89,15 @@ export class Replicator extends EventTarget {
     };
     const config: CompactionConfig = { ...DEFAULT_COMPACTION_CONFIG, ...options.compaction };
     const urls = new Set<string>();
-    const lease = options.lease === true ? {} : options.lease || undefined;
-    this.#leaseKeepAlive = lease?.keepAlive === true;
+    this.#leases = new ReplicaLeases({ clock: this.#clock, signal: this.#kill.signal, emit: (type, detail) => this.#emit(type, detail), localPos: () => this.#localPos }, options.lease);
     this.#rs = replicas.map((replica) => {
       if (replica.kind !== "memory" && urls.has(replica.url)) throw new LtxError("INVALID_ARGUMENT", `replica given twice: ${replica.url}`);
       urls.add(replica.url);
-      let u: Uploader;
-      if (!lease) u = new Uploader(replica, config);
-      else {
-        let rs: Uploader | undefined;
-        const keeper = new LeaseKeeper(replica, { ...(lease.ttl !== undefined ? { ttl: lease.ttl } : {}), ...(lease.owner !== undefined ? { owner: lease.owner } : {}), clock: this.#clock }, { lost: (e) => this.#leaseLost(rs!, e), renewed: () => this.#emitLease(rs!, "renewed") });
-        rs = u = new Uploader(fencedReplica(replica, keeper), config);
-        rs.keeper = keeper;
-      }
+      const u = this.#leases.uploader(replica, config);
       u.ladder.localL0 = source.local;
       return u;
     });
+    this.#leases.replicas = this.#rs;
   }
 
   /** Starts the background loops (capture, upload, one ladder per replica) on the clock. */
@@ -128,7 +120,7 @@ export class Replicator extends EventTarget {
   async tick(): Promise<void> {
     this.#checkOpen();
     await this.#ensureStartup();
-    await Promise.all(this.#rs.map((rs) => this.#renewLease(rs)));
+    await Promise.all(this.#rs.map((rs) => this.#leases.renew(rs)));
     await this.#capture();
     await Promise.all(this.#rs.map((rs) => this.#pump(rs)));
     await this.#pruneLocal();
@@ -231,7 +223,7 @@ export class Replicator extends EventTarget {
     timer.abort();
     await deadline;
     await Promise.allSettled([...this.#loops, ...this.#rs.flatMap((rs) => [rs.lane, rs.ladderLane])]);
-    await Promise.all(this.#rs.map((rs) => this.#releaseLease(rs)));
+    await Promise.all(this.#rs.map((rs) => this.#leases.release(rs)));
     try {
       await this.source.close();
     } catch (e) {
@@ -313,15 +305,7 @@ export class Replicator extends EventTarget {
   }
 
   async #doStartup(): Promise<void> {
-    // A standby answers sync() from what it last saw until its next try, without asking the store.
-    if (this.#held && this.#clock.now() < this.#held.retryAt) throw this.#held.error;
-    try {
-      await this.#acquireLeases();
-      this.#held = undefined;
-    } catch (e) {
-      if (isLtxError(e, "LEASE_HELD")) this.#held = { error: e, retryAt: this.#clock.now() + this.#leaseRetryWait(e) };
-      throw e;
-    }
+    await this.#leases.acquire();
     const r = await recoverPositions(this.source, this.#rs, (rs, localPos) => {
       this.#localPos = localPos; // the pump uploads up to it and checks continuation against it
       return this.#pump(rs, true);
@@ -329,111 +313,6 @@ export class Replicator extends EventTarget {
     this.#localPos = r.localPos;
     this.#localLow = r.localLow;
     if (r.adopted) this.#captures = [];
-  }
-
-  // ---- leases
-
-  /** Acquires every replica's lease (or renews one already held); on LEASE_HELD, lets go of those just taken and rethrows. */
-  async #acquireLeases(): Promise<void> {
-    const ks = this.#rs.filter((rs) => rs.keeper && !rs.fatal);
-    if (!ks.length) return;
-    const taken: Uploader[] = [];
-    const results = await Promise.allSettled(
-      ks.map(async (rs) => {
-        const k = rs.keeper!;
-        if (k.lease) {
-          const lost = await k.renew(this.#kill.signal);
-          if (lost) throw lost;
-          return;
-        }
-        try {
-          await k.acquire(this.#kill.signal);
-        } catch (e) {
-          // A store that ignores conditional writes cannot carry a lease: stop that replica for good.
-          if (!isLtxError(e, "UNSUPPORTED")) throw e;
-          rs.fatal = rs.lastError = e;
-          this.#emit("error", { url: rs.replica.url, error: e });
-          return;
-        }
-        taken.push(rs);
-        this.#emitLease(rs, "acquired");
-      }),
-    );
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (!failed) return;
-    const err = isLtxError(failed.reason) ? failed.reason : wrapError(failed.reason, "acquire lease", "STORE_ERROR");
-    if (err.code === "LEASE_HELD") {
-      // Holding some leases while waiting for another could deadlock two writers.
-      for (const rs of taken) await this.#releaseLease(rs);
-      for (const rs of ks) {
-        const k = rs.keeper!;
-        const key = k.view.owner ?? "";
-        if (!k.lease && this.#waitingFor.get(rs) !== key) {
-          this.#waitingFor.set(rs, key);
-          this.#emitLease(rs, "waiting");
-        }
-      }
-    }
-    throw err;
-  }
-
-  #waitingFor = new WeakMap<Uploader, string>();
-  /** The last LEASE_HELD of a standby and when to try again. */
-  #held: { error: LtxError; retryAt: number } | undefined;
-
-  /**
-   * How long a standby waits before it tries again: until just after the holder's expiry, and at
-   * most a sixth of the TTL (so a released lease is picked up soon).
-   */
-  #leaseRetryWait(e: LtxError): number {
-    const ttl = this.#rs.find((rs) => rs.keeper)?.keeper?.ttl ?? 30_000;
-    const at = typeof e.details?.expiresAt === "string" ? Date.parse(e.details.expiresAt) : NaN;
-    const until = Number.isFinite(at) ? at - this.#clock.now() : ttl / 6;
-    return Math.min(ttl / 6, Math.max(ttl / 100, until + 10 + Math.random() * 40));
-  }
-
-  /** Renews the lease on `rs` when due and something is to be written; else lets it rest (dormant). */
-  async #renewLease(rs: Uploader): Promise<void> {
-    const k = rs.keeper;
-    if (!k || k.lost || !k.lease || rs.fatal) return;
-    if (!this.#leaseWanted(rs)) return k.rest();
-    await k.renew(this.#kill.signal);
-  }
-
-  /** Whether the lease on `rs` is to be kept renewed: keepAlive, an upload pending or a write in flight. */
-  #leaseWanted(rs: Uploader): boolean {
-    return this.#leaseKeepAlive || rs.pos === undefined || rs.pos < this.#localPos || (rs.keeper?.writing ?? 0) > 0;
-  }
-
-  /** The lease on `rs` is lost: stop the replica and say who holds it now. */
-  #leaseLost(rs: Uploader, e: LtxError): void {
-    if (rs.fatal) return;
-    const err = rs.keeper?.lost ?? e;
-    rs.fatal = err;
-    rs.lastError = err;
-    this.#emit("error", { url: rs.replica.url, error: err });
-    this.#emitLease(rs, "lost", err);
-  }
-
-  async #releaseLease(rs: Uploader): Promise<void> {
-    const k = rs.keeper;
-    if (!k?.held) return;
-    try {
-      await k.release();
-      this.#emitLease(rs, "released");
-    } catch (e) {
-      this.#emit("error", { url: rs.replica.url, error: isLtxError(e) ? e : wrapError(e, "release lease", "STORE_ERROR") });
-    }
-  }
-
-  #emitLease(rs: Uploader, state: "acquired" | "renewed" | "waiting" | "lost" | "released", error?: LtxError): void {
-    const k = rs.keeper!;
-    const d: ReplicatorEventDetail["lease"] = { url: rs.replica.url, state, owner: k.leaser.owner };
-    if (k.view.owner !== undefined) d.holder = k.view.owner;
-    if (k.view.generation !== undefined) d.generation = k.view.generation;
-    if (k.view.expiresAt !== undefined) d.expiresAt = k.view.expiresAt;
-    if (error) d.error = error;
-    this.#emit("lease", d);
   }
 
   // ---- capture
@@ -521,7 +400,7 @@ export class Replicator extends EventTarget {
     } catch (e) {
       const err = isLtxError(e) ? e : wrapError(e, `upload to ${rs.replica.url}`, "STORE_ERROR");
       if (err.code === "REPLICA_MISMATCH") rs.fatal = err;
-      if (err.code === "LEASE_LOST") return this.#leaseLost(rs, err);
+      if (err.code === "LEASE_LOST") return this.#leases.lost(rs, err);
       rs.lastError = err;
       rs.failures++;
       rs.retryAt = this.#clock.now() + this.#delay(rs.failures);
@@ -597,7 +476,7 @@ export class Replicator extends EventTarget {
       } catch (e) {
         const err = isLtxError(e) ? e : wrapError(e, `compaction on ${url}`, "STORE_ERROR");
         if (err.code === "ABORTED" && this.#kill.signal.aborted) return; // stopped by close(): the next start redoes it
-        if (err.code === "LEASE_LOST") return this.#leaseLost(rs, err);
+        if (err.code === "LEASE_LOST") return this.#leases.lost(rs, err);
         rs.ladderFailures++;
         rs.ladderRetryAt = now + this.#delay(rs.ladderFailures);
         rs.cache.invalidateUpper();
@@ -639,7 +518,7 @@ export class Replicator extends EventTarget {
         if (isLtxError(e, "LEASE_HELD")) {
           // A standby: try again just after the holder's lease would expire (at most one TTL on).
           failures = 0;
-          if (!(await this.#wait((this.#held?.retryAt ?? 0) - this.#clock.now()))) return false;
+          if (!(await this.#wait((this.#leases.retryAt ?? 0) - this.#clock.now()))) return false;
           continue;
         }
         this.#emit("error", { error: isLtxError(e) ? e : wrapError(e, "startup", "STORE_ERROR") });
@@ -699,11 +578,8 @@ export class Replicator extends EventTarget {
     if (!(await ready)) return;
     const k = rs.keeper!;
     while (!this.#stop.signal.aborted && !k.lost) {
-      await this.#renewLease(rs);
-      const now = this.#clock.now();
-      // Dormant (nothing to write, renewal past due): look again in a while; a write re-takes the lease itself.
-      const wait = k.lastError && this.#leaseWanted(rs) ? Math.min(1000, k.ttl / 10) : k.renewDue > now ? k.renewDue - now : k.ttl / 6;
-      if (!(await this.#wait(wait))) return;
+      await this.#leases.renew(rs);
+      if (!(await this.#wait(this.#leases.nextWait(rs)))) return;
     }
   }
 
