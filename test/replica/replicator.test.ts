@@ -269,15 +269,21 @@ describe("Replicator: background loops (start) and close", () => {
     await rep.close();
   });
 
-  it("eventDriven with eventInterval: a change is captured no sooner than eventInterval after the last capture ended; the commits of that time go into one file", async () => {
+  /** An event-driven Replicator with `eventInterval` on a manual clock, started (TXID 1 uploaded at 0); `uploads`: [maxTXID, ms since start]. */
+  async function eventIntervalRig(eventInterval: number) {
     const clock = new ManualClock(T0);
     const { store, replica } = counted();
     const src = new FakeSource(memoryReplica(), clock);
-    const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER, eventDriven: true, eventInterval: 300, monitorInterval: 60_000 });
+    const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER, eventDriven: true, eventInterval, monitorInterval: 60_000 });
     const uploads: [bigint, number][] = [];
     rep.addEventListener("upload", (e) => uploads.push([e.detail.maxTXID, clock.now() - T0]));
     rep.start();
-    await clock.advance(0); // startup: TXID 1 at 0
+    await clock.advance(0);
+    return { clock, store, replica, src, rep, uploads };
+  }
+
+  it("eventDriven with eventInterval: a change is captured no sooner than eventInterval after the last capture ended; the commits of that time go into one file", async () => {
+    const { clock, store, replica, src, rep, uploads } = await eventIntervalRig(300);
     src.commit(); // at 0: waits until 300
     await clock.advance(150);
     src.commit(); // at 150: the same file
@@ -296,14 +302,7 @@ describe("Replicator: background loops (start) and close", () => {
   });
 
   it("eventInterval counts from the end of a capture that takes time, not from its start", async () => {
-    const clock = new ManualClock(T0);
-    const { replica } = counted();
-    const src = new FakeSource(memoryReplica(), clock);
-    const rep = new Replicator(src, [replica], { clock, compaction: NO_LADDER, eventDriven: true, eventInterval: 300, monitorInterval: 60_000 });
-    const uploads: [bigint, number][] = [];
-    rep.addEventListener("upload", (e) => uploads.push([e.detail.maxTXID, clock.now() - T0]));
-    rep.start();
-    await clock.advance(0); // startup: TXID 1 at 0
+    const { clock, replica, src, rep, uploads } = await eventIntervalRig(300);
     src.syncTime = 100; // every capture from here on takes 100 ms
     src.commit(); // at 0: the capture starts at 300 and ends at 400
     await clock.advance(400);
