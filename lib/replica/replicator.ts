@@ -9,12 +9,13 @@
  *   Replicas are independent: one failing never delays the others.
  * - The startup (local and remote positions, adopting a remote ahead, REPLICA_MISMATCH) lives in
  *   startup.ts.
- * - With `lease`, every replica's lock.json lease (lease.ts; the steps in replicator-leases.ts) is acquired before the startup reads
- *   positions, renewed every TTL/3 while something is to be written (an upload pending or a write
- *   in flight), checked before every write (lease-keeper.ts), and released by close(). While idle
- *   it is left to lapse (no requests); the next write re-takes it if no other writer took the lock
- *   meanwhile. A lost lease stops that replica like a mismatch: nothing more is written to it and
- *   the local L0 files it lacks stay.
+ * - With `lease` (the steps in replicator-leases.ts), every replica's lock.json lease (lease.ts)
+ *   is acquired before the startup reads positions, renewed every TTL/3 while something is to be
+ *   written (an upload pending or a write in flight), checked before every write
+ *   (lease-keeper.ts), and released by close(). While idle it is left to lapse (no requests);
+ *   the next write re-takes it if no other writer took the lock meanwhile. A lost lease stops
+ *   that replica like a mismatch: nothing more is written to it and the local L0 files it lacks
+ *   stay.
  * - Time comes only from the injected Clock; `tick()` lets a cron job or alarm drive everything
  *   instead of timers.
  */
