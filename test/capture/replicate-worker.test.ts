@@ -160,10 +160,10 @@ describe(`replicate() with worker: true (${driver.name})`, () => {
       Worker.prototype.postMessage = post;
     }
     const errors: unknown[] = [];
-    h.addEventListener("error", (e) => errors.push(e.detail.error));
+    const died = new Promise<void>((r) => h.addEventListener("error", (e) => (errors.push(e.detail.error), r())));
     expect(workers.size).toBe(1);
     await [...workers][0]!.terminate();
-    await new Promise((r) => setTimeout(r, 50)); // the exit reaches the handle
+    await died; // the exit reaches the handle
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ name: "LtxError", code: "IO_ERROR", message: expect.stringContaining("replication worker exited") });
     await expect(h.sync()).rejects.toBe(errors[0]);
