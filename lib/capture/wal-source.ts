@@ -70,6 +70,12 @@ function walPosition(p: Position): WalPosition {
 /** How long a sync waits for the uploads of the files it captured before its checkpoint policy runs. */
 const UPLOAD_HEAD_START_MS = 1000;
 
+/**
+ * WAL bytes captured since the last flush after which a sync starts the next one in the background
+ * (where the file access can flush): the checkpoint's own flush then finds at most about this much.
+ */
+const FLUSH_AHEAD_BYTES = 16 << 20;
+
 /** Resolves when `p` settles or after `ms`, whichever comes first. */
 function within(p: Promise<unknown>, ms: number): Promise<void> {
   let t: ReturnType<typeof setTimeout> | undefined;
@@ -92,6 +98,9 @@ export class WalSource {
   #syncedSinceCheckpoint = false;
   /** Commits landed during the sync() running now: its checkpoint could not be sealed. */
   #busyWal = false;
+  /** WAL end (bytes, in the captured generation) the last background flush started at, and that flush. */
+  #flushedTo = { salt1: 0, end: 0 };
+  #flushing: Promise<void> | null = null;
   /** The `written` callback of the sync() running now. */
   #written: ((txid: bigint) => void) | undefined;
   #closed = false;
@@ -185,6 +194,7 @@ export class WalSource {
         const version = this.#c!.dataVersion();
         await this.#syncAll();
         this.#busyWal = this.#c!.dataVersion() !== version;
+        this.#flushAhead();
         const first = uploads.splice(0);
         if (first.length) await within(Promise.all(first), UPLOAD_HEAD_START_MS);
         await checkpointPolicy(this.#checkpointHost(), this.#cfg);
@@ -193,6 +203,26 @@ export class WalSource {
       }
       return this.txid;
     });
+  }
+
+  /**
+   * Starts a background flush of the WAL once FLUSH_AHEAD_BYTES more of it were captured since the
+   * last one. A checkpoint fsyncs the whole WAL before copying it, and everything it flushes holds
+   * up the captures queued behind it (in a burst, hundreds of MB and hundreds of ms): flushed
+   * ahead while the captures go on, the checkpoint's flush finds little. Its errors are left to
+   * the checkpoint's own flush, which reports them.
+   */
+  #flushAhead(): void {
+    const flush = this.#o.files.flush;
+    if (!flush || this.#flushing || !this.#pos) return;
+    const { offset: end, salt1 } = walPosition(this.#pos);
+    const from = this.#flushedTo.salt1 === salt1 ? this.#flushedTo.end : 0; // a new WAL generation from its start
+    if (end - from < FLUSH_AHEAD_BYTES) return;
+    this.#flushedTo = { salt1, end };
+    this.#flushing = flush
+      .call(this.#o.files, this.walPath)
+      .catch(() => {})
+      .finally(() => (this.#flushing = null));
   }
 
   /** Syncs until no committed frame is left unread. */
@@ -400,6 +430,7 @@ export class WalSource {
     // the synchronous driver call. Flushed here first through the I/O threads (before and after
     // the sync, which can take long enough for a burst to dirty as much again), the checkpoint's
     // own fsync finds only what was committed since.
+    await this.#flushing;
     await this.#o.files.flush?.(this.walPath);
     for (let attempt = 0; ; attempt++) {
       const version = mode === "PASSIVE" ? c.dataVersion() : 0;
@@ -561,6 +592,7 @@ export class WalSource {
   close(): Promise<void> {
     return this.#exclusive(async () => {
       this.#closed = true;
+      await this.#flushing;
       await this.#dropFiles();
       this.#closeConnections();
     });

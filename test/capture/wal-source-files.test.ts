@@ -183,6 +183,79 @@ describe(`WalSource checkpoint flush and written callback (${driver.name})`, () 
   });
 });
 
+describe(`WalSource flush ahead (${driver.name})`, () => {
+  /** nodeFileAccess logging when each flush starts and ends; `gate`, when set, holds a flush until it resolves. */
+  function flushLog() {
+    const log: string[] = [];
+    const st: { gate: Promise<void> | null } = { gate: null };
+    const files: FileAccess = {
+      open: (p) => nodeFileAccess.open(p),
+      stat: (p) => nodeFileAccess.stat(p),
+      flush: async (p) => {
+        log.push(`start ${p}`);
+        if (st.gate) await st.gate;
+        await nodeFileAccess.flush!(p);
+        log.push(`end ${p}`);
+      },
+    };
+    return { log, files, st };
+  }
+  /** Rows of `mib` MiB of overflow pages (1024-byte pages: about 1.03 MiB of WAL a MiB). */
+  const big = (app: ReturnType<typeof setup>["app"], mib: number) => {
+    for (let i = 0; i < mib; i++) app.query("INSERT INTO t (v) VALUES (?)", ["b".repeat(1 << 20)]);
+  };
+
+  it("a sync starts a background flush of the WAL once 16 MiB more of it were captured since the last one began; close() waits for it", async () => {
+    const { dir, path, app, write } = setup();
+    const { log, files } = flushLog();
+    const s = await WalSource.open({ path, open, files, local: localReplica(join(dir, "meta")), minCheckpointPageCount: 100_000, checkpointInterval: 0 });
+    write(3);
+    await s.sync();
+    big(app, 12); // about 12.4 MiB of WAL since the start: under 16
+    await s.sync();
+    expect(log).toEqual([]);
+    big(app, 4); // past 16 MiB
+    await s.sync();
+    const wal = `${path}-wal`;
+    expect(log).toEqual([`start ${wal}`]);
+    big(app, 12); // 12.4 MiB since that flush began
+    await s.sync();
+    expect(log.filter((l) => l.startsWith("start"))).toEqual([`start ${wal}`]);
+    big(app, 4);
+    await s.sync();
+    expect(log.filter((l) => l.startsWith("start"))).toEqual([`start ${wal}`, `start ${wal}`]);
+    await s.close(); // waits for the flush in flight
+    expect(log.at(-1)).toBe(`end ${wal}`);
+    expect(log.filter((l) => l.startsWith("end")).length).toBe(2);
+    const r = await restoreAndCheck(s.local, s.txid);
+    expect([r.integrity, r.hash]).toEqual(["ok", contentHash(app)]);
+    app.close();
+  });
+
+  it("a checkpoint waits for the background flush in flight before its own flush and the wal_checkpoint", async () => {
+    const { dir, path, app } = setup();
+    const { log, files, st } = flushLog();
+    const s = await WalSource.open({ path, open, files, local: localReplica(join(dir, "meta")), minCheckpointPageCount: 100_000, checkpointInterval: 0 });
+    let release!: () => void;
+    st.gate = new Promise<void>((r) => (release = r));
+    big(app, 17);
+    expect(await s.sync()).toBe(1n); // returns while its flush is held
+    const wal = `${path}-wal`;
+    expect(log).toEqual([`start ${wal}`]);
+    const ck = s.checkpoint("PASSIVE");
+    await new Promise((r) => setTimeout(r, 30));
+    expect(log, "the checkpoint has not started its own flush").toEqual([`start ${wal}`]);
+    st.gate = null;
+    release();
+    expect(await ck).toBe(true);
+    expect(log.slice(0, 3)).toEqual([`start ${wal}`, `end ${wal}`, `start ${wal}`]);
+    const r = await restoreAndCheck(s.local, s.txid);
+    expect([r.integrity, r.hash]).toEqual(["ok", contentHash(app)]);
+    await s.close();
+    app.close();
+  });
+});
+
 describe(`WalSource L0 builds across databases (${driver.name})`, () => {
   it("ten databases syncing at once: their snapshots are built four at a time (4 MiB each of the 16 MiB budget) while the others wait, their small incremental syncs without waiting; each restores to its application's content", async () => {
     let waited = 0;
