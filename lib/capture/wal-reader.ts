@@ -7,9 +7,10 @@
 import { LtxError } from "../errors.ts";
 import { readFully, type RandomAccessReader } from "./sqlite.ts";
 import {
+  type Chain,
   decodeWalFrameHeader,
   decodeWalHeader,
-  verifyWalFrame,
+  FrameReader,
   WAL_FRAME_HEADER_SIZE,
   WAL_HEADER_SIZE,
   type WalChecksum,
@@ -109,15 +110,19 @@ export async function scanWal(f: RandomAccessReader, h: WalHeader, o: ScanOption
   const endOffset = o.endOffset ?? Infinity;
   const per = Math.max(1, Math.floor(CHUNK_BYTES / fs));
   const scan: WalScan = { header: h, start: o.offset, end: o.offset, commit: 0, pages: new Map(), data: new Map(), limited: false, checksum: o.seed };
-  const pending = new Map<number, number>();
-  // The page bytes of each pending frame, with the number of the chunk read they view.
-  const pendingData = new Map<number, Uint8Array>();
-  const pendingChunk = new Map<number, number>();
+  // The frames of the transaction read so far (not yet committed), in WAL order: page number,
+  // offset, the chunk read they are in and their offset in it. A page written twice is there twice;
+  // at the commit the later entry wins.
+  const pendingPgno: number[] = [];
+  const pendingOff: number[] = [];
+  const pendingChunk: number[] = [];
+  const pendingAt: number[] = [];
   // The chunk each `data` entry views; pages of chunks before `first` are let go (read from the WAL).
   const dataChunk = new Map<number, number>();
   const kept: number[][] = [];
+  const bufs: Uint8Array[] = [];
   let chunk = -1;
-  let seed = o.seed;
+  const chain: Chain = { s1: o.seed[0], s2: o.seed[1] };
   let off = o.offset;
   outer: for (;;) {
     // Read no more than the WAL holds up to endOffset: most syncs find a few new frames, and a
@@ -128,6 +133,7 @@ export async function scanWal(f: RandomAccessReader, h: WalHeader, o: ScanOption
     if (buf.length < fs) break;
     chunk++;
     kept.push([]);
+    bufs.push(buf);
     if (kept.length > KEEP_CHUNKS) {
       const gone = chunk - kept.length + 1;
       for (const p of kept.shift()!) {
@@ -136,24 +142,28 @@ export async function scanWal(f: RandomAccessReader, h: WalHeader, o: ScanOption
           dataChunk.delete(p);
         }
       }
+      bufs.shift();
     }
     const first = chunk - kept.length + 1;
     const n = Math.floor(buf.length / fs);
+    const frames = new FrameReader(buf, h);
     for (let i = 0; i < n; i++, off += fs) {
       if (off + fs > endOffset) break outer;
-      const frame = buf.subarray(i * fs, (i + 1) * fs);
-      const fh = verifyWalFrame(frame, h, seed);
-      if (!fh) break outer;
-      seed = fh.checksum;
-      pending.set(fh.pgno, off);
-      pendingData.set(fh.pgno, frame.subarray(WAL_FRAME_HEADER_SIZE));
-      pendingChunk.set(fh.pgno, chunk);
-      if (fh.commit === 0) continue;
-      for (const [p, at] of pending) {
-        scan.pages.set(p, at);
-        const c = pendingChunk.get(p)!;
+      const at = i * fs;
+      const commit = frames.verify(at, chain);
+      if (commit < 0) break outer;
+      pendingPgno.push(frames.pgno(at));
+      pendingOff.push(off);
+      pendingChunk.push(chunk);
+      pendingAt.push(at);
+      if (commit === 0) continue;
+      for (let k = 0; k < pendingPgno.length; k++) {
+        const p = pendingPgno[k]!;
+        scan.pages.set(p, pendingOff[k]!);
+        const c = pendingChunk[k]!;
         if (c >= first) {
-          scan.data.set(p, pendingData.get(p)!);
+          const a = pendingAt[k]! + WAL_FRAME_HEADER_SIZE;
+          scan.data.set(p, bufs[c - first]!.subarray(a, a + h.pageSize));
           dataChunk.set(p, c);
           kept[c - first]!.push(p);
         } else {
@@ -162,12 +172,10 @@ export async function scanWal(f: RandomAccessReader, h: WalHeader, o: ScanOption
           dataChunk.delete(p);
         }
       }
-      pending.clear();
-      pendingData.clear();
-      pendingChunk.clear();
-      scan.commit = fh.commit;
+      pendingPgno.length = pendingOff.length = pendingChunk.length = pendingAt.length = 0;
+      scan.commit = commit;
       scan.end = off + fs;
-      scan.checksum = seed;
+      scan.checksum = [chain.s1, chain.s2];
       if (scan.end - scan.start >= maxBytes) {
         scan.limited = true;
         break outer;

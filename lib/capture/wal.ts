@@ -127,10 +127,72 @@ export function decodeWalFrameHeader(b: Uint8Array): WalFrameHeader {
  */
 export function verifyWalFrame(frame: Uint8Array, wal: Pick<WalHeader, "bigEndian" | "pageSize" | "salt1" | "salt2">, seed: WalChecksum): WalFrameHeader | null {
   if (frame.length !== WAL_FRAME_HEADER_SIZE + wal.pageSize) throw new LtxError("INVALID_ARGUMENT", `wal frame must be ${WAL_FRAME_HEADER_SIZE + wal.pageSize} bytes, got ${frame.length}`);
-  const h = decodeWalFrameHeader(frame);
-  if (h.salt1 !== wal.salt1 || h.salt2 !== wal.salt2 || h.pgno === 0) return null;
-  const c = walChecksum(wal.bigEndian, frame.subarray(WAL_FRAME_HEADER_SIZE), walChecksum(wal.bigEndian, frame.subarray(0, 8), seed));
-  return c[0] === h.checksum[0] && c[1] === h.checksum[1] ? h : null;
+  return new FrameReader(frame, wal).verify(0, { s1: seed[0], s2: seed[1] }) < 0 ? null : decodeWalFrameHeader(frame);
+}
+
+/** A running checksum chain, updated in place (the hot loop of a WAL scan allocates nothing per frame). */
+export interface Chain {
+  s1: number;
+  s2: number;
+}
+
+/**
+ * Frames of one buffer read from a WAL (a whole number of frames from a frame boundary), checked as
+ * `verifyWalFrame` checks them but read in place: one view of the buffer for every frame, the chain
+ * updated in place.
+ */
+export class FrameReader {
+  readonly #dv: DataView;
+  /** The buffer's words in the machine's order, when that is the checksum's order and the buffer is aligned. */
+  readonly #w: Int32Array | null;
+  readonly #h: Pick<WalHeader, "bigEndian" | "pageSize" | "salt1" | "salt2">;
+
+  constructor(buf: Uint8Array, h: Pick<WalHeader, "bigEndian" | "pageSize" | "salt1" | "salt2">) {
+    this.#dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.#w = h.bigEndian === NATIVE_BIG_ENDIAN && buf.byteOffset % 4 === 0 ? new Int32Array(buf.buffer, buf.byteOffset, buf.byteLength >> 2) : null;
+    this.#h = h;
+  }
+
+  /** Page number of the frame at `at`. */
+  pgno(at: number): number {
+    return this.#dv.getUint32(at);
+  }
+
+  /**
+   * Checks the frame at `at` against the salts and continues `chain` through it: returns its
+   * commit field (0 for a frame that is not a commit), or -1, with `chain` unchanged, when the frame
+   * is not of this WAL generation or its checksum does not continue the chain.
+   */
+  verify(at: number, chain: Chain): number {
+    const dv = this.#dv;
+    const h = this.#h;
+    if (dv.getUint32(at + 8) !== h.salt1 || dv.getUint32(at + 12) !== h.salt2 || dv.getUint32(at) === 0) return -1;
+    let s1 = chain.s1 | 0;
+    let s2 = chain.s2 | 0;
+    const w = this.#w;
+    const words = h.pageSize >> 2;
+    if (w) {
+      const i0 = at >> 2;
+      s1 = (s1 + w[i0]! + s2) | 0;
+      s2 = (s2 + w[i0 + 1]! + s1) | 0;
+      for (let i = i0 + 6, end = i0 + 6 + words; i < end; i += 2) {
+        s1 = (s1 + w[i]! + s2) | 0;
+        s2 = (s2 + w[i + 1]! + s1) | 0;
+      }
+    } else {
+      const le = !h.bigEndian;
+      s1 = (s1 + dv.getInt32(at, le) + s2) | 0;
+      s2 = (s2 + dv.getInt32(at + 4, le) + s1) | 0;
+      for (let o = at + WAL_FRAME_HEADER_SIZE, end = o + h.pageSize; o < end; o += 8) {
+        s1 = (s1 + dv.getInt32(o, le) + s2) | 0;
+        s2 = (s2 + dv.getInt32(o + 4, le) + s1) | 0;
+      }
+    }
+    if (s1 >>> 0 !== dv.getUint32(at + 16) || s2 >>> 0 !== dv.getUint32(at + 20)) return -1;
+    chain.s1 = s1 >>> 0;
+    chain.s2 = s2 >>> 0;
+    return dv.getUint32(at + 4);
+  }
 }
 
 /** Encodes one frame (header + page) continuing the chain from `seed`; returns it and its checksum. */
