@@ -21,6 +21,15 @@ export function isBusyError(e: unknown): boolean {
   return /SQLITE_BUSY|database is locked/i.test(m);
 }
 
+/** Rolls back after a failed statement; SQLite may have rolled the transaction back already. */
+function rollbackQuietly(c: SqliteConnection): void {
+  try {
+    c.exec("ROLLBACK");
+  } catch {
+    // no transaction left open
+  }
+}
+
 export class LitestreamConnections {
   #w: SqliteConnection | null = null;
   #r: SqliteConnection | null = null;
@@ -66,12 +75,17 @@ export class LitestreamConnections {
     return c;
   }
 
-  /** Starts the long-lived read transaction. */
+  /** Starts the long-lived read transaction; on failure no transaction is left open. */
   beginRead(): void {
     const r = this.#conn(this.#r);
     r.exec("BEGIN");
+    try {
+      r.query("SELECT COUNT(1) AS n FROM _litestream_seq");
+    } catch (e) {
+      rollbackQuietly(r);
+      throw e;
+    }
     this.#reading = true;
-    r.query("SELECT COUNT(1) AS n FROM _litestream_seq");
   }
 
   endRead(): void {
@@ -93,12 +107,21 @@ export class LitestreamConnections {
     return Number(firstValue(this.#conn(this.#w).query("PRAGMA data_version")));
   }
 
-  /** Takes the write lock with an insert that is never committed. */
+  /**
+   * Takes the write lock with an insert that is never committed. When the insert fails (busy past
+   * the timeout while the application writes), the transaction is rolled back before the error
+   * is thrown: left open, every later barrier's BEGIN would fail and no checkpoint would run again.
+   */
   beginBarrier(): void {
     const w = this.#conn(this.#w);
     w.exec("BEGIN");
+    try {
+      w.query(BARRIER);
+    } catch (e) {
+      rollbackQuietly(w);
+      throw e;
+    }
     this.#barrier = true;
-    w.query(BARRIER);
   }
 
   endBarrier(): void {
@@ -125,11 +148,7 @@ export class LitestreamConnections {
   close(): void {
     for (const c of [this.#r, this.#w]) {
       if (!c) continue;
-      try {
-        c.exec("ROLLBACK");
-      } catch {
-        // no transaction open
-      }
+      rollbackQuietly(c);
       try {
         c.close();
       } catch {

@@ -61,6 +61,24 @@ describe(`WalSource checkpoints, snapshots and positions (${driver.name})`, () =
     app.close();
   });
 
+  it("a write barrier that times out busy (the application holds the write lock) fails that checkpoint only: the next one runs", async () => {
+    const { path, app, write } = setup();
+    const s = await openWalSource(path, { minCheckpointPageCount: 100_000, busyTimeout: 50 });
+    write(30);
+    await s.sync();
+    app.exec("BEGIN IMMEDIATE");
+    await expect(s.checkpoint("PASSIVE")).rejects.toThrow(/locked|busy/i);
+    app.exec("COMMIT");
+    write(5);
+    expect(await s.checkpoint("PASSIVE")).toBe(true);
+    write(5);
+    const txid = await s.sync();
+    const r = await restoreAndCheck(s.local, txid);
+    expect([r.integrity, r.hash]).toEqual(["ok", contentHash(app)]);
+    await s.close();
+    app.close();
+  });
+
   it("checkpointInterval: a PASSIVE checkpoint once the database file is older than the interval", async () => {
     const { path, app, write } = setup();
     let now = Date.now();
