@@ -51,31 +51,48 @@ function bad(msg: string): LtxError {
 /** True on a big-endian machine (where an Int32Array reads words big-endian). */
 const NATIVE_BIG_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 0;
 
+/** A running checksum chain, updated in place (the hot loop of a WAL scan allocates nothing per frame). */
+export interface Chain {
+  s1: number;
+  s2: number;
+}
+
+/** Adds the words w[from..to) (pairs, in the machine's order) to the chain: s1 += x0 + s2, s2 += x1 + s1. */
+function addWords(w: Int32Array, from: number, to: number, c: Chain): void {
+  let s1 = c.s1 | 0;
+  let s2 = c.s2 | 0;
+  for (let i = from; i < to; i += 2) {
+    s1 = (s1 + w[i]! + s2) | 0;
+    s2 = (s2 + w[i + 1]! + s1) | 0;
+  }
+  c.s1 = s1 >>> 0;
+  c.s2 = s2 >>> 0;
+}
+
+/** addWords over the bytes v[from..to) read as words of the given byte order (an unaligned or foreign-order input). */
+function addViewWords(v: DataView, from: number, to: number, le: boolean, c: Chain): void {
+  let s1 = c.s1 | 0;
+  let s2 = c.s2 | 0;
+  for (let o = from; o < to; o += 8) {
+    s1 = (s1 + v.getInt32(o, le) + s2) | 0;
+    s2 = (s2 + v.getInt32(o + 4, le) + s1) | 0;
+  }
+  c.s1 = s1 >>> 0;
+  c.s2 = s2 >>> 0;
+}
+
 /**
  * Adds `data` (a multiple of 8 bytes) to a running checksum: for each pair of 32-bit words
  * (x0, x1): s1 += x0 + s2, s2 += x1 + s1, modulo 2^32.
  */
 export function walChecksum(bigEndian: boolean, data: Uint8Array, seed: WalChecksum = [0, 0]): WalChecksum {
   if (data.length % 8 !== 0) throw new LtxError("INVALID_ARGUMENT", `wal checksum input must be a multiple of 8 bytes, got ${data.length}`);
-  let s1 = seed[0] | 0;
-  let s2 = seed[1] | 0;
-  if (bigEndian !== NATIVE_BIG_ENDIAN || data.byteOffset % 4 !== 0) {
-    const v = new DataView(data.buffer, data.byteOffset, data.length);
-    const le = !bigEndian;
-    for (let i = 0; i < data.length; i += 8) {
-      s1 = (s1 + v.getInt32(i, le) + s2) | 0;
-      s2 = (s2 + v.getInt32(i + 4, le) + s1) | 0;
-    }
-  } else {
-    // The words in the machine's own order (a WAL SQLite wrote on this machine): read through
-    // one Int32Array view instead of a DataView call per word.
-    const w = new Int32Array(data.buffer, data.byteOffset, data.length >> 2);
-    for (let i = 0; i < w.length; i += 2) {
-      s1 = (s1 + w[i]! + s2) | 0;
-      s2 = (s2 + w[i + 1]! + s1) | 0;
-    }
-  }
-  return [s1 >>> 0, s2 >>> 0];
+  const c: Chain = { s1: seed[0], s2: seed[1] };
+  if (bigEndian !== NATIVE_BIG_ENDIAN || data.byteOffset % 4 !== 0) addViewWords(new DataView(data.buffer, data.byteOffset, data.length), 0, data.length, !bigEndian, c);
+  // The words in the machine's own order (a WAL SQLite wrote on this machine): one Int32Array view
+  // instead of a DataView call per word.
+  else addWords(new Int32Array(data.buffer, data.byteOffset, data.length >> 2), 0, data.length >> 2, c);
+  return [c.s1, c.s2];
 }
 
 /** Decodes and validates a WAL header (magic, version, page size, header checksum). */
@@ -130,12 +147,6 @@ export function verifyWalFrame(frame: Uint8Array, wal: Pick<WalHeader, "bigEndia
   return new FrameReader(frame, wal).verify(0, { s1: seed[0], s2: seed[1] }) < 0 ? null : decodeWalFrameHeader(frame);
 }
 
-/** A running checksum chain, updated in place (the hot loop of a WAL scan allocates nothing per frame). */
-export interface Chain {
-  s1: number;
-  s2: number;
-}
-
 /**
  * Frames of one buffer read from a WAL (a whole number of frames from a frame boundary), checked as
  * `verifyWalFrame` checks them but read in place: one view of the buffer for every frame, the chain
@@ -146,6 +157,8 @@ export class FrameReader {
   /** The buffer's words in the machine's order, when that is the checksum's order and the buffer is aligned. */
   readonly #w: Int32Array | null;
   readonly #h: Pick<WalHeader, "bigEndian" | "pageSize" | "salt1" | "salt2">;
+  /** The chain through the frame being checked (the caller's is updated only when it checks out). */
+  readonly #t: Chain = { s1: 0, s2: 0 };
 
   constructor(buf: Uint8Array, h: Pick<WalHeader, "bigEndian" | "pageSize" | "salt1" | "salt2">) {
     this.#dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -167,30 +180,23 @@ export class FrameReader {
     const dv = this.#dv;
     const h = this.#h;
     if (dv.getUint32(at + 8) !== h.salt1 || dv.getUint32(at + 12) !== h.salt2 || dv.getUint32(at) === 0) return -1;
-    let s1 = chain.s1 | 0;
-    let s2 = chain.s2 | 0;
+    const t = this.#t;
+    t.s1 = chain.s1;
+    t.s2 = chain.s2;
+    // The frame header's first 8 bytes (page number, commit), then the page.
     const w = this.#w;
-    const words = h.pageSize >> 2;
     if (w) {
       const i0 = at >> 2;
-      s1 = (s1 + w[i0]! + s2) | 0;
-      s2 = (s2 + w[i0 + 1]! + s1) | 0;
-      for (let i = i0 + 6, end = i0 + 6 + words; i < end; i += 2) {
-        s1 = (s1 + w[i]! + s2) | 0;
-        s2 = (s2 + w[i + 1]! + s1) | 0;
-      }
+      addWords(w, i0, i0 + 2, t);
+      addWords(w, i0 + 6, i0 + 6 + (h.pageSize >> 2), t);
     } else {
       const le = !h.bigEndian;
-      s1 = (s1 + dv.getInt32(at, le) + s2) | 0;
-      s2 = (s2 + dv.getInt32(at + 4, le) + s1) | 0;
-      for (let o = at + WAL_FRAME_HEADER_SIZE, end = o + h.pageSize; o < end; o += 8) {
-        s1 = (s1 + dv.getInt32(o, le) + s2) | 0;
-        s2 = (s2 + dv.getInt32(o + 4, le) + s1) | 0;
-      }
+      addViewWords(dv, at, at + 8, le, t);
+      addViewWords(dv, at + WAL_FRAME_HEADER_SIZE, at + WAL_FRAME_HEADER_SIZE + h.pageSize, le, t);
     }
-    if (s1 >>> 0 !== dv.getUint32(at + 16) || s2 >>> 0 !== dv.getUint32(at + 20)) return -1;
-    chain.s1 = s1 >>> 0;
-    chain.s2 = s2 >>> 0;
+    if (t.s1 !== dv.getUint32(at + 16) || t.s2 !== dv.getUint32(at + 20)) return -1;
+    chain.s1 = t.s1;
+    chain.s2 = t.s2;
     return dv.getUint32(at + 4);
   }
 }
