@@ -7,37 +7,22 @@
  * Journal mode and commit detection. The database runs in a rollback-journal mode:
  * `journal_mode=MEMORY` (openCapturedDatabase sets it; DELETE, TRUNCATE and PERSIST work too, their
  * journal lives in memory). The VFS refuses `journal_mode=WAL` and `OFF`, and
- * `locking_mode=EXCLUSIVE` (which counts one change per lock, not one per commit). It never writes
- * the storage while a transaction runs: every xWrite and xTruncate of the main file goes to a
- * per-transaction buffer that xRead consults first.
- *
- * - The buffer becomes a commit at the xSync of the main file that ends SQLite's commit phase one.
- *   The one other xSync of the main file, at the end of a rollback's journal playback, is told
- *   apart exactly and cheaply by the file change counter (page 1, bytes 24-27): every rollback-mode
- *   commit increments it and a playback restores it, so a buffer whose page 1 carries the stored
- *   counter is not a commit.
- * - `SQLITE_FCNTL_COMMIT_PHASETWO`, sent once the commit is done, applies what that sync did not see
- *   (everything when `synchronous=OFF` skips the sync; the truncation VACUUM makes after it).
- * - Whatever is left in the buffer when the write lock drops (ROLLBACK, a failed statement, a
- *   savepoint rolled back with its transaction) is discarded: a rollback leaves the storage
- *   untouched and makes no L0 file.
- * - A commit is applied in one storage batch: the pages whose bytes changed (pages SQLite rewrote
- *   unchanged are neither stored nor shipped) plus its queue record, so a crash loses nothing that
- *   committed. A failed apply fails the sync: SQLite rolls the transaction back and reports an I/O
- *   error.
+ * `locking_mode=EXCLUSIVE` (which counts one change per lock, not one per commit). The main file's
+ * reads, writes, syncs and locks go to a CapturedFile (captured-file.ts: the transaction buffer,
+ * commit detection by the file change counter, the commit into the storage and the log).
  *
  * WAL mode was not chosen: sqlite-wasm has no shared memory, so WAL needs exclusive locking, and
  * commit detection would mean parsing commit frames and checkpointing the WAL into the storage;
  * MEMORY mode needs neither, and its journal (the pages' old versions, for rollback) lives in the
  * wasm heap only for the duration of a transaction.
  *
- * Locks are kept per database across the connections of this VFS (SHARED, RESERVED, PENDING,
- * EXCLUSIVE as in SQLite's unix VFS), so several connections of one thread may share it. Other
- * files (temporary databases, statement journals) live in memory and vanish when closed.
+ * Locks are kept per database across the connections of this VFS, so several connections of one
+ * thread may share it. Other files (temporary databases, statement journals) live in memory and
+ * vanish when closed.
  */
 import { LtxError } from "../errors.ts";
-import { isValidPageSize } from "../ltx/header.ts";
-import { CaptureLog, headerPageSize, type CaptureLogOptions } from "./vfs-log.ts";
+import { BUSY, CapturedFile, IOERR_LOCK, IOERR_SHORT_READ, LOCK_NONE, OK, type LockHolder } from "./captured-file.ts";
+import { CaptureLog, type CaptureLogOptions } from "./vfs-log.ts";
 import type { VfsStorage } from "./vfs-storage.ts";
 
 /**
@@ -53,28 +38,19 @@ export interface SqliteWasmModule {
 }
 
 // SQLite's stable ABI values.
-const OK = 0;
 const ERROR = 1;
-const BUSY = 5;
 const CANTOPEN = 14;
 const NOTFOUND = 12;
 const IOERR = 10;
 const IOERR_READ = 266;
-const IOERR_SHORT_READ = 522;
 const IOERR_WRITE = 778;
 const IOERR_FSYNC = 1034;
 const IOERR_TRUNCATE = 1546;
 const IOERR_FSTAT = 1802;
 const IOERR_DELETE = 2570;
-const IOERR_LOCK = 3850;
 const IOERR_UNLOCK = 2058;
 const OPEN_MAIN_DB = 0x100;
 const OPEN_WAL = 0x80000;
-const LOCK_NONE = 0;
-const LOCK_SHARED = 1;
-const LOCK_RESERVED = 2;
-const LOCK_PENDING = 3;
-const LOCK_EXCLUSIVE = 4;
 const FCNTL_PRAGMA = 14;
 const FCNTL_COMMIT_PHASETWO = 22;
 const IOCAP_POWERSAFE_OVERWRITE = 0x1000;
@@ -111,69 +87,13 @@ export interface CaptureVfs {
 
 let counter = 0;
 
-interface FileState {
-  /** Connections holding at least SHARED. */
-  shared: number;
-  reserved: number;
-  pending: number;
-  exclusive: number;
-  /** Pages written by the current write transaction (not yet in the storage), in pooled buffers. */
-  buffer: Map<number, Slot>;
-  /** File size in bytes during the write transaction, null when unchanged. */
-  size: number | null;
-  /** Smallest size (bytes) the transaction truncated to. */
-  low: number | null;
-  pageSize: number;
-}
-
-interface MainHandle {
+interface MainHandle extends LockHolder {
   kind: "main";
-  id: number;
-  level: number;
 }
 interface MemHandle {
   kind: "mem";
   data: Uint8Array;
   size: number;
-}
-
-/** Big-endian u32 at `o`. */
-function u32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-
-/**
- * A page buffer of the write transaction, with a word view made once (a typed array view costs
- * more to make than a page compare). Slots are reused across transactions (a bounded pool), so a
- * page write copies out of the wasm heap without allocating.
- */
-interface Slot {
-  bytes: Uint8Array;
-  /** Made on the first compare that needs it (most changed pages differ in their first bytes). */
-  words: Int32Array | null;
-}
-
-/** Free slots kept for reuse: enough for the pages of typical transactions, bounded in memory. */
-const POOL_PAGES = 256;
-
-/**
- * True when the stored page `old` holds the bytes of `slot`. The first bytes (a b-tree page's
- * header and cell pointers, where inserts and deletes show) are compared bytewise first, so most
- * changed pages are told apart without a word view of the stored page.
- */
-function samePage(old: Uint8Array, slot: Slot): boolean {
-  const b = slot.bytes;
-  if (old.length !== b.length) return false;
-  const head = Math.min(128, b.length);
-  for (let i = 0; i < head; i++) if (old[i] !== b[i]) return false;
-  if (old.byteOffset % 4 === 0 && b.byteOffset % 4 === 0 && b.length % 4 === 0) {
-    const x = new Int32Array(old.buffer, old.byteOffset, old.length >> 2);
-    const y = (slot.words ??= new Int32Array(b.buffer, b.byteOffset, b.length >> 2));
-    for (let i = head >> 2; i < x.length; i++) if (x[i] !== y[i]) return false;
-    return true;
-  }
-  for (let i = head; i < b.length; i++) if (old[i] !== b[i]) return false;
-  return true;
 }
 
 /**
@@ -193,30 +113,16 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
   const path = options.path ?? "/main.db";
   if (capi.sqlite3_vfs_find(name)) throw new LtxError("INVALID_ARGUMENT", `a VFS named ${name} is already registered`);
   const log = new CaptureLog(storage, options);
-  const st: FileState = { shared: 0, reserved: 0, pending: 0, exclusive: 0, buffer: new Map(), size: null, low: null, pageSize: log.pageSize };
+  const file = new CapturedFile(storage, log);
   const handles = new Map<number, MainHandle | MemHandle>();
   let nextId = 0;
   let lastError: CaptureVfsError | undefined;
-
-  const pool: Slot[] = [];
-  /** A page buffer of `ps` bytes: a free slot, or a new one. */
-  const take = (ps: number): Slot => {
-    const slot = pool.pop();
-    if (slot && slot.bytes.length === ps) return slot;
-    const bytes = new Uint8Array(ps);
-    return { bytes, words: null };
-  };
-  const give = (slot: Slot): void => {
-    if (pool.length < POOL_PAGES && slot.bytes.length === st.pageSize) pool.push(slot);
-  };
 
   const fail = (method: string, e: unknown, rc: number): number => {
     const error = e instanceof LtxError ? e : new LtxError("IO_ERROR", `capture VFS ${method}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
     lastError = { method, error };
     return rc;
   };
-  const committedSize = (): number => storage.maxPage() * st.pageSize;
-  const size = (): number => st.size ?? committedSize();
   const heap = (): Uint8Array => wasm.heap8u();
   const pathBytes = new TextEncoder().encode(path);
   /** True when the C string at `z` is `path`, compared in the heap without decoding it. */
@@ -227,156 +133,25 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
     return h[z + pathBytes.length] === 0;
   };
 
-  const readMain = (dst: number, n: number, off: number): number => {
-    const h = heap();
-    const ps0 = st.pageSize;
-    if (n === ps0 && off % ps0 === 0 && off + n <= size()) {
-      // The common case: one whole page, copied without a view.
-      const pgno = off / ps0 + 1;
-      const src = st.buffer.get(pgno)?.bytes ?? storage.getPage(pgno);
-      if (src) h.set(src, dst);
-      else h.fill(0, dst, dst + n);
-      return OK;
-    }
-    const end = Math.min(off + n, size());
-    let at = off;
-    const ps = st.pageSize;
-    while (at < end) {
-      const pgno = Math.floor(at / ps) + 1;
-      const pageOff = at % ps;
-      const k = Math.min(ps - pageOff, end - at);
-      const src = st.buffer.get(pgno)?.bytes ?? storage.getPage(pgno);
-      if (src) h.set(src.subarray(pageOff, pageOff + k), dst + (at - off));
-      else h.fill(0, dst + (at - off), dst + (at - off) + k);
-      at += k;
-    }
-    if (at < off + n) {
-      h.fill(0, dst + Math.max(0, at - off), dst + n);
-      return IOERR_SHORT_READ;
-    }
-    return OK;
-  };
-
-  const writeMain = (src: number, n: number, off: number): number => {
-    if (st.pageSize === 0) {
-      if (off !== 0 || !isValidPageSize(n)) throw new LtxError("INVALID_STATE", `first write to an empty database must be page 1 (offset ${off}, ${n} bytes)`);
-      st.pageSize = n;
-    }
-    const ps = st.pageSize;
-    if (n !== ps || off % ps !== 0) throw new LtxError("INVALID_STATE", `write of ${n} bytes at ${off} is not one ${ps}-byte page (the page size cannot change under capture)`);
-    const h = heap();
-    const pgno = off / ps + 1;
-    if (pgno === 1) {
-      const raw = (h[src + 16]! << 8) | h[src + 17]!;
-      const declared = raw === 1 ? 65536 : raw;
-      if (declared !== ps) throw new LtxError("INVALID_STATE", `page 1 declares page size ${declared}, not ${ps} (the page size cannot change under capture)`);
-    }
-    let slot = st.buffer.get(pgno);
-    if (!slot) {
-      slot = take(ps);
-      st.buffer.set(pgno, slot);
-    }
-    slot.bytes.set(h.subarray(src, src + n));
-    const end = off + n;
-    if (end > size()) st.size = end;
-    return OK;
-  };
-
-  const truncateMain = (bytes: number): void => {
-    const ps = st.pageSize;
-    if (ps === 0) {
-      if (bytes === 0) return;
-      throw new LtxError("INVALID_STATE", `truncate of an empty database to ${bytes} bytes`);
-    }
-    if (bytes % ps !== 0) throw new LtxError("INVALID_STATE", `truncate to ${bytes} bytes is not a whole number of ${ps}-byte pages`);
-    if (bytes >= size()) return;
-    const keep = bytes / ps;
-    for (const [p, slot] of st.buffer) {
-      if (p <= keep) continue;
-      st.buffer.delete(p);
-      give(slot);
-    }
-    st.size = bytes;
-    if (st.low === null || bytes < st.low) st.low = bytes;
-  };
-
-  /** Empties the transaction buffer, its slots back to the pool. */
-  const clearBuffer = (): void => {
-    for (const slot of st.buffer.values()) give(slot);
-    st.buffer.clear();
-  };
-
-  const discard = (): void => {
-    clearBuffer();
-    st.size = null;
-    st.low = null;
-    if (storage.maxPage() === 0) st.pageSize = headerPageSize(storage.getPage(1));
-  };
-
-  /** True when the buffer holds a commit (not a rollback's playback): page 1's change counter moved. */
-  const isCommit = (): boolean => {
-    const p1 = st.buffer.get(1)?.bytes;
-    if (!p1) return false;
-    const old = storage.getPage(1);
-    return !old || u32(p1, 24) !== u32(old, 24);
-  };
-
-  const applyCommit = (): void => {
-    const ps = st.pageSize;
-    const before = storage.maxPage();
-    const commit = size() / ps;
-    const pages = new Map<number, Uint8Array | null>();
-    for (const [p, slot] of st.buffer) {
-      if (p > commit) continue;
-      // Page 1 of a commit always changed (its change counter moved); others are compared with the
-      // stored page, which exists only below the old size.
-      const old = p > 1 && p <= before ? storage.getPage(p) : undefined;
-      if (!old || !samePage(old, slot)) pages.set(p, slot.bytes);
-    }
-    for (let p = commit + 1; p <= before; p++) pages.set(p, null);
-    const low = Math.min(commit, before, st.low === null ? commit : st.low / ps);
-    // Offered in exchange (VfsBatch.exchange): a slot whose array the storage kept (its stored page
-    // is that very array, whatever apply returned) is the storage's now; the others are free again.
-    // The arrays the storage hands back (the pages it replaced) become slots.
-    const released = log.commit({ pages, commit, low }, true);
-    for (const [p, slot] of st.buffer) if (storage.getPage(p) !== slot.bytes) give(slot);
-    st.buffer.clear();
-    if (released) for (const b of released) if (b.length === ps && b.byteOffset % 4 === 0 && pool.length < POOL_PAGES) pool.push({ bytes: b, words: null });
-    st.size = null;
-    st.low = null;
-  };
-
   const main = (p: number): MainHandle | undefined => {
     const h = handles.get(p);
     return h?.kind === "main" ? h : undefined;
   };
   const mem = (p: number): MemHandle => handles.get(p) as MemHandle;
 
-  const releaseLock = (h: MainHandle, level: number): void => {
-    if (h.level >= LOCK_RESERVED && level <= LOCK_SHARED) {
-      if (st.reserved === h.id) st.reserved = 0;
-      if (st.pending === h.id) st.pending = 0;
-      if (st.exclusive === h.id) st.exclusive = 0;
-      // The write lock drops: what was not committed is a rollback's (or nothing).
-      discard();
-    }
-    if (h.level >= LOCK_SHARED && level === LOCK_NONE) st.shared--;
-    if (level < h.level) h.level = level;
-  };
-
   const io = new capi.sqlite3_io_methods();
   io.$iVersion = 1;
   const ioMethods = {
     xClose(p: number): number {
       const h = handles.get(p);
-      if (h?.kind === "main") releaseLock(h, LOCK_NONE);
+      if (h?.kind === "main") file.unlock(h, LOCK_NONE);
       handles.delete(p);
       return OK;
     },
     xRead(p: number, dst: number, n: number, off: number | bigint): number {
       try {
         const o = Number(off);
-        if (main(p)) return readMain(Number(dst), n, o);
+        if (main(p)) return file.read(heap(), Number(dst), n, o);
         const f = mem(p);
         const h = heap();
         const d = Number(dst);
@@ -394,7 +169,10 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
     xWrite(p: number, src: number, n: number, off: number | bigint): number {
       try {
         const o = Number(off);
-        if (main(p)) return writeMain(Number(src), n, o);
+        if (main(p)) {
+          file.write(heap(), Number(src), n, o);
+          return OK;
+        }
         const f = mem(p);
         if (o + n > f.data.length) {
           const d = new Uint8Array(Math.max(o + n, f.data.length * 2));
@@ -410,7 +188,7 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
     },
     xTruncate(p: number, sz: number | bigint): number {
       try {
-        if (main(p)) truncateMain(Number(sz));
+        if (main(p)) file.truncate(Number(sz));
         else {
           const f = mem(p);
           f.size = Math.min(f.size, Number(sz));
@@ -422,7 +200,7 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
     },
     xSync(p: number): number {
       try {
-        if (main(p) && isCommit()) applyCommit();
+        if (main(p)) file.sync();
         return OK;
       } catch (e) {
         return fail("xSync", e, IOERR_FSYNC);
@@ -430,7 +208,7 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
     },
     xFileSize(p: number, out: number): number {
       try {
-        wasm.poke64(out, BigInt(main(p) ? size() : mem(p).size));
+        wasm.poke64(out, BigInt(main(p) ? file.size() : mem(p).size));
         return OK;
       } catch (e) {
         return fail("xFileSize", e, IOERR_FSTAT);
@@ -439,29 +217,7 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
     xLock(p: number, level: number): number {
       try {
         const h = main(p);
-        if (!h || level <= h.level) return OK;
-        if (level === LOCK_SHARED) {
-          if ((st.pending && st.pending !== h.id) || (st.exclusive && st.exclusive !== h.id)) return BUSY;
-          st.shared++;
-          h.level = LOCK_SHARED;
-          return OK;
-        }
-        if (level === LOCK_RESERVED) {
-          if (h.level < LOCK_SHARED) return IOERR_LOCK;
-          if (st.reserved && st.reserved !== h.id) return BUSY;
-          if ((st.pending && st.pending !== h.id) || (st.exclusive && st.exclusive !== h.id)) return BUSY;
-          st.reserved = h.id;
-          h.level = LOCK_RESERVED;
-          return OK;
-        }
-        // EXCLUSIVE (via PENDING): every other SHARED lock must be gone.
-        if (st.reserved && st.reserved !== h.id) return BUSY;
-        st.pending = h.id;
-        if (h.level < LOCK_PENDING) h.level = LOCK_PENDING;
-        if (st.shared > 1) return BUSY;
-        st.exclusive = h.id;
-        h.level = LOCK_EXCLUSIVE;
-        return OK;
+        return h ? file.lock(h, level) : OK;
       } catch (e) {
         return fail("xLock", e, IOERR_LOCK);
       }
@@ -469,7 +225,7 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
     xUnlock(p: number, level: number): number {
       try {
         const h = main(p);
-        if (h && level < h.level) releaseLock(h, level);
+        if (h) file.unlock(h, level);
         return OK;
       } catch (e) {
         return fail("xUnlock", e, IOERR_UNLOCK);
@@ -477,7 +233,7 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
     },
     xCheckReservedLock(p: number, out: number): number {
       const h = main(p);
-      const held = !!h && ((st.reserved !== 0 && st.reserved !== h.id) || (st.pending !== 0 && st.pending !== h.id) || (st.exclusive !== 0 && st.exclusive !== h.id));
+      const held = !!h && file.reservedByOther(h);
       wasm.poke32(out, held ? 1 : 0);
       return OK;
     },
@@ -487,7 +243,7 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
         if (op === FCNTL_COMMIT_PHASETWO) {
           // The commit is done: apply what phase one's sync did not see (synchronous=OFF skips the
           // sync; VACUUM truncates the file after it).
-          if (st.buffer.size > 0 || st.size !== null) applyCommit();
+          file.commitPhaseTwo();
           return NOTFOUND;
         }
         if (op === FCNTL_PRAGMA) {
