@@ -118,163 +118,39 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
   let nextId = 0;
   let lastError: CaptureVfsError | undefined;
 
-  const fail = (method: string, e: unknown, rc: number): number => {
-    const error = e instanceof LtxError ? e : new LtxError("IO_ERROR", `capture VFS ${method}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
-    lastError = { method, error };
-    return rc;
-  };
   const heap = (): Uint8Array => wasm.heap8u();
   const pathBytes = new TextEncoder().encode(path);
-  /** True when the C string at `z` is `path`, compared in the heap without decoding it. */
-  const isPath = (z: number): boolean => {
-    if (!z) return false;
-    const h = heap();
-    for (let i = 0; i < pathBytes.length; i++) if (h[z + i] !== pathBytes[i]) return false;
-    return h[z + pathBytes.length] === 0;
+  const g: Glue = {
+    capi,
+    wasm,
+    name,
+    path,
+    storage,
+    file,
+    handles,
+    heap,
+    nextId: () => ++nextId,
+    fail(method: string, e: unknown, rc: number): number {
+      const error = e instanceof LtxError ? e : new LtxError("IO_ERROR", `capture VFS ${method}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+      lastError = { method, error };
+      return rc;
+    },
+    isPath(z: number): boolean {
+      if (!z) return false;
+      const h = heap();
+      for (let i = 0; i < pathBytes.length; i++) if (h[z + i] !== pathBytes[i]) return false;
+      return h[z + pathBytes.length] === 0;
+    },
+    main(p: number): MainHandle | undefined {
+      const h = handles.get(p);
+      return h?.kind === "main" ? h : undefined;
+    },
+    mem: (p: number): MemHandle => handles.get(p) as MemHandle,
   };
-
-  const main = (p: number): MainHandle | undefined => {
-    const h = handles.get(p);
-    return h?.kind === "main" ? h : undefined;
-  };
-  const mem = (p: number): MemHandle => handles.get(p) as MemHandle;
 
   const io = new capi.sqlite3_io_methods();
   io.$iVersion = 1;
-  const ioMethods = {
-    xClose(p: number): number {
-      const h = handles.get(p);
-      if (h?.kind === "main") file.unlock(h, LOCK_NONE);
-      handles.delete(p);
-      return OK;
-    },
-    xRead(p: number, dst: number, n: number, off: number | bigint): number {
-      try {
-        const o = Number(off);
-        if (main(p)) return file.read(heap(), Number(dst), n, o);
-        const f = mem(p);
-        const h = heap();
-        const d = Number(dst);
-        const k = Math.max(0, Math.min(n, f.size - o));
-        if (k > 0) h.set(f.data.subarray(o, o + k), d);
-        if (k < n) {
-          h.fill(0, d + k, d + n);
-          return IOERR_SHORT_READ;
-        }
-        return OK;
-      } catch (e) {
-        return fail("xRead", e, IOERR_READ);
-      }
-    },
-    xWrite(p: number, src: number, n: number, off: number | bigint): number {
-      try {
-        const o = Number(off);
-        if (main(p)) {
-          file.write(heap(), Number(src), n, o);
-          return OK;
-        }
-        const f = mem(p);
-        if (o + n > f.data.length) {
-          const d = new Uint8Array(Math.max(o + n, f.data.length * 2));
-          d.set(f.data.subarray(0, f.size));
-          f.data = d;
-        }
-        f.data.set(heap().subarray(Number(src), Number(src) + n), o);
-        if (o + n > f.size) f.size = o + n;
-        return OK;
-      } catch (e) {
-        return fail("xWrite", e, IOERR_WRITE);
-      }
-    },
-    xTruncate(p: number, sz: number | bigint): number {
-      try {
-        if (main(p)) file.truncate(Number(sz));
-        else {
-          const f = mem(p);
-          f.size = Math.min(f.size, Number(sz));
-        }
-        return OK;
-      } catch (e) {
-        return fail("xTruncate", e, IOERR_TRUNCATE);
-      }
-    },
-    xSync(p: number): number {
-      try {
-        if (main(p)) file.sync();
-        return OK;
-      } catch (e) {
-        return fail("xSync", e, IOERR_FSYNC);
-      }
-    },
-    xFileSize(p: number, out: number): number {
-      try {
-        wasm.poke64(out, BigInt(main(p) ? file.size() : mem(p).size));
-        return OK;
-      } catch (e) {
-        return fail("xFileSize", e, IOERR_FSTAT);
-      }
-    },
-    xLock(p: number, level: number): number {
-      try {
-        const h = main(p);
-        return h ? file.lock(h, level) : OK;
-      } catch (e) {
-        return fail("xLock", e, IOERR_LOCK);
-      }
-    },
-    xUnlock(p: number, level: number): number {
-      try {
-        const h = main(p);
-        if (h) file.unlock(h, level);
-        return OK;
-      } catch (e) {
-        return fail("xUnlock", e, IOERR_UNLOCK);
-      }
-    },
-    xCheckReservedLock(p: number, out: number): number {
-      const h = main(p);
-      const held = !!h && file.reservedByOther(h);
-      wasm.poke32(out, held ? 1 : 0);
-      return OK;
-    },
-    xFileControl(p: number, op: number, arg: number): number {
-      try {
-        if (!main(p)) return NOTFOUND;
-        if (op === FCNTL_COMMIT_PHASETWO) {
-          // The commit is done: apply what phase one's sync did not see (synchronous=OFF skips the
-          // sync; VACUUM truncates the file after it).
-          file.commitPhaseTwo();
-          return NOTFOUND;
-        }
-        if (op === FCNTL_PRAGMA) {
-          const ps = wasm.ptr?.size ?? 4;
-          const nameP = wasm.peekPtr(arg + ps);
-          const valP = wasm.peekPtr(arg + 2 * ps);
-          // Only journal_mode and locking_mode matter: skip decoding the others.
-          const c0 = heap()[nameP]! | 0x20;
-          if (c0 !== 0x6a && c0 !== 0x6c) return NOTFOUND;
-          const pragma = String(wasm.cstrToJs(nameP)).toLowerCase();
-          const value = valP ? String(wasm.cstrToJs(valP)).toLowerCase().trim() : null;
-          let refuse: string | null = null;
-          if (pragma === "journal_mode" && (value === "wal" || value === "off")) refuse = `the capture VFS needs a rollback journal (MEMORY, DELETE, TRUNCATE, PERSIST): refused journal_mode=${value}`;
-          if (pragma === "locking_mode" && value !== null && value !== "normal") refuse = `the capture VFS needs locking_mode=NORMAL (refused locking_mode=${value})`;
-          if (refuse) {
-            wasm.pokePtr(arg, wasm.allocCString(refuse));
-            return ERROR;
-          }
-        }
-        return NOTFOUND;
-      } catch (e) {
-        return fail("xFileControl", e, IOERR);
-      }
-    },
-    xSectorSize(): number {
-      return 4096;
-    },
-    xDeviceCharacteristics(): number {
-      return IOCAP_POWERSAFE_OVERWRITE;
-    },
-  };
+  const ioMethods = ioMethodsOf(g);
   s.vfs.installVfs({ io: { struct: io, methods: ioMethods } });
 
   const vfs = new capi.sqlite3_vfs();
@@ -287,44 +163,7 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
   vfs.$xCurrentTime = dflt.$xCurrentTime;
   vfs.$xCurrentTimeInt64 = dflt.$xCurrentTimeInt64;
   dflt.dispose();
-  const vfsMethods = {
-    xOpen(_pVfs: number, zName: number, pFile: number, flags: number, pOutFlags: number): number {
-      try {
-        const fname = zName && wasm.peek8(zName) ? String(wasm.cstrToJs(zName)) : null;
-        if (flags & OPEN_MAIN_DB) {
-          if (fname !== path) return fail("xOpen", new LtxError("INVALID_ARGUMENT", `capture VFS ${name} holds ${path}, not ${fname}`), CANTOPEN);
-          handles.set(pFile, { kind: "main", id: ++nextId, level: LOCK_NONE });
-        } else if (flags & OPEN_WAL) {
-          return fail("xOpen", new LtxError("UNSUPPORTED", `capture VFS ${name} does not run WAL mode (${fname})`), CANTOPEN);
-        } else {
-          // Temporary files and rollback journals: memory only. A journal is never "hot" (xAccess
-          // says it does not exist): the storage is never left half-written, so nothing needs it
-          // after a crash.
-          handles.set(pFile, { kind: "mem", data: new Uint8Array(0), size: 0 });
-        }
-        const f = new capi.sqlite3_file(pFile);
-        f.$pMethods = io.pointer;
-        f.dispose();
-        if (pOutFlags) wasm.poke32(pOutFlags, flags);
-        return OK;
-      } catch (e) {
-        return fail("xOpen", e, CANTOPEN);
-      }
-    },
-    xDelete(_pVfs: number, zName: number): number {
-      const fname = String(wasm.cstrToJs(zName));
-      if (fname === path) return fail("xDelete", new LtxError("UNSUPPORTED", `the capture VFS does not delete its database ${path}`), IOERR_DELETE);
-      return OK;
-    },
-    xAccess(_pVfs: number, zName: number, _flags: number, pOut: number): number {
-      // Called at every read transaction's start (is there a hot journal?): compared in the heap.
-      wasm.poke32(pOut, isPath(zName) && storage.maxPage() > 0 ? 1 : 0);
-      return OK;
-    },
-    xFullPathname(_pVfs: number, zName: number, n: number, pOut: number): number {
-      return wasm.cstrncpy(pOut, zName, n) < n ? OK : CANTOPEN;
-    },
-  };
+  const vfsMethods = vfsMethodsOf(g, io.pointer);
   s.vfs.installVfs({ vfs: { struct: vfs, name, methods: vfsMethods } });
 
   return {
@@ -342,4 +181,213 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
       io.dispose();
     },
   };
+}
+
+/** What the VFS's method tables share: the module, the database file and the open handles. */
+interface Glue {
+  // deno-lint-ignore no-explicit-any
+  readonly capi: any;
+  // deno-lint-ignore no-explicit-any
+  readonly wasm: any;
+  readonly name: string;
+  readonly path: string;
+  readonly storage: VfsStorage;
+  readonly file: CapturedFile;
+  readonly handles: Map<number, MainHandle | MemHandle>;
+  /** The wasm heap (a new view after the heap grows). */
+  heap(): Uint8Array;
+  /** The next connection id (never 0). */
+  nextId(): number;
+  /** Records the failure of a VFS method (SQLite sees only `rc`) and returns `rc`. */
+  fail(method: string, e: unknown, rc: number): number;
+  /** True when the C string at `z` is the database path, compared in the heap without decoding it. */
+  isPath(z: number): boolean;
+  /** The handle of the main database file at `p`, if that is what `p` is. */
+  main(p: number): MainHandle | undefined;
+  /** The in-memory file at `p` (any handle that is not the main database). */
+  mem(p: number): MemHandle;
+}
+
+/** The io_methods of every file the VFS opens: the main database goes to the CapturedFile, the rest lives in memory. */
+function ioMethodsOf(g: Glue) {
+  return {
+    xClose(p: number): number {
+      const h = g.handles.get(p);
+      if (h?.kind === "main") g.file.unlock(h, LOCK_NONE);
+      g.handles.delete(p);
+      return OK;
+    },
+    xRead(p: number, dst: number, n: number, off: number | bigint): number {
+      try {
+        const o = Number(off);
+        if (g.main(p)) return g.file.read(g.heap(), Number(dst), n, o);
+        const f = g.mem(p);
+        const h = g.heap();
+        const d = Number(dst);
+        const k = Math.max(0, Math.min(n, f.size - o));
+        if (k > 0) h.set(f.data.subarray(o, o + k), d);
+        if (k < n) {
+          h.fill(0, d + k, d + n);
+          return IOERR_SHORT_READ;
+        }
+        return OK;
+      } catch (e) {
+        return g.fail("xRead", e, IOERR_READ);
+      }
+    },
+    xWrite(p: number, src: number, n: number, off: number | bigint): number {
+      try {
+        const o = Number(off);
+        if (g.main(p)) {
+          g.file.write(g.heap(), Number(src), n, o);
+          return OK;
+        }
+        const f = g.mem(p);
+        if (o + n > f.data.length) {
+          const d = new Uint8Array(Math.max(o + n, f.data.length * 2));
+          d.set(f.data.subarray(0, f.size));
+          f.data = d;
+        }
+        f.data.set(g.heap().subarray(Number(src), Number(src) + n), o);
+        if (o + n > f.size) f.size = o + n;
+        return OK;
+      } catch (e) {
+        return g.fail("xWrite", e, IOERR_WRITE);
+      }
+    },
+    xTruncate(p: number, sz: number | bigint): number {
+      try {
+        if (g.main(p)) g.file.truncate(Number(sz));
+        else {
+          const f = g.mem(p);
+          f.size = Math.min(f.size, Number(sz));
+        }
+        return OK;
+      } catch (e) {
+        return g.fail("xTruncate", e, IOERR_TRUNCATE);
+      }
+    },
+    xSync(p: number): number {
+      try {
+        if (g.main(p)) g.file.sync();
+        return OK;
+      } catch (e) {
+        return g.fail("xSync", e, IOERR_FSYNC);
+      }
+    },
+    xFileSize(p: number, out: number): number {
+      try {
+        g.wasm.poke64(out, BigInt(g.main(p) ? g.file.size() : g.mem(p).size));
+        return OK;
+      } catch (e) {
+        return g.fail("xFileSize", e, IOERR_FSTAT);
+      }
+    },
+    xLock(p: number, level: number): number {
+      try {
+        const h = g.main(p);
+        return h ? g.file.lock(h, level) : OK;
+      } catch (e) {
+        return g.fail("xLock", e, IOERR_LOCK);
+      }
+    },
+    xUnlock(p: number, level: number): number {
+      try {
+        const h = g.main(p);
+        if (h) g.file.unlock(h, level);
+        return OK;
+      } catch (e) {
+        return g.fail("xUnlock", e, IOERR_UNLOCK);
+      }
+    },
+    xCheckReservedLock(p: number, out: number): number {
+      const h = g.main(p);
+      const held = !!h && g.file.reservedByOther(h);
+      g.wasm.poke32(out, held ? 1 : 0);
+      return OK;
+    },
+    xFileControl(p: number, op: number, arg: number): number {
+      try {
+        if (!g.main(p)) return NOTFOUND;
+        if (op === FCNTL_COMMIT_PHASETWO) {
+          // The commit is done: apply what phase one's sync did not see (synchronous=OFF skips the
+          // sync; VACUUM truncates the file after it).
+          g.file.commitPhaseTwo();
+          return NOTFOUND;
+        }
+        return op === FCNTL_PRAGMA ? pragmaControl(g, arg) : NOTFOUND;
+      } catch (e) {
+        return g.fail("xFileControl", e, IOERR);
+      }
+    },
+    xSectorSize(): number {
+      return 4096;
+    },
+    xDeviceCharacteristics(): number {
+      return IOCAP_POWERSAFE_OVERWRITE;
+    },
+  };
+}
+
+/** The VFS methods: opening the database (and memory-only temporary files and journals), access, paths. */
+function vfsMethodsOf(g: Glue, ioPointer: number) {
+  return {
+    xOpen(_pVfs: number, zName: number, pFile: number, flags: number, pOutFlags: number): number {
+      try {
+        const fname = zName && g.wasm.peek8(zName) ? String(g.wasm.cstrToJs(zName)) : null;
+        if (flags & OPEN_MAIN_DB) {
+          if (fname !== g.path) return g.fail("xOpen", new LtxError("INVALID_ARGUMENT", `capture VFS ${g.name} holds ${g.path}, not ${fname}`), CANTOPEN);
+          g.handles.set(pFile, { kind: "main", id: g.nextId(), level: LOCK_NONE });
+        } else if (flags & OPEN_WAL) {
+          return g.fail("xOpen", new LtxError("UNSUPPORTED", `capture VFS ${g.name} does not run WAL mode (${fname})`), CANTOPEN);
+        } else {
+          // Temporary files and rollback journals: memory only. A journal is never "hot" (xAccess
+          // says it does not exist): the storage is never left half-written, so nothing needs it
+          // after a crash.
+          g.handles.set(pFile, { kind: "mem", data: new Uint8Array(0), size: 0 });
+        }
+        const f = new g.capi.sqlite3_file(pFile);
+        f.$pMethods = ioPointer;
+        f.dispose();
+        if (pOutFlags) g.wasm.poke32(pOutFlags, flags);
+        return OK;
+      } catch (e) {
+        return g.fail("xOpen", e, CANTOPEN);
+      }
+    },
+    xDelete(_pVfs: number, zName: number): number {
+      const fname = String(g.wasm.cstrToJs(zName));
+      if (fname === g.path) return g.fail("xDelete", new LtxError("UNSUPPORTED", `the capture VFS does not delete its database ${g.path}`), IOERR_DELETE);
+      return OK;
+    },
+    xAccess(_pVfs: number, zName: number, _flags: number, pOut: number): number {
+      // Called at every read transaction's start (is there a hot journal?): compared in the heap.
+      g.wasm.poke32(pOut, g.isPath(zName) && g.storage.maxPage() > 0 ? 1 : 0);
+      return OK;
+    },
+    xFullPathname(_pVfs: number, zName: number, n: number, pOut: number): number {
+      return g.wasm.cstrncpy(pOut, zName, n) < n ? OK : CANTOPEN;
+    },
+  };
+}
+
+/**
+ * SQLITE_FCNTL_PRAGMA: refuses the journal and locking modes the capture cannot run under (the
+ * message goes to SQLite as the pragma's error); NOTFOUND lets SQLite handle every other pragma.
+ */
+function pragmaControl(g: Glue, arg: number): number {
+  const ps = g.wasm.ptr?.size ?? 4;
+  const nameP = g.wasm.peekPtr(arg + ps);
+  const valP = g.wasm.peekPtr(arg + 2 * ps);
+  // Only journal_mode and locking_mode matter: skip decoding the others.
+  const c0 = g.heap()[nameP]! | 0x20;
+  if (c0 !== 0x6a && c0 !== 0x6c) return NOTFOUND;
+  const pragma = String(g.wasm.cstrToJs(nameP)).toLowerCase();
+  const value = valP ? String(g.wasm.cstrToJs(valP)).toLowerCase().trim() : null;
+  let refuse: string | null = null;
+  if (pragma === "journal_mode" && (value === "wal" || value === "off")) refuse = `the capture VFS needs a rollback journal (MEMORY, DELETE, TRUNCATE, PERSIST): refused journal_mode=${value}`;
+  if (pragma === "locking_mode" && value !== null && value !== "normal") refuse = `the capture VFS needs locking_mode=NORMAL (refused locking_mode=${value})`;
+  if (!refuse) return NOTFOUND;
+  g.wasm.pokePtr(arg, g.wasm.allocCString(refuse));
+  return ERROR;
 }
