@@ -9,10 +9,8 @@
  * listing walks only the directories under the prefix and sorts the decoded keys in byte order, as
  * the other stores list.
  *
- * File format. Each file holds an 8-byte header (`LTXO`, then the length of a JSON block as a
- * little-endian u32), the JSON block (`etag`, `mtime` in ms, `metadata`, `contentType`) and the
- * object's bytes. Data and metadata are therefore written together in one atomic step. The ETag is
- * minted per put (time and randomness), so every write gets a new one.
+ * File format: opfs-object.ts (a header with the object's metadata, then its bytes, in one file,
+ * written in one atomic step).
  *
  * Guarantees OPFS gives and what this store builds on them. `createWritable()` writes into a swap
  * file and replaces the target only when `close()` succeeds: readers see the old object or the new
@@ -31,6 +29,7 @@ import { LtxError } from "../errors.ts";
 import type { BlobInfo, BlobStore, ByteRange, DeleteOptions, GetOptions, ListOptions, PutBody, PutOptions } from "./blob-store.ts";
 import { chunkSizeOf, clipRange, collectBody } from "./body.ts";
 import { compareKeys, unquote } from "./memory.ts";
+import { encodeHeader, errName, ioError, mintEtag, readObject, readSlice, type Found, type Meta } from "./opfs-object.ts";
 
 // ---- The subset of the File System Access / OPFS API this store uses (typed here, so the core needs no DOM types).
 
@@ -87,25 +86,7 @@ export interface OpfsStoreOptions {
   lockScope?: string;
 }
 
-const MAGIC = 0x4f58544c; // "LTXO" read as little-endian u32
-const HEADER = 8;
-const MAX_META = 64 * 1024;
 const DIR_SUFFIX = "%2F";
-
-interface Meta {
-  etag: string;
-  mtime: number;
-  metadata: Record<string, string>;
-  contentType?: string;
-}
-
-interface Found {
-  file: OpfsFile;
-  meta: Meta;
-  /** Offset of the object's first byte in the file. */
-  start: number;
-  size: number;
-}
 
 /** A BlobStore over an OPFS directory (browsers; Deno and workers do not have OPFS). */
 export class OpfsStore implements BlobStore {
@@ -276,41 +257,6 @@ export class OpfsStore implements BlobStore {
   }
 }
 
-/** Reads the header of one object file; null when the file is empty (a put not yet committed). */
-async function readObject(fh: OpfsFileHandle, key: string): Promise<Found | null> {
-  let file: OpfsFile;
-  try {
-    file = await fh.getFile();
-  } catch (e) {
-    if (errName(e) === "NotFoundError") return null;
-    throw ioError(`read ${JSON.stringify(key)}`, e);
-  }
-  if (file.size === 0) return null;
-  const first = await readSlice(file, 0, Math.min(file.size, 4096), key);
-  const dv = new DataView(first.buffer, first.byteOffset, first.byteLength);
-  if (first.length < HEADER || dv.getUint32(0, true) !== MAGIC) throw corrupt(key, "bad magic");
-  const n = dv.getUint32(4, true);
-  if (n > MAX_META || HEADER + n > file.size) throw corrupt(key, `metadata length ${n}`);
-  const json = HEADER + n <= first.length ? first.subarray(HEADER, HEADER + n) : await readSlice(file, HEADER, HEADER + n, key);
-  let meta: Meta;
-  try {
-    meta = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(json)) as Meta;
-  } catch {
-    throw corrupt(key, "metadata is not JSON");
-  }
-  if (typeof meta?.etag !== "string" || typeof meta.mtime !== "number" || typeof meta.metadata !== "object" || meta.metadata === null) throw corrupt(key, "metadata fields");
-  return { file, meta, start: HEADER + n, size: file.size - HEADER - n };
-}
-
-async function readSlice(file: OpfsFile, start: number, end: number, key: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await file.slice(start, end).arrayBuffer());
-  } catch (e) {
-    // A File goes stale when the object is replaced while it is read (NotReadableError).
-    throw new LtxError("STORE_ERROR", `read ${JSON.stringify(key)}: ${errName(e) ?? "error"} (the object may have been replaced while it was read)`, { cause: e });
-  }
-}
-
 /** Collects every committed-or-pending object file under `dir` whose key may start with base + rest. */
 async function walk(dir: OpfsDirectoryHandle, base: string, rest: string, out: { key: string; handle: OpfsFileHandle }[]): Promise<void> {
   for await (const [name, h] of dir.entries()) {
@@ -351,24 +297,6 @@ function decodeSegment(name: string): string | null {
   }
 }
 
-function encodeHeader(meta: Meta): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify(meta));
-  if (json.length > MAX_META) throw new LtxError("LIMIT_EXCEEDED", `object metadata exceeds ${MAX_META} bytes`);
-  const out = new Uint8Array(HEADER + json.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, MAGIC, true);
-  dv.setUint32(4, json.length, true);
-  out.set(json, HEADER);
-  return out;
-}
-
-let etagSeq = 0;
-function mintEtag(): string {
-  const r = new Uint32Array(2);
-  globalThis.crypto.getRandomValues(r);
-  return `o${Date.now().toString(16)}${(++etagSeq & 0xffff).toString(16).padStart(4, "0")}${r[0]!.toString(16).padStart(8, "0")}${r[1]!.toString(16).padStart(8, "0")}`;
-}
-
 /** A lock manager within this JavaScript realm (used when Web Locks are absent). */
 function realmLocks(): OpfsLockManager {
   const tails = new Map<string, Promise<unknown>>();
@@ -392,21 +320,6 @@ async function opfsCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
   } catch (e) {
     throw ioError(what, e);
   }
-}
-
-function errName(e: unknown): string | undefined {
-  return typeof e === "object" && e !== null && "name" in e ? String((e as { name: unknown }).name) : undefined;
-}
-
-function ioError(what: string, e: unknown): LtxError {
-  if (e instanceof LtxError) return e;
-  const name = errName(e);
-  const code = name === "QuotaExceededError" ? "LIMIT_EXCEEDED" : "IO_ERROR";
-  return new LtxError(code, `${what}: ${name ?? "error"}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-}
-
-function corrupt(key: string, why: string): LtxError {
-  return new LtxError("IO_ERROR", `${JSON.stringify(key)}: not an object file of OpfsStore (${why})`);
 }
 
 function precondition(method: string, key: string, why: string): LtxError {
