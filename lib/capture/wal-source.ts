@@ -15,7 +15,8 @@ import { L0_BUILD_MAX, l0Builds } from "./build-gate.ts";
 import { allPgnos, encodePages, incrementalPgnos, readPages, rechunk, streamPages, windowed } from "./l0-pages.ts";
 import { isBusyError, LitestreamConnections } from "./litestream-conn.ts";
 import type { FileAccess, RandomAccessReader, SqliteOpener } from "./sqlite.ts";
-import { DEFAULT_MAX_SYNC_WAL_BYTES, frameSize, planSync, readWalHeader, scanWal, type SyncPlan, type WalPosition } from "./wal-reader.ts";
+import { WalFiles } from "./wal-files.ts";
+import { DEFAULT_MAX_SYNC_WAL_BYTES, frameSize, planSync, scanWal, type SyncPlan, type WalPosition } from "./wal-reader.ts";
 import { WAL_HEADER_SIZE, type WalHeader } from "./wal.ts";
 import { checkpointPolicy, DEFAULT_CHECKPOINT, type CheckpointConfig } from "./checkpoint-policy.ts";
 
@@ -70,11 +71,6 @@ function walPosition(p: Position): WalPosition {
 /** How long a sync waits for the uploads of the files it captured before its checkpoint policy runs. */
 const UPLOAD_HEAD_START_MS = 1000;
 
-/**
- * WAL bytes captured since the last flush after which a sync starts the next one in the background
- * (where the file access can flush): the checkpoint's own flush then finds at most about this much.
- */
-const FLUSH_AHEAD_BYTES = 16 << 20;
 
 /** Resolves when `p` settles or after `ms`, whichever comes first. */
 function within(p: Promise<unknown>, ms: number): Promise<void> {
@@ -98,21 +94,18 @@ export class WalSource {
   #syncedSinceCheckpoint = false;
   /** Commits landed during the sync() running now: its checkpoint could not be sealed. */
   #busyWal = false;
-  /** WAL end (bytes, in the captured generation) the last background flush started at, and that flush. */
-  #flushedTo = { salt1: 0, end: 0 };
-  #flushing: Promise<void> | null = null;
   /** The `written` callback of the sync() running now. */
   #written: ((txid: bigint) => void) | undefined;
   #closed = false;
-  /** The WAL and database files, kept open between syncs where the file access names files (see `RandomAccessReader.id`). */
-  #walFile: RandomAccessReader | null = null;
-  #dbFile: RandomAccessReader | null = null;
+  /** The WAL and database files, kept open between syncs, and the WAL's flushes. */
+  readonly #files: WalFiles;
 
   private constructor(o: WalSourceOptions) {
     this.#o = o;
     this.path = o.path;
     this.walPath = o.path + "-wal";
     this.local = o.local;
+    this.#files = new WalFiles(o.files, this.path, this.walPath, () => this.#bump());
     this.#cfg = { ...DEFAULT_CHECKPOINT, ...stripUndefined(o) };
   }
 
@@ -194,7 +187,7 @@ export class WalSource {
         const version = this.#c!.dataVersion();
         await this.#syncAll();
         this.#busyWal = this.#c!.dataVersion() !== version;
-        this.#flushAhead();
+        if (this.#pos) this.#files.flushAhead(walPosition(this.#pos));
         const first = uploads.splice(0);
         if (first.length) await within(Promise.all(first), UPLOAD_HEAD_START_MS);
         await checkpointPolicy(this.#checkpointHost(), this.#cfg);
@@ -203,26 +196,6 @@ export class WalSource {
       }
       return this.txid;
     });
-  }
-
-  /**
-   * Starts a background flush of the WAL once FLUSH_AHEAD_BYTES more of it were captured since the
-   * last one. A checkpoint fsyncs the whole WAL before copying it, and everything it flushes holds
-   * up the captures queued behind it (in a burst, hundreds of MB and hundreds of ms): flushed
-   * ahead while the captures go on, the checkpoint's flush finds little. Its errors are left to
-   * the checkpoint's own flush, which reports them.
-   */
-  #flushAhead(): void {
-    const flush = this.#o.files.flush;
-    if (!flush || this.#flushing || !this.#pos) return;
-    const { offset: end, salt1 } = walPosition(this.#pos);
-    const from = this.#flushedTo.salt1 === salt1 ? this.#flushedTo.end : 0; // a new WAL generation from its start
-    if (end - from < FLUSH_AHEAD_BYTES) return;
-    this.#flushedTo = { salt1, end };
-    this.#flushing = flush
-      .call(this.#o.files, this.walPath)
-      .catch(() => {})
-      .finally(() => (this.#flushing = null));
   }
 
   /** Syncs until no committed frame is left unread. */
@@ -234,104 +207,12 @@ export class WalSource {
   }
 
   /**
-   * Opens the WAL, forcing a frame first when it has no header. The caller owns (and closes) the
-   * handle: snapshots read it after the sync lane moved on.
-   */
-  async #openWalOwned(): Promise<{ f: RandomAccessReader; h: WalHeader }> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const f = await this.#o.files.open(this.walPath);
-      if (f) {
-        try {
-          const h = await readWalHeader(f);
-          if (h) return { f, h };
-        } catch (e) {
-          await f.close();
-          throw e;
-        }
-        await f.close();
-      }
-      this.#bump();
-    }
-    throw new LtxError("INVALID_STATE", `wal ${this.walPath} has no header after a forced write`);
-  }
-
-  /**
-   * The WAL for the sync lane, with its header and size: the handle of the previous sync when the
-   * path still names the same file (one stat instead of open, fstat and close per sync), else a
-   * new one. A WAL is deleted and created again only when no connection has the database open,
-   * and this source keeps two open, but a file of another identity is never read through the old
-   * handle. The handle stays owned by the source (closed by close() or after an I/O error).
-   */
-  async #openWal(): Promise<{ f: RandomAccessReader; h: WalHeader; size: number }> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const st = await this.#o.files.stat(this.walPath);
-      let f = this.#walFile;
-      if (f && (!st || st.id === undefined || st.id !== f.id)) {
-        this.#walFile = null;
-        await f.close();
-        f = null;
-      }
-      if (!f && st) {
-        f = await this.#o.files.open(this.walPath);
-        if (f?.id !== undefined && f.id === st.id) this.#walFile = f;
-      }
-      if (f) {
-        const owned = f !== this.#walFile;
-        try {
-          const h = await readWalHeader(f);
-          if (h) {
-            if (owned) {
-              // Without file identities the handle lives for one step, as it was opened.
-              const size = await f.size();
-              return { f: onceClosed(f), h, size };
-            }
-            return { f: kept(f), h, size: st!.size };
-          }
-        } catch (e) {
-          await this.#dropFiles();
-          if (owned) await f.close();
-          throw e;
-        }
-        if (owned) await f.close();
-      }
-      this.#bump();
-    }
-    throw new LtxError("INVALID_STATE", `wal ${this.walPath} has no header after a forced write`);
-  }
-
-  /** The database file for page reads: kept open like the WAL; null when it does not exist. */
-  async #openDb(): Promise<RandomAccessReader | null> {
-    const st = await this.#o.files.stat(this.path);
-    let f = this.#dbFile;
-    if (f && (!st || st.id === undefined || st.id !== f.id)) {
-      this.#dbFile = null;
-      await f.close();
-      f = null;
-    }
-    if (f) return kept(f);
-    if (!st) return null;
-    f = await this.#o.files.open(this.path);
-    if (f?.id !== undefined && f.id === st.id) {
-      this.#dbFile = f;
-      return kept(f);
-    }
-    return f && onceClosed(f);
-  }
-
-  /** Closes the kept handles (after an I/O error, and at close()). */
-  async #dropFiles(): Promise<void> {
-    const fs = [this.#walFile, this.#dbFile];
-    this.#walFile = this.#dbFile = null;
-    for (const f of fs) await f?.close();
-  }
-
-  /**
    * Writes at most one L0 file. `force` names the reason for a snapshot that must be taken. The
    * build runs under the process's byte budget of L0 builds (l0Builds).
    */
   async #syncOnce(force?: string): Promise<{ wrote: boolean; limited: boolean }> {
     for (let attempt = 0; ; attempt++) {
-      const { f, h, size: walSize } = await this.#openWal();
+      const { f, h, size: walSize } = await this.#files.openWal();
       const pos = this.#pos ? walPosition(this.#pos) : null;
       // What this build may hold: the WAL it has to read, or the most a build holds for a snapshot.
       const same = pos && pos.salt1 === h.salt1 && pos.salt2 === h.salt2 && walSize >= pos.offset;
@@ -370,7 +251,7 @@ export class WalSource {
         nodeID: 0n,
       };
       const pgnos = inc ? incrementalPgnos(scan.pages, plan.prevCommit, scan.commit, this.#pageSize) : [...allPgnos(scan.commit, this.#pageSize)];
-      const dbFile = await this.#openDb();
+      const dbFile = await this.#files.openDb();
       try {
         const src = { db: dbFile && windowed(dbFile), wal: windowed(f), header: h, pageSize: this.#pageSize, map: scan.pages, data: scan.data };
         const body = encodePages(header, readPages(src, pgnos), this.#o.pageEncoding ?? "block", this.#o.compressL0 ?? true);
@@ -389,7 +270,7 @@ export class WalSource {
       this.#written?.(txid);
       return { wrote: true, limited: scan.limited };
     } catch (e) {
-      if (isIoError(e)) await this.#dropFiles(); // a file that failed a read is opened again by the next sync
+      if (isIoError(e)) await this.#files.drop(); // a file that failed a read is opened again by the next sync
       throw e;
     } finally {
       await f.close();
@@ -430,13 +311,12 @@ export class WalSource {
     // the synchronous driver call. Flushed here first through the I/O threads (before and after
     // the sync, which can take long enough for a burst to dirty as much again), the checkpoint's
     // own fsync finds only what was committed since.
-    await this.#flushing;
-    await this.#o.files.flush?.(this.walPath);
+    await this.#files.flushWal();
     for (let attempt = 0; ; attempt++) {
       const version = mode === "PASSIVE" ? c.dataVersion() : 0;
       await this.#syncAll();
-      await this.#o.files.flush?.(this.walPath);
-      const w = await this.#openWal();
+      await this.#files.flushWal();
+      const w = await this.#files.openWal();
       await w.f.close();
       h = w.h;
       p = this.#pos!;
@@ -468,7 +348,7 @@ export class WalSource {
     if (mode === "PASSIVE" && aligned && r.busy === 0 && r.log === frames) this.#sealed = { salt1: h.salt1, salt2: h.salt2 };
     c.bump();
     this.#syncedSinceCheckpoint = false;
-    const after = await this.#openWal();
+    const after = await this.#files.openWal();
     await after.f.close();
     if (`${after.h.salt1}:${after.h.salt2}` === before) {
       this.#sealed = null; // no restart: the seal proves nothing about frames written after it
@@ -519,11 +399,11 @@ export class WalSource {
   snapshot(): Promise<{ txid: bigint; timestamp: number; body: ReadableStream<Uint8Array> }> {
     return this.#exclusive(async () => {
       await this.#syncAll();
-      let { f, h } = await this.#openWalOwned();
+      let { f, h } = await this.#files.openWalOwned();
       if (!this.#pos || this.#pos.header.walSalt1 !== h.salt1 || this.#pos.header.walSalt2 !== h.salt2) {
         await f.close();
         await this.#syncAll("align the position with the wal generation before a snapshot");
-        ({ f, h } = await this.#openWalOwned());
+        ({ f, h } = await this.#files.openWalOwned());
       }
       const pos = this.#pos!;
       const end = walPosition(pos).offset;
@@ -592,8 +472,7 @@ export class WalSource {
   close(): Promise<void> {
     return this.#exclusive(async () => {
       this.#closed = true;
-      await this.#flushing;
-      await this.#dropFiles();
+      await this.#files.close();
       this.#closeConnections();
     });
   }
@@ -602,26 +481,6 @@ export class WalSource {
     this.#c?.close();
     this.#c = null;
   }
-}
-
-/** A kept handle lent to one step: its close() is a no-op (the source closes it). */
-function kept(f: RandomAccessReader): RandomAccessReader {
-  return { id: f.id, size: () => f.size(), read: (o, n) => f.read(o, n), close: async () => {} };
-}
-
-/** A handle of one step whose close() may be called more than once. */
-function onceClosed(f: RandomAccessReader): RandomAccessReader {
-  let closed = false;
-  return {
-    id: f.id,
-    size: () => f.size(),
-    read: (o, n) => f.read(o, n),
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      await f.close();
-    },
-  };
 }
 
 function isIoError(e: unknown): boolean {
