@@ -248,6 +248,111 @@ async function defaultReplicate(): Promise<ReplicateFunction> {
 
 /** Runs `ltxkit replicate` with the given arguments; returns the exit code. */
 export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise<number> {
+  const env = deps.env ?? process.env;
+  const cwd = deps.cwd ?? process.cwd();
+  const f = await readFlags(argv, env, cwd);
+  const { cfg, once } = f;
+  const log = new SlogLogger(deps.io, f.json, deps.now, f.minLevel);
+  const open = deps.openReplica ?? ((url, e) => openReplica(url, { env: e, fileStore: (dir) => new FsStore(dir), s3Store: (o) => new S3Store(o) }));
+  // Replicas are opened before anything starts, so a bad URL or missing credentials fail fast.
+  const planOf = (db: ReplicateDbConfig): Plan => ({
+    db,
+    replicas: db.replicas.map((r) => {
+      try {
+        const replica = open(r.url, { ...env, ...r.env });
+        return r.keyPrefix !== undefined && replica.kind === "s3" ? { ...replica, layout: s3Layout(r.keyPrefix, true) } : replica;
+      } catch (e) {
+        // a config problem (exit 1), not a misuse of the command line
+        if (f.fromConfig && e instanceof LtxError) throw new LtxError("INVALID_CONFIG", `database ${db.path}: replica ${redact(r.url)}: ${e.message}`, { cause: e });
+        throw e;
+      }
+    }),
+  });
+  const plans = cfg.dbs.map(planOf);
+  // -restore-if-db-not-exists: before any database is opened, as Litestream does
+  if (!(await restoreMissing(plans, log, deps.restoreDb ?? restoreFromReplica))) return 1;
+
+  const replicate = deps.replicate ?? (await defaultReplicate());
+  const signals: StopSignal[] = [];
+  const waiters: Array<{ seen: number; resolve: () => void }> = [];
+  const unsubscribe = (deps.onSignal ?? processSignals)((sig) => {
+    signals.push(sig);
+    for (const w of waiters.splice(0)) {
+      if (signals.length > w.seen) w.resolve();
+      else waiters.push(w);
+    }
+  });
+  const r: Run = {
+    cfg,
+    log,
+    deps,
+    plans,
+    running: [],
+    signals,
+    nextSignal: (seen: number) =>
+      new Promise<void>((resolve) => {
+        if (signals.length > seen) resolve();
+        else waiters.push({ seen, resolve });
+      }),
+    closeAll: () => closeAll(r.running, cfg, log, deps, signals, r.nextSignal),
+  };
+  try {
+    const start = async ({ db, replicas }: Plan) => {
+      const o = optionsOf(db, cfg, env);
+      if (f.lease && replicas.every((x) => x.kind === "s3" || x.kind === "file")) o.lease = f.lease;
+      const handle = await replicate(db.path, replicas, o);
+      r.running.push({ db, handle });
+      handle.addEventListener("error", (ev) => log.error("replication error", { path: db.path, error: errorText(eventError(ev)) }));
+      handle.addEventListener("lease", (ev) => logLease(log, db.path, ev));
+      log.info("initialized db", { path: db.path });
+      db.replicas.forEach((x) => logReplica(log, x.url, x.syncInterval));
+    };
+    for (const plan of plans) {
+      try {
+        await start(plan);
+      } catch (e) {
+        log.error("cannot open database", { path: plan.db.path, error: errorText(e) });
+        await r.closeAll();
+        return 1;
+      }
+    }
+    for (const w of cfg.watched) log.info("found databases in directory", { dir: w.dir, count: r.running.filter((x) => isUnder(x.db.path, w.dir)).length, watch: true });
+    if (once) return await runOnce(r, f.forceSnapshot, f.enforceRetention);
+    if (f.execCmd) return await runExec(r, f.execCmd, env);
+    const stopWatching = cfg.watched.length ? watchDirectories(cfg, r.running, planOf, start, log, deps) : () => Promise.resolve();
+    await r.nextSignal(0);
+    log.info("signal received, ltxkit shutting down", { signal: SIGNAL_NAMES[signals[0]!] });
+    await stopWatching();
+    const closed = await r.closeAll();
+    log.info("ltxkit shut down");
+    return closed;
+  } finally {
+    unsubscribe();
+  }
+}
+
+/** One database to replicate and its opened replicas. */
+interface Plan {
+  db: ReplicateDbConfig;
+  replicas: Replica[];
+}
+
+/** A running `replicate`: its databases, the signals received, and how to close them all. */
+interface Run {
+  cfg: ReplicateConfig;
+  log: SlogLogger;
+  deps: ReplicateDeps;
+  plans: Plan[];
+  running: Array<{ db: ReplicateDbConfig; handle: ReplicationHandleLike }>;
+  signals: StopSignal[];
+  /** Resolves once more than `seen` signals have arrived. */
+  nextSignal(seen: number): Promise<void>;
+  /** Closes every running database (see closeAll); the exit code it adds. */
+  closeAll(): Promise<number>;
+}
+
+/** The flags of `replicate`, checked against each other, and the configuration they name. */
+async function readFlags(argv: string[], env: Record<string, string | undefined>, cwd: string) {
   const a = parseArgs(argv, [
     { names: ["config"], type: "string" },
     { names: ["once"], type: "boolean" },
@@ -262,8 +367,6 @@ export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise
     { names: ["lease-ttl"], type: "string" },
     { names: ["lease-keep-alive"], type: "boolean" },
   ]);
-  const env = deps.env ?? process.env;
-  const cwd = deps.cwd ?? process.cwd();
   const once = bool(a, "once"), forceSnapshot = bool(a, "force-snapshot");
   const configFlag = str(a, "config");
   if (a.positionals.length === 1) throw new LtxError("INVALID_ARGUMENT", `must specify at least one replica URL for ${a.positionals[0]}`);
@@ -294,27 +397,21 @@ export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise
   if (bool(a, "lease-keep-alive") && bool(a, "no-lease")) throw new LtxError("INVALID_ARGUMENT", "cannot specify -lease-keep-alive with -no-lease");
   const lease = bool(a, "no-lease") ? undefined : { ttl: leaseTtl, ...(bool(a, "lease-keep-alive") ? { keepAlive: true } : {}) };
 
-  const log = new SlogLogger(deps.io, bool(a, "json"), deps.now, minLevel);
-  const open = deps.openReplica ?? ((url, e) => openReplica(url, { env: e, fileStore: (dir) => new FsStore(dir), s3Store: (o) => new S3Store(o) }));
-  // Replicas are opened before anything starts, so a bad URL or missing credentials fail fast.
-  const fromConfig = a.positionals.length === 0;
-  const planOf = (db: ReplicateDbConfig) => ({
-    db,
-    replicas: db.replicas.map((r) => {
-      try {
-        const replica = open(r.url, { ...env, ...r.env });
-        return r.keyPrefix !== undefined && replica.kind === "s3" ? { ...replica, layout: s3Layout(r.keyPrefix, true) } : replica;
-      } catch (e) {
-        // a config problem (exit 1), not a misuse of the command line
-        if (fromConfig && e instanceof LtxError) throw new LtxError("INVALID_CONFIG", `database ${db.path}: replica ${redact(r.url)}: ${e.message}`, { cause: e });
-        throw e;
-      }
-    }),
-  });
-  const plans = cfg.dbs.map(planOf);
+  return {
+    cfg,
+    once,
+    forceSnapshot,
+    enforceRetention,
+    execCmd,
+    lease,
+    minLevel,
+    json: bool(a, "json"),
+    fromConfig: a.positionals.length === 0,
+  };
+}
 
-  // -restore-if-db-not-exists: before any database is opened, as Litestream does
-  const restoreDb = deps.restoreDb ?? restoreFromReplica;
+/** -restore-if-db-not-exists: restores each missing database from its first replica; false when one failed. */
+async function restoreMissing(plans: Plan[], log: SlogLogger, restoreDb: NonNullable<ReplicateDeps["restoreDb"]>): Promise<boolean> {
   for (const { db, replicas } of plans) {
     if (!db.restoreIfNotExists) continue;
     if (await pathExists(db.path)) {
@@ -327,123 +424,78 @@ export async function runReplicate(argv: string[], deps: ReplicateDeps): Promise
       else log.info("no backup found, starting fresh", { path: db.path });
     } catch (e) {
       log.error("restore failed", { path: db.path, error: errorText(e) });
-      return 1;
+      return false;
     }
   }
+  return true;
+}
 
-  const replicate = deps.replicate ?? (await defaultReplicate());
-  const running: Array<{ db: ReplicateDbConfig; handle: ReplicationHandleLike }> = [];
-  const signals: StopSignal[] = [];
-  const waiters: Array<{ seen: number; resolve: () => void }> = [];
-  const unsubscribe = (deps.onSignal ?? processSignals)((sig) => {
-    signals.push(sig);
-    for (const w of waiters.splice(0)) {
-      if (signals.length > w.seen) w.resolve();
-      else waiters.push(w);
-    }
-  });
-  /** Resolves once more than `seen` signals have arrived. */
-  const nextSignal = (seen: number) =>
-    new Promise<void>((resolve) => {
-      if (signals.length > seen) resolve();
-      else waiters.push({ seen, resolve });
-    });
-  try {
-    const start = async ({ db, replicas }: { db: ReplicateDbConfig; replicas: Replica[] }) => {
-      const o = optionsOf(db, cfg, env);
-      if (lease && replicas.every((r) => r.kind === "s3" || r.kind === "file")) o.lease = lease;
-      const handle = await replicate(db.path, replicas, o);
-      running.push({ db, handle });
-      handle.addEventListener("error", (ev) => log.error("replication error", { path: db.path, error: errorText(eventError(ev)) }));
-      handle.addEventListener("lease", (ev) => logLease(log, db.path, ev));
-      log.info("initialized db", { path: db.path });
-      db.replicas.forEach((r) => logReplica(log, r.url, r.syncInterval));
-    };
-    for (const plan of plans) {
-      try {
-        await start(plan);
-      } catch (e) {
-        log.error("cannot open database", { path: plan.db.path, error: errorText(e) });
-        await closeAll(running, cfg, log, deps, signals, nextSignal);
-        return 1;
+/** -once: syncs each database (then the forced snapshot and retention, when asked), and closes. */
+async function runOnce(r: Run, forceSnapshot: boolean, enforceRetention: boolean): Promise<number> {
+  const { log, signals } = r;
+  let code = 0;
+  for (const { db, handle } of r.running) {
+    if (signals.length) break;
+    try {
+      log.info("syncing database", { path: db.path });
+      const txid = await handle.sync();
+      log.info("synced database", { path: db.path, txid });
+      if (forceSnapshot) {
+        log.info("taking snapshot", { path: db.path });
+        await writeForcedSnapshot(handle, r.plans.find((p) => p.db === db)!.replicas);
       }
-    }
-    for (const w of cfg.watched) log.info("found databases in directory", { dir: w.dir, count: running.filter((r) => isUnder(r.db.path, w.dir)).length, watch: true });
-
-    if (once) {
-      let code = 0;
-      for (const { db, handle } of running) {
-        if (signals.length) break;
-        try {
-          log.info("syncing database", { path: db.path });
-          const txid = await handle.sync();
-          log.info("synced database", { path: db.path, txid });
-          if (forceSnapshot) {
-            log.info("taking snapshot", { path: db.path });
-            await writeForcedSnapshot(handle, plans.find((p) => p.db === db)!.replicas);
-          }
-          if (enforceRetention) {
-            log.info("enforcing retention", { path: db.path });
-            for (const r of plans.find((p) => p.db === db)!.replicas) {
-              const deleted = await enforceSnapshotRetention(r, { config: cfg.compaction });
-              log.debug("retention enforced", { path: db.path, deleted: deleted.length });
-            }
-          }
-        } catch (e) {
-          log.error("one-shot replication failed", { path: db.path, error: errorText(e) });
-          code = 1;
-          break;
+      if (enforceRetention) {
+        log.info("enforcing retention", { path: db.path });
+        for (const replica of r.plans.find((p) => p.db === db)!.replicas) {
+          const deleted = await enforceSnapshotRetention(replica, { config: r.cfg.compaction });
+          log.debug("retention enforced", { path: db.path, deleted: deleted.length });
         }
       }
-      if (signals.length) log.info("signal received, ltxkit shutting down", { signal: SIGNAL_NAMES[signals[0]!] });
-      else {
-        if (code === 0) log.info("one-shot replication complete");
-        log.info("replication complete, ltxkit shutting down");
-      }
-      const closed = await closeAll(running, cfg, log, deps, signals, nextSignal);
-      log.info("ltxkit shut down");
-      return code || closed;
+    } catch (e) {
+      log.error("one-shot replication failed", { path: db.path, error: errorText(e) });
+      code = 1;
+      break;
     }
+  }
+  if (signals.length) log.info("signal received, ltxkit shutting down", { signal: SIGNAL_NAMES[signals[0]!] });
+  else {
+    if (code === 0) log.info("one-shot replication complete");
+    log.info("replication complete, ltxkit shutting down");
+  }
+  const closed = await r.closeAll();
+  log.info("ltxkit shut down");
+  return code || closed;
+}
 
-    if (execCmd) {
-      const child = (deps.spawn ?? processSpawn)(execCmd, env);
-      let forwarded = 0;
-      const forward = () => {
-        while (forwarded < signals.length) child.kill(signals[forwarded++]!);
-      };
-      const childDone = child.exited.then((r) => ({ kind: "child" as const, ...r }));
-      let result = await Promise.race([childDone, nextSignal(0).then(() => ({ kind: "signal" as const }))]);
-      if (result.kind === "signal") {
-        log.info("signal received, ltxkit shutting down", { signal: SIGNAL_NAMES[signals[0]!] });
-        log.info("sending signal to exec process");
-        forward();
-        log.info("waiting for exec process to close");
-        for (;;) {
-          const seen = signals.length;
-          const r = await Promise.race([childDone, nextSignal(seen).then(() => null)]);
-          if (r) {
-            result = r;
-            break;
-          }
-          forward();
-        }
-      } else log.info("subprocess exited, ltxkit shutting down", { code: result.code ?? undefined, signal: result.signal ?? undefined });
-      const exit = result.kind === "child" ? childCode(result, forwarded > 0) : 0;
-      const closed = await closeAll(running, cfg, log, deps, signals, nextSignal);
-      log.info("ltxkit shut down");
-      return closed || exit;
-    }
-
-    const stopWatching = cfg.watched.length ? watchDirectories(cfg, running, planOf, start, log, deps) : () => Promise.resolve();
-    await nextSignal(0);
+/** -exec: runs the command while replicating, forwards signals to it, and exits with its code. */
+async function runExec(r: Run, execCmd: string, env: Record<string, string | undefined>): Promise<number> {
+  const { log, signals, nextSignal } = r;
+  const child = (r.deps.spawn ?? processSpawn)(execCmd, env);
+  let forwarded = 0;
+  const forward = () => {
+    while (forwarded < signals.length) child.kill(signals[forwarded++]!);
+  };
+  const childDone = child.exited.then((x) => ({ kind: "child" as const, ...x }));
+  let result = await Promise.race([childDone, nextSignal(0).then(() => ({ kind: "signal" as const }))]);
+  if (result.kind === "signal") {
     log.info("signal received, ltxkit shutting down", { signal: SIGNAL_NAMES[signals[0]!] });
-    await stopWatching();
-    const closed = await closeAll(running, cfg, log, deps, signals, nextSignal);
-    log.info("ltxkit shut down");
-    return closed;
-  } finally {
-    unsubscribe();
-  }
+    log.info("sending signal to exec process");
+    forward();
+    log.info("waiting for exec process to close");
+    for (;;) {
+      const seen = signals.length;
+      const x = await Promise.race([childDone, nextSignal(seen).then(() => null)]);
+      if (x) {
+        result = x;
+        break;
+      }
+      forward();
+    }
+  } else log.info("subprocess exited, ltxkit shutting down", { code: result.code ?? undefined, signal: result.signal ?? undefined });
+  const exit = result.kind === "child" ? childCode(result, forwarded > 0) : 0;
+  const closed = await r.closeAll();
+  log.info("ltxkit shut down");
+  return closed || exit;
 }
 
 /**

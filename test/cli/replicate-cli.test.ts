@@ -66,6 +66,12 @@ function fake(opts: { snapshot?: boolean; failOn?: string } = {}) {
   return { replicate, calls, handles, events, started };
 }
 
+/**
+ * Resolves after the command has subscribed to the handle replicate() returned: it does so in the
+ * microtasks that follow replicate()'s promise, all run before a timer fires.
+ */
+const subscribed = () => new Promise((r) => setTimeout(r, 0));
+
 function harness(f: ReturnType<typeof fake>, extra: Partial<ReplicateDeps> = {}) {
   const io = captureIO();
   let handler: ((s: StopSignal) => void) | undefined;
@@ -165,6 +171,7 @@ dbs:
       await f.started(1);
       expect(f.calls[0]!.options.lease, flags.join(" ")).toEqual(lease);
       if (lease?.ttl === 3000) {
+        await subscribed();
         const ev = (state: string, more: Record<string, unknown>) => Object.assign(new Event("lease"), { detail: { url: `${dir}/r`, state, owner: "h:1", ...more } });
         f.handles[0]!.dispatchEvent(ev("waiting", { holder: "other:9", generation: 4, expiresAt: "2026-12-01T20:00:30.5Z" }));
         f.handles[0]!.dispatchEvent(ev("acquired", { holder: "h:1", generation: 5, expiresAt: "2026-12-01T20:00:33Z" }));
@@ -388,6 +395,7 @@ dbs:
     const h = harness(f);
     const run = runReplicate([`${dir}/a.db`, `${dir}/r`], h.deps);
     await f.started(1);
+    await subscribed();
     const ev = new Event("error") as Event & { error?: unknown };
     ev.error = new LtxError("STORE_ERROR", "upload of 0000000000000003 failed: 500");
     f.handles[0]!.dispatchEvent(ev);
