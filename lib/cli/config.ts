@@ -616,6 +616,33 @@ const REPLICA_KEYS = ["url", "type", "path", "name", ...REPLICA_SETTINGS];
 
 /** Parses the text of a Litestream-format YAML config. Directory entries are expanded (the disk is read). */
 export async function parseConfig(text: string, opts: ConfigOptions = {}): Promise<ReplicateConfig> {
+  const { r, top } = readDocument(text, opts);
+  const compaction = readCompaction(r, top);
+  const out: ReplicateConfig = { dbs: [], compaction, watched: [] };
+  const exec = r.str(get(top, "exec"), "exec");
+  if (exec !== undefined && exec !== "") out.exec = exec;
+  const sst = r.duration(get(top, "shutdown-sync-timeout"), "shutdown-sync-timeout");
+  if (sst !== undefined) {
+    if (sst < 0) fail(`shutdown-sync-timeout: shutdown-sync-timeout must be >= 0 (got ${formatGoDuration(sst)})`);
+    out.shutdownTimeout = sst;
+  }
+  const c: DbContext = { r, opts, out, origin: new Map(), dbSnapshot: {}, globalSettings: {} };
+  readReplicaSettings(r, top, "", c.globalSettings);
+  const dbItems = r.list(get(top, "dbs"), "dbs");
+  for (let i = 0; i < dbItems.length; i++) await readDb(c, dbItems[i]!, `dbs[${i}]`);
+  if (c.dbSnapshot.interval && compaction.snapshotInterval === undefined) compaction.snapshotInterval = c.dbSnapshot.interval[0];
+  if (c.dbSnapshot.retention && compaction.snapshotRetention === undefined) compaction.snapshotRetention = c.dbSnapshot.retention[0];
+  checkCollisions(out.dbs);
+  return out;
+}
+
+/** A key's value in a mapping; null when absent. */
+function get(m: Map<string, Value>, k: string): Value {
+  return m.get(k) ?? null;
+}
+
+/** Expands the environment (unless turned off), parses the YAML and checks the top-level keys. */
+function readDocument(text: string, opts: ConfigOptions): { r: Reader; top: Map<string, Value> } {
   const env = opts.env ?? {};
   if (opts.expandEnv !== false) {
     const pid = String(opts.pid ?? process.pid);
@@ -630,9 +657,11 @@ export async function parseConfig(text: string, opts: ConfigOptions = {}): Promi
     fail(`YAML syntax error at line ${pos.line}, column ${pos.col}: ${e.message}`);
   }
   const r = new Reader(doc);
-  const top = r.map(doc.contents as Value, "", GLOBAL_KEYS, UNSUPPORTED_GLOBAL);
-  const get = (m: Map<string, Value>, k: string): Value => m.get(k) ?? null;
+  return { r, top: r.map(doc.contents as Value, "", GLOBAL_KEYS, UNSUPPORTED_GLOBAL) };
+}
 
+/** The global `levels`, `snapshot`, `l0-retention` and `retention` sections. */
+function readCompaction(r: Reader, top: Map<string, Value>): Partial<CompactionConfig> {
   const compaction: Partial<CompactionConfig> = {};
   if (top.has("levels")) {
     compaction.levels = r.list(get(top, "levels"), "levels").map((lv, i) => {
@@ -661,138 +690,152 @@ export async function parseConfig(text: string, opts: ConfigOptions = {}): Promi
   const ret = r.map(get(top, "retention"), "retention", ["enabled"]);
   const enabled = r.bool(get(ret, "enabled"), "retention.enabled");
   if (enabled !== undefined) compaction.retention = enabled;
+  return compaction;
+}
 
-  const out: ReplicateConfig = { dbs: [], compaction, watched: [] };
-  // a per-database snapshot: section sets the global one when the file sets none, and every
-  // database that has one must agree (Go's applyDBSnapshotConfig)
-  const dbSnapshot: { interval?: [number, string]; retention?: [number, string] } = {};
-  const exec = r.str(get(top, "exec"), "exec");
-  if (exec !== undefined && exec !== "") out.exec = exec;
-  const sst = r.duration(get(top, "shutdown-sync-timeout"), "shutdown-sync-timeout");
-  if (sst !== undefined) {
-    if (sst < 0) fail(`shutdown-sync-timeout: shutdown-sync-timeout must be >= 0 (got ${formatGoDuration(sst)})`);
-    out.shutdownTimeout = sst;
-  }
+/** What the databases of one config share while they are read. */
+interface DbContext {
+  r: Reader;
+  opts: ConfigOptions;
+  out: ReplicateConfig;
+  /** db path -> where it was configured */
+  origin: Map<string, string>;
+  /**
+   * A per-database snapshot: section sets the global one when the file sets none, and every
+   * database that has one must agree (Go's applyDBSnapshotConfig).
+   */
+  dbSnapshot: { interval?: [number, string]; retention?: [number, string] };
+  /** The replica settings given at the top level (defaults of every replica). */
+  globalSettings: Partial<RawReplica>;
+}
 
-  const globalSettings: Partial<RawReplica> = {};
-  readReplicaSettings(r, top, "", globalSettings);
+/** One entry of `dbs`: a database (`path`) or a directory of them (`dir` + `pattern`), with its replicas. */
+async function readDb(c: DbContext, item: Value, where: string): Promise<void> {
+  const { r, opts, out, origin } = c;
+  const m = r.map(item, where, DB_KEYS, UNSUPPORTED_DB);
+  const at = (k: string) => `${where}.${k}`;
+  const path = r.str(get(m, "path"), at("path"));
+  const dir = r.str(get(m, "dir"), at("dir"));
+  const pattern = r.str(get(m, "pattern"), at("pattern"));
+  const recursive = r.bool(get(m, "recursive"), at("recursive")) ?? false;
+  const metaPath = r.str(get(m, "meta-path"), at("meta-path"));
+  const metaDir = r.str(get(m, "meta-dir"), at("meta-dir"));
+  if (path && dir) fail(`${where}: cannot specify both 'path' and 'dir'`);
+  if (!path && !dir) fail(`${where}: must specify either 'path' or 'dir'`);
+  if (dir && !pattern) fail(`${where}: 'pattern' is required when using 'dir'`);
+  if (!dir && pattern !== undefined) fail(`${at("pattern")}: can only be used with 'dir'`);
+  if (!dir && m.has("recursive")) fail(`${at("recursive")}: can only be used with 'dir'`);
+  if (metaDir !== undefined && !dir) fail(`${where}: 'meta-dir' can only be used with a directory`);
+  if (metaPath !== undefined && metaDir !== undefined) fail(`${where}: cannot specify both 'meta-path' and 'meta-dir'`);
+  const watch = r.bool(get(m, "watch"), at("watch")) ?? false;
+  if (watch && !dir) fail(`${at("watch")}: 'watch' can only be enabled with a directory`);
+  const settings = readDbSettings(r, m, where);
+  readDbSnapshot(c, m, where, path ?? dir!);
 
-  const origin = new Map<string, string>(); // db path -> where it was configured
-  const dbItems = r.list(get(top, "dbs"), "dbs");
-  for (let i = 0; i < dbItems.length; i++) {
-    const where = `dbs[${i}]`;
-    const m = r.map(dbItems[i]!, where, DB_KEYS, UNSUPPORTED_DB);
-    const at = (k: string) => `${where}.${k}`;
-    const path = r.str(get(m, "path"), at("path"));
-    const dir = r.str(get(m, "dir"), at("dir"));
-    const pattern = r.str(get(m, "pattern"), at("pattern"));
-    const recursive = r.bool(get(m, "recursive"), at("recursive")) ?? false;
-    const metaPath = r.str(get(m, "meta-path"), at("meta-path"));
-    const metaDir = r.str(get(m, "meta-dir"), at("meta-dir"));
-    if (path && dir) fail(`${where}: cannot specify both 'path' and 'dir'`);
-    if (!path && !dir) fail(`${where}: must specify either 'path' or 'dir'`);
-    if (dir && !pattern) fail(`${where}: 'pattern' is required when using 'dir'`);
-    if (!dir && pattern !== undefined) fail(`${at("pattern")}: can only be used with 'dir'`);
-    if (!dir && m.has("recursive")) fail(`${at("recursive")}: can only be used with 'dir'`);
-    if (metaDir !== undefined && !dir) fail(`${where}: 'meta-dir' can only be used with a directory`);
-    if (metaPath !== undefined && metaDir !== undefined) fail(`${where}: cannot specify both 'meta-path' and 'meta-dir'`);
-    const watch = r.bool(get(m, "watch"), at("watch")) ?? false;
-    if (watch && !dir) fail(`${at("watch")}: 'watch' can only be enabled with a directory`);
-    const restoreIfNotExists = r.bool(get(m, "restore-if-db-not-exists"), at("restore-if-db-not-exists")) ?? false;
-    const maxSyncWalBytes = r.int(get(m, "max-sync-wal-bytes"), at("max-sync-wal-bytes"));
-    if (maxSyncWalBytes !== undefined && maxSyncWalBytes <= 0) fail(`${at("max-sync-wal-bytes")}: max sync WAL bytes must be greater than 0 (got ${maxSyncWalBytes})`);
-    const dbId = path ?? dir!;
-    const dsnap = r.map(get(m, "snapshot"), at("snapshot"), ["interval", "retention"]);
-    for (const k of ["interval", "retention"] as const) {
-      const v = r.duration(get(dsnap, k), at(`snapshot.${k}`));
-      if (v === undefined) continue;
-      if (v <= 0) fail(`${at(`snapshot.${k}`)}: snapshot ${k} must be greater than 0 (got ${formatGoDuration(v)})`);
-      const prev = dbSnapshot[k];
-      if (prev && prev[0] !== v) fail(`${at(`snapshot.${k}`)}: conflicting database snapshot ${k}s: ${prev[1]} has ${formatGoDuration(prev[0])}, ${dbId} has ${formatGoDuration(v)}`);
-      dbSnapshot[k] = [v, dbId];
-    }
-
-    const settings = {
-      monitorInterval: positive(r.duration(get(m, "monitor-interval"), at("monitor-interval")), at("monitor-interval"), "monitor interval") ?? DB_DEFAULTS.monitorInterval,
-      checkpointInterval: positive(r.duration(get(m, "checkpoint-interval"), at("checkpoint-interval")), at("checkpoint-interval"), "checkpoint interval") ?? DB_DEFAULTS.checkpointInterval,
-      busyTimeout: nonNegative(r.duration(get(m, "busy-timeout"), at("busy-timeout")), at("busy-timeout"), "busy timeout", formatGoDuration) ?? DB_DEFAULTS.busyTimeout,
-      minCheckpointPageCount: nonNegative(r.int(get(m, "min-checkpoint-page-count"), at("min-checkpoint-page-count")), at("min-checkpoint-page-count"), "min checkpoint page count", String) ?? DB_DEFAULTS.minCheckpointPageCount,
-      truncatePageN: nonNegative(r.int(get(m, "truncate-page-n"), at("truncate-page-n")), at("truncate-page-n"), "truncate page count", String) ?? DB_DEFAULTS.truncatePageN,
-      restoreIfNotExists,
-      ...(maxSyncWalBytes !== undefined ? { maxSyncWalBytes } : {}),
-    };
-
-    const hasOne = m.has("replica") && !r.isNull(get(m, "replica"));
-    const many = r.list(get(m, "replicas"), at("replicas"));
-    if (hasOne && many.length) fail(`${where}: cannot specify 'replica' and 'replicas' on a database`);
-    if (!hasOne && !many.length) fail(`${where}: must specify replica for database`);
-    const sections: Array<[Value, string]> = hasOne ? [[get(m, "replica"), at("replica")]] : many.map((x, j) => [x, `${at("replicas")}[${j}]`]);
-    const raws = sections.map(([node, w]) => {
-      const rm = r.map(node, w, REPLICA_KEYS, UNSUPPORTED_REPLICA);
-      const raw: RawReplica = { where: w };
-      const set = <K extends keyof RawReplica>(k: K, v: RawReplica[K] | undefined) => {
-        if (v !== undefined) raw[k] = v;
-      };
-      set("url", r.str(get(rm, "url"), `${w}.url`) || undefined);
-      set("type", r.str(get(rm, "type"), `${w}.type`) || undefined);
-      set("path", r.str(get(rm, "path"), `${w}.path`) || undefined);
-      r.str(get(rm, "name"), `${w}.name`); // deprecated, ignored as Litestream does
-      readReplicaSettings(r, rm, w, raw);
-      // global settings are defaults (Go's SetDefaults); a global bucket does not apply to a URL replica
-      for (const k of ["syncInterval", "accessKeyId", "secretAccessKey", "region", "endpoint", "forcePathStyle", "bucket"] as const) {
-        if (raw[k] === undefined && globalSettings[k] !== undefined && !(k === "bucket" && raw.url)) (raw as unknown as Record<string, unknown>)[k] = globalSettings[k];
+  const raws = readReplicas(c, m, where);
+  const targets = (rel: string | null) =>
+    raws.map(({ raw, dest }) => {
+      const env: Record<string, string | undefined> = {};
+      if (raw.accessKeyId) env.AWS_ACCESS_KEY_ID = raw.accessKeyId;
+      if (raw.secretAccessKey) env.AWS_SECRET_ACCESS_KEY = raw.secretAccessKey;
+      const d = rel === null ? dest : withRelative(dest, rel);
+      const t: ReplicaTargetConfig = { url: urlOf(d), env, syncInterval: raw.syncInterval ?? DB_DEFAULTS.syncInterval };
+      if (d.kind === "s3" && d.raw !== undefined) {
+        const parsed = parseReplicaURL(t.url);
+        if (parsed.kind === "s3" && parsed.prefix + "/" !== d.raw + "/") t.keyPrefix = d.raw;
       }
-      if (raw.syncInterval !== undefined && raw.syncInterval <= 0) fail(`${w}.sync-interval: sync interval must be greater than 0 (got ${formatGoDuration(raw.syncInterval)})`);
-      return { raw, dest: destinationOf(raw, opts) };
+      return t;
     });
+  const make = (dbPath: string, meta: string | undefined, reps: ReplicaTargetConfig[]): ReplicateDbConfig => {
+    const db: ReplicateDbConfig = { path: dbPath, replicas: reps, ...settings, syncInterval: reps[0]!.syncInterval };
+    if (meta !== undefined) db.metaPath = meta;
+    return db;
+  };
+  const add = (dbPath: string, meta: string | undefined, reps: ReplicaTargetConfig[]) => {
+    const prev = origin.get(dbPath);
+    if (prev) fail(`${where}: database ${dbPath} is already configured by ${prev}`);
+    origin.set(dbPath, where);
+    out.dbs.push(make(dbPath, meta, reps));
+  };
 
-    const targets = (rel: string | null) =>
-      raws.map(({ raw, dest }) => {
-        const env: Record<string, string | undefined> = {};
-        if (raw.accessKeyId) env.AWS_ACCESS_KEY_ID = raw.accessKeyId;
-        if (raw.secretAccessKey) env.AWS_SECRET_ACCESS_KEY = raw.secretAccessKey;
-        const d = rel === null ? dest : withRelative(dest, rel);
-        const t: ReplicaTargetConfig = { url: urlOf(d), env, syncInterval: raw.syncInterval ?? DB_DEFAULTS.syncInterval };
-        if (d.kind === "s3" && d.raw !== undefined) {
-          const parsed = parseReplicaURL(t.url);
-          if (parsed.kind === "s3" && parsed.prefix + "/" !== d.raw + "/") t.keyPrefix = d.raw;
-        }
-        return t;
-      });
-    const make = (dbPath: string, meta: string | undefined, reps: ReplicaTargetConfig[]): ReplicateDbConfig => {
-      const db: ReplicateDbConfig = { path: dbPath, replicas: reps, ...settings, syncInterval: reps[0]!.syncInterval };
-      if (meta !== undefined) db.metaPath = meta;
-      return db;
-    };
-    const add = (dbPath: string, meta: string | undefined, reps: ReplicaTargetConfig[]) => {
-      const prev = origin.get(dbPath);
-      if (prev) fail(`${where}: database ${dbPath} is already configured by ${prev}`);
-      origin.set(dbPath, where);
-      out.dbs.push(make(dbPath, meta, reps));
-    };
-
-    if (path) {
-      add(expandPath(path, opts), metaPath === undefined ? undefined : expandPath(metaPath, opts), targets(null));
-      continue;
-    }
-    const dirAbs = expandPath(dir!, opts);
-    if (matchPattern(pattern!, "") === null) fail(`${at("pattern")}: invalid pattern ${JSON.stringify(pattern)}: syntax error in pattern`);
-    // a watched directory may be empty or missing at start (Go: only an unwatched one must hold a database)
-    const found = watch ? await findSQLiteDatabases(dirAbs, pattern!, recursive).catch(() => []) : await findSQLiteDatabases(dirAbs, pattern!, recursive);
-    if (!found.length && !watch) fail(`${where}: no SQLite databases found in directory ${dirAbs} with pattern ${pattern}`);
-    const relOf = (dbPath: string) => nodePath.relative(dirAbs, dbPath).split(nodePath.sep).join("/");
-    const metaOf = (rel: string): string | undefined => {
-      if (metaDir !== undefined) return nodePath.join(expandPath(metaDir, opts), rel + "-litestream");
-      if (metaPath !== undefined) return nodePath.join(expandPath(metaPath, opts), nodePath.dirname(rel), `.${nodePath.basename(rel)}-litestream`);
-      return undefined;
-    };
-    for (const dbPath of found) add(dbPath, metaOf(relOf(dbPath)), targets(relOf(dbPath)));
-    if (watch) out.watched.push({ dir: dirAbs, pattern: pattern!, recursive, configFor: (dbPath) => make(dbPath, metaOf(relOf(dbPath)), targets(relOf(dbPath))) });
+  if (path) {
+    add(expandPath(path, opts), metaPath === undefined ? undefined : expandPath(metaPath, opts), targets(null));
+    return;
   }
-  if (dbSnapshot.interval && compaction.snapshotInterval === undefined) compaction.snapshotInterval = dbSnapshot.interval[0];
-  if (dbSnapshot.retention && compaction.snapshotRetention === undefined) compaction.snapshotRetention = dbSnapshot.retention[0];
-  checkCollisions(out.dbs);
-  return out;
+  const dirAbs = expandPath(dir!, opts);
+  if (matchPattern(pattern!, "") === null) fail(`${at("pattern")}: invalid pattern ${JSON.stringify(pattern)}: syntax error in pattern`);
+  // a watched directory may be empty or missing at start (Go: only an unwatched one must hold a database)
+  const found = watch ? await findSQLiteDatabases(dirAbs, pattern!, recursive).catch(() => []) : await findSQLiteDatabases(dirAbs, pattern!, recursive);
+  if (!found.length && !watch) fail(`${where}: no SQLite databases found in directory ${dirAbs} with pattern ${pattern}`);
+  const relOf = (dbPath: string) => nodePath.relative(dirAbs, dbPath).split(nodePath.sep).join("/");
+  const metaOf = (rel: string): string | undefined => {
+    if (metaDir !== undefined) return nodePath.join(expandPath(metaDir, opts), rel + "-litestream");
+    if (metaPath !== undefined) return nodePath.join(expandPath(metaPath, opts), nodePath.dirname(rel), `.${nodePath.basename(rel)}-litestream`);
+    return undefined;
+  };
+  for (const dbPath of found) add(dbPath, metaOf(relOf(dbPath)), targets(relOf(dbPath)));
+  if (watch) out.watched.push({ dir: dirAbs, pattern: pattern!, recursive, configFor: (dbPath) => make(dbPath, metaOf(relOf(dbPath)), targets(relOf(dbPath))) });
+}
+
+/** A database's own settings (intervals, checkpoint thresholds, busy timeout, restore, WAL bytes per sync). */
+function readDbSettings(r: Reader, m: Map<string, Value>, where: string) {
+  const at = (k: string) => `${where}.${k}`;
+  const restoreIfNotExists = r.bool(get(m, "restore-if-db-not-exists"), at("restore-if-db-not-exists")) ?? false;
+  const maxSyncWalBytes = r.int(get(m, "max-sync-wal-bytes"), at("max-sync-wal-bytes"));
+  if (maxSyncWalBytes !== undefined && maxSyncWalBytes <= 0) fail(`${at("max-sync-wal-bytes")}: max sync WAL bytes must be greater than 0 (got ${maxSyncWalBytes})`);
+  return {
+    monitorInterval: positive(r.duration(get(m, "monitor-interval"), at("monitor-interval")), at("monitor-interval"), "monitor interval") ?? DB_DEFAULTS.monitorInterval,
+    checkpointInterval: positive(r.duration(get(m, "checkpoint-interval"), at("checkpoint-interval")), at("checkpoint-interval"), "checkpoint interval") ?? DB_DEFAULTS.checkpointInterval,
+    busyTimeout: nonNegative(r.duration(get(m, "busy-timeout"), at("busy-timeout")), at("busy-timeout"), "busy timeout", formatGoDuration) ?? DB_DEFAULTS.busyTimeout,
+    minCheckpointPageCount: nonNegative(r.int(get(m, "min-checkpoint-page-count"), at("min-checkpoint-page-count")), at("min-checkpoint-page-count"), "min checkpoint page count", String) ?? DB_DEFAULTS.minCheckpointPageCount,
+    truncatePageN: nonNegative(r.int(get(m, "truncate-page-n"), at("truncate-page-n")), at("truncate-page-n"), "truncate page count", String) ?? DB_DEFAULTS.truncatePageN,
+    restoreIfNotExists,
+    ...(maxSyncWalBytes !== undefined ? { maxSyncWalBytes } : {}),
+  };
+}
+
+/** A database's own `snapshot` section (see DbContext.dbSnapshot). */
+function readDbSnapshot(c: DbContext, m: Map<string, Value>, where: string, dbId: string): void {
+  const { r, dbSnapshot } = c;
+  const at = (k: string) => `${where}.${k}`;
+  const dsnap = r.map(get(m, "snapshot"), at("snapshot"), ["interval", "retention"]);
+  for (const k of ["interval", "retention"] as const) {
+    const v = r.duration(get(dsnap, k), at(`snapshot.${k}`));
+    if (v === undefined) continue;
+    if (v <= 0) fail(`${at(`snapshot.${k}`)}: snapshot ${k} must be greater than 0 (got ${formatGoDuration(v)})`);
+    const prev = dbSnapshot[k];
+    if (prev && prev[0] !== v) fail(`${at(`snapshot.${k}`)}: conflicting database snapshot ${k}s: ${prev[1]} has ${formatGoDuration(prev[0])}, ${dbId} has ${formatGoDuration(v)}`);
+    dbSnapshot[k] = [v, dbId];
+  }
+}
+
+/** A database's `replica` or `replicas`, with the global settings as defaults, and where each goes. */
+function readReplicas(c: DbContext, m: Map<string, Value>, where: string): Array<{ raw: RawReplica; dest: Destination }> {
+  const { r, opts, globalSettings } = c;
+  const at = (k: string) => `${where}.${k}`;
+  const hasOne = m.has("replica") && !r.isNull(get(m, "replica"));
+  const many = r.list(get(m, "replicas"), at("replicas"));
+  if (hasOne && many.length) fail(`${where}: cannot specify 'replica' and 'replicas' on a database`);
+  if (!hasOne && !many.length) fail(`${where}: must specify replica for database`);
+  const sections: Array<[Value, string]> = hasOne ? [[get(m, "replica"), at("replica")]] : many.map((x, j) => [x, `${at("replicas")}[${j}]`]);
+  return sections.map(([node, w]) => {
+    const rm = r.map(node, w, REPLICA_KEYS, UNSUPPORTED_REPLICA);
+    const raw: RawReplica = { where: w };
+    const set = <K extends keyof RawReplica>(k: K, v: RawReplica[K] | undefined) => {
+      if (v !== undefined) raw[k] = v;
+    };
+    set("url", r.str(get(rm, "url"), `${w}.url`) || undefined);
+    set("type", r.str(get(rm, "type"), `${w}.type`) || undefined);
+    set("path", r.str(get(rm, "path"), `${w}.path`) || undefined);
+    r.str(get(rm, "name"), `${w}.name`); // deprecated, ignored as Litestream does
+    readReplicaSettings(r, rm, w, raw);
+    // global settings are defaults (Go's SetDefaults); a global bucket does not apply to a URL replica
+    for (const k of ["syncInterval", "accessKeyId", "secretAccessKey", "region", "endpoint", "forcePathStyle", "bucket"] as const) {
+      if (raw[k] === undefined && globalSettings[k] !== undefined && !(k === "bucket" && raw.url)) (raw as unknown as Record<string, unknown>)[k] = globalSettings[k];
+    }
+    if (raw.syncInterval !== undefined && raw.syncInterval <= 0) fail(`${w}.sync-interval: sync interval must be greater than 0 (got ${formatGoDuration(raw.syncInterval)})`);
+    return { raw, dest: destinationOf(raw, opts) };
+  });
 }
 
 function positive(v: number | undefined, path: string, what: string): number | undefined {
