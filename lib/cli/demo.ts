@@ -117,6 +117,76 @@ function check(open: SqliteOpener, path: string): { integrity: string; hash: str
   }
 }
 
+/**
+ * The application: its own connection (WAL mode, auto-checkpoint off: Litestream checkpoints) runs
+ * the workload while replicate() ships it; each step is recorded once sync() acknowledged it.
+ */
+async function runApplication(open: SqliteOpener, dbPath: string, replicaDir: string, replica: Replica, started: number, say: (s: string) => void): Promise<{ steps: Step[]; errors: string[]; ladderLevels: number[] }> {
+  const app = open(dbPath);
+  const steps: Step[] = [];
+  const errors: string[] = [];
+  let ladderLevels: number[] = [];
+  try {
+    app.exec("PRAGMA page_size = 4096");
+    app.query("PRAGMA journal_mode = wal");
+    app.query("PRAGMA wal_autocheckpoint = 0");
+    app.exec("PRAGMA busy_timeout = 5000");
+    app.exec("CREATE TABLE IF NOT EXISTS settings (k TEXT PRIMARY KEY, v TEXT)");
+    app.query("INSERT INTO settings VALUES ('created', ?)", [new Date(started).toISOString()]);
+    const h = await replicate(dbPath, replicaDir, {
+      open,
+      monitorInterval: 50,
+      syncInterval: 50,
+      // L0 files stay an hour, so every step remains restorable in the demo.
+      compaction: { l0Retention: 3_600_000 },
+    });
+    h.addEventListener("error", (e) => errors.push(`${e.detail.url ?? "capture"}: ${e.detail.error.message}`));
+    try {
+      for (const [name, fn] of WORKLOAD) {
+        const t0 = Date.now();
+        fn(app);
+        const txid = await h.sync();
+        const step: Step = { name, txid, time: Date.now(), hash: contentHash(app), pages: Number(one(app, "PRAGMA page_count")), rows: Number(one(app, "SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM events)")) };
+        steps.push(step);
+        say(`  txid ${formatTXID(txid)}  ${name.padEnd(44)} ${String(step.pages).padStart(5)} pages  content ${step.hash.slice(0, 12)}  ${step.time - t0} ms`);
+        await sleep(5); // the next step's L0 file gets a later timestamp than this step's recorded time
+      }
+      const st = h.status();
+      if (st.replicas.some((r) => r.remoteTXID !== steps[steps.length - 1]!.txid)) errors.push(`replica behind after the last sync: ${st.replicas.map((r) => formatTXID(r.remoteTXID)).join(", ")}`);
+    } finally {
+      await h.close();
+    }
+    ladderLevels = [...new Set((await listAll(replica)).map((f) => f.level))].sort((x, y) => x - y);
+  } finally {
+    app.close();
+  }
+  return { steps, errors, ladderLevels };
+}
+
+/** Restores at past TXIDs, at a timestamp and at latest; checks each against the step it should be. */
+async function restoreAndVerify(replica: Replica, steps: Step[], dir: string, open: SqliteOpener, say: (s: string) => void) {
+  const at = (i: number) => steps[Math.min(Math.max(i, 0), steps.length - 1)]!;
+  const ckpt = steps.findIndex((s) => s.name.includes("wal_checkpoint"));
+  const mid = at(Math.floor(steps.length / 2) + 1);
+  const tsTarget = new Date(mid.time + 1);
+  const targets: { label: string; txid?: bigint; timestamp?: Date; want: Step }[] = [
+    ...[at(1), at(4), at(ckpt - 1), at(ckpt), at(steps.length - 2)].filter((s, i, all) => all.indexOf(s) === i).map((s) => ({ label: `TXID ${formatTXID(s.txid)}`, txid: s.txid, want: s })),
+    { label: `timestamp ${tsTarget.toISOString()}`, timestamp: tsTarget, want: mid },
+    { label: "latest", want: steps[steps.length - 1]! },
+  ];
+  const restores = [];
+  for (const [i, t] of targets.entries()) {
+    const out = join(dir, `restored-${i}.db`);
+    const res = await restore(replica, { txid: t.txid, timestamp: t.timestamp, sink: new FileSink(out) });
+    const fileSha256 = await sha256Hex(new Uint8Array(await fsp.readFile(out))); // before SQLite opens it
+    const { integrity, hash } = check(open, out);
+    const ok = integrity === "ok" && hash === t.want.hash && res.txid === t.want.txid;
+    restores.push({ target: t.label, step: t.want.name, txid: formatTXID(res.txid), expectedTXID: formatTXID(t.want.txid), files: res.plan.map((f) => `L${f.level}:${formatTXID(f.minTXID)}-${formatTXID(f.maxTXID)}`), integrity, contentHash: hash, expectedHash: t.want.hash, fileSha256, ok, path: out });
+    say(`restore at ${t.label.padEnd(34)} → txid ${formatTXID(res.txid)} from ${res.plan.length} file(s): integrity ${integrity === "ok" ? "ok" : "FAILED"}, content ${hash === t.want.hash ? "matches" : "DIFFERS from"} step "${t.want.name}"${res.txid === t.want.txid ? "" : ` (expected txid ${formatTXID(t.want.txid)})`}`);
+  }
+  return restores;
+}
+
 export const command: Command = {
   summary: "end-to-end demo: an application writes a database while replicate() runs; compact, restore at points in time, verify",
   usage:
@@ -139,45 +209,8 @@ export const command: Command = {
     const replica: Replica = { url: replicaDir, kind: "file", store: new FsStore(replicaDir), layout: fileLayout, timestampFromMetadata: false };
     say(`ltxkit demo in ${dir} (SQLite driver: ${driver.name})`);
 
-    // 1. The application: its own connection, WAL mode, auto-checkpoint off (Litestream checkpoints).
-    const app = driver.open(dbPath);
-    const steps: Step[] = [];
-    const errors: string[] = [];
-    let ladderLevels: number[] = [];
-    try {
-      app.exec("PRAGMA page_size = 4096");
-      app.query("PRAGMA journal_mode = wal");
-      app.query("PRAGMA wal_autocheckpoint = 0");
-      app.exec("PRAGMA busy_timeout = 5000");
-      app.exec("CREATE TABLE IF NOT EXISTS settings (k TEXT PRIMARY KEY, v TEXT)");
-      app.query("INSERT INTO settings VALUES ('created', ?)", [new Date(started).toISOString()]);
-      const h = await replicate(dbPath, replicaDir, {
-        open: driver.open,
-        monitorInterval: 50,
-        syncInterval: 50,
-        // L0 files stay an hour, so every step remains restorable in the demo.
-        compaction: { l0Retention: 3_600_000 },
-      });
-      h.addEventListener("error", (e) => errors.push(`${e.detail.url ?? "capture"}: ${e.detail.error.message}`));
-      try {
-        for (const [name, fn] of WORKLOAD) {
-          const t0 = Date.now();
-          fn(app);
-          const txid = await h.sync();
-          const step: Step = { name, txid, time: Date.now(), hash: contentHash(app), pages: Number(one(app, "PRAGMA page_count")), rows: Number(one(app, "SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM events)")) };
-          steps.push(step);
-          say(`  txid ${formatTXID(txid)}  ${name.padEnd(44)} ${String(step.pages).padStart(5)} pages  content ${step.hash.slice(0, 12)}  ${step.time - t0} ms`);
-          await sleep(5); // the next step's L0 file gets a later timestamp than this step's recorded time
-        }
-        const st = h.status();
-        if (st.replicas.some((r) => r.remoteTXID !== steps[steps.length - 1]!.txid)) errors.push(`replica behind after the last sync: ${st.replicas.map((r) => formatTXID(r.remoteTXID)).join(", ")}`);
-      } finally {
-        await h.close();
-      }
-      ladderLevels = [...new Set((await listAll(replica)).map((f) => f.level))].sort((x, y) => x - y);
-    } finally {
-      app.close();
-    }
+    // 1. The application writes while replicate() runs.
+    const { steps, errors, ladderLevels } = await runApplication(driver.open, dbPath, replicaDir, replica, started, say);
     say(`replication closed; the replicator's ladder had written levels ${ladderLevels.join(", ")}`);
 
     // 2. One forced compaction pass: L1, L2, L3 and a snapshot. Retention off: every step stays restorable.
@@ -186,25 +219,7 @@ export const command: Command = {
     const levels = [...new Set((await listAll(replica)).map((f) => f.level))].sort((x, y) => x - y);
 
     // 3. Restore at points in time; verify each with the application's driver.
-    const at = (i: number) => steps[Math.min(Math.max(i, 0), steps.length - 1)]!;
-    const ckpt = steps.findIndex((s) => s.name.includes("wal_checkpoint"));
-    const mid = at(Math.floor(steps.length / 2) + 1);
-    const tsTarget = new Date(mid.time + 1);
-    const targets: { label: string; txid?: bigint; timestamp?: Date; want: Step }[] = [
-      ...[at(1), at(4), at(ckpt - 1), at(ckpt), at(steps.length - 2)].filter((s, i, all) => all.indexOf(s) === i).map((s) => ({ label: `TXID ${formatTXID(s.txid)}`, txid: s.txid, want: s })),
-      { label: `timestamp ${tsTarget.toISOString()}`, timestamp: tsTarget, want: mid },
-      { label: "latest", want: steps[steps.length - 1]! },
-    ];
-    const restores = [];
-    for (const [i, t] of targets.entries()) {
-      const out = join(dir, `restored-${i}.db`);
-      const res = await restore(replica, { txid: t.txid, timestamp: t.timestamp, sink: new FileSink(out) });
-      const fileSha256 = await sha256Hex(new Uint8Array(await fsp.readFile(out))); // before SQLite opens it
-      const { integrity, hash } = check(driver.open, out);
-      const ok = integrity === "ok" && hash === t.want.hash && res.txid === t.want.txid;
-      restores.push({ target: t.label, step: t.want.name, txid: formatTXID(res.txid), expectedTXID: formatTXID(t.want.txid), files: res.plan.map((f) => `L${f.level}:${formatTXID(f.minTXID)}-${formatTXID(f.maxTXID)}`), integrity, contentHash: hash, expectedHash: t.want.hash, fileSha256, ok, path: out });
-      say(`restore at ${t.label.padEnd(34)} → txid ${formatTXID(res.txid)} from ${res.plan.length} file(s): integrity ${integrity === "ok" ? "ok" : "FAILED"}, content ${hash === t.want.hash ? "matches" : "DIFFERS from"} step "${t.want.name}"${res.txid === t.want.txid ? "" : ` (expected txid ${formatTXID(t.want.txid)})`}`);
-    }
+    const restores = await restoreAndVerify(replica, steps, dir, driver.open, say);
     const missing = [0, 1, 2, 3, 9].filter((l) => !levels.includes(l));
     const ok = errors.length === 0 && missing.length === 0 && restores.every((r) => r.ok);
     const durationMs = Date.now() - started;
