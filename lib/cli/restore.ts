@@ -8,11 +8,12 @@ import { LtxError, isLtxError } from "../errors.ts";
 import { formatFilename, formatRFC3339, formatTXID, parseTXID } from "../ltx/txid.ts";
 import { integrityCheck, type IntegrityMode } from "../replica/integrity.ts";
 import { loadSqliteWasm } from "../adapters/sqlite-wasm.ts";
+import type { FileInfo } from "../replica/file-info.ts";
 import { calcRestorePlan, checkTimestampBounds } from "../replica/plan.ts";
 import { restore } from "../replica/restore.ts";
 import { redact } from "../replica/url.ts";
 import { parseArgs, bool, int, str } from "./args.ts";
-import { printJSON, progressBar } from "./io.ts";
+import { printJSON, progressBar, type CliIO } from "./io.ts";
 import type { Command } from "./run.ts";
 
 const USAGE = `usage: ltxkit restore -o OUT [-txid HEX16 | -timestamp RFC3339] [flags] REPLICA_URL
@@ -56,17 +57,7 @@ export const command: Command = {
     if (!out && !bool(a, "dry-run")) throw new LtxError("INVALID_ARGUMENT", "output path required (-o)");
     const mode = (str(a, "integrity-check") ?? "none") as IntegrityMode;
     if (!["none", "quick", "full"].includes(mode)) throw new LtxError("INVALID_ARGUMENT", `invalid -integrity-check value: ${mode}`);
-    const txidStr = str(a, "txid"), tsStr = str(a, "timestamp");
-    if (txidStr && tsStr) throw new LtxError("INVALID_ARGUMENT", "cannot specify both TXID & timestamp to restore");
-    const target: { txid?: bigint; timestamp?: Date } = {};
-    if (txidStr) target.txid = parseTXID(txidStr);
-    if (tsStr) {
-      const d = new Date(tsStr);
-      if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(tsStr) || Number.isNaN(d.getTime())) {
-        throw new LtxError("INVALID_ARGUMENT", "invalid -timestamp, must specify in ISO 8601 format (e.g. 2000-01-01T00:00:00Z)");
-      }
-      target.timestamp = d;
-    }
+    const target = restoreTarget(str(a, "txid"), str(a, "timestamp"));
     if (out && bool(a, "if-db-not-exists") && (await exists(out))) {
       io.err(`database already exists, skipping: ${out}`);
       return 0;
@@ -87,16 +78,7 @@ export const command: Command = {
       throw e;
     }
     if (bool(a, "dry-run")) {
-      const p = {
-        source: url,
-        target_path: out ?? "",
-        replica: replica.kind,
-        min_txid: formatTXID(plan[0]!.minTXID),
-        max_txid: formatTXID(plan[plan.length - 1]!.maxTXID),
-        files: plan.map((f) => ({ level: f.level, name: formatFilename(f.minTXID, f.maxTXID), min_txid: formatTXID(f.minTXID), max_txid: formatTXID(f.maxTXID), size: f.size, timestamp: formatRFC3339(f.createdAt.getTime()) })),
-      };
-      if (bool(a, "json")) printJSON(io, p);
-      else io.out([`restore plan for ${redact(url)} → ${out ?? "(dry run)"} (TXID ${p.min_txid}..${p.max_txid})`, ...p.files.map((f) => `  level ${f.level}  ${f.name}  ${f.size} bytes  ${f.timestamp}`)].join("\n"));
+      printPlan(io, url, out, replica.kind, plan, bool(a, "json"));
       return 0;
     }
     const t0 = Date.now();
@@ -123,6 +105,35 @@ export const command: Command = {
     return 0;
   },
 };
+
+/** The point to restore to: -txid or -timestamp (ISO 8601), not both; neither means latest. */
+function restoreTarget(txidStr: string | undefined, tsStr: string | undefined): { txid?: bigint; timestamp?: Date } {
+  if (txidStr && tsStr) throw new LtxError("INVALID_ARGUMENT", "cannot specify both TXID & timestamp to restore");
+  const target: { txid?: bigint; timestamp?: Date } = {};
+  if (txidStr) target.txid = parseTXID(txidStr);
+  if (tsStr) {
+    const d = new Date(tsStr);
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(tsStr) || Number.isNaN(d.getTime())) {
+      throw new LtxError("INVALID_ARGUMENT", "invalid -timestamp, must specify in ISO 8601 format (e.g. 2000-01-01T00:00:00Z)");
+    }
+    target.timestamp = d;
+  }
+  return target;
+}
+
+/** -dry-run: the restore plan, as text or JSON. */
+function printPlan(io: CliIO, url: string, out: string | undefined, kind: string, plan: FileInfo[], json: boolean): void {
+  const p = {
+    source: url,
+    target_path: out ?? "",
+    replica: kind,
+    min_txid: formatTXID(plan[0]!.minTXID),
+    max_txid: formatTXID(plan[plan.length - 1]!.maxTXID),
+    files: plan.map((f) => ({ level: f.level, name: formatFilename(f.minTXID, f.maxTXID), min_txid: formatTXID(f.minTXID), max_txid: formatTXID(f.maxTXID), size: f.size, timestamp: formatRFC3339(f.createdAt.getTime()) })),
+  };
+  if (json) printJSON(io, p);
+  else io.out([`restore plan for ${redact(url)} → ${out ?? "(dry run)"} (TXID ${p.min_txid}..${p.max_txid})`, ...p.files.map((f) => `  level ${f.level}  ${f.name}  ${f.size} bytes  ${f.timestamp}`)].join("\n"));
+}
 
 /**
  * V8 grows the young generation by the bytes that survived scavenges since it last grew, not by
