@@ -171,19 +171,7 @@ export async function openCapturedDatabase(sqlite3: SqliteWasmModule, options: C
   const replicas = [...(options.replicas ?? []), ...(options.replica ? [options.replica] : [])];
   const clock = options.replicator?.clock;
   const now = options.now ?? (clock ? () => clock.now() : undefined);
-  let restoredTXID: bigint | undefined;
-  if (options.restore !== false && storage.maxPage() === 0 && storage.getRecord(POS_KEY) === undefined) {
-    const target = typeof options.restore === "object" ? options.restore : {};
-    for (const r of replicas) {
-      try {
-        restoredTXID = (await restoreIntoStorage(r, storage, target)).txid;
-        break;
-      } catch (e) {
-        if (isLtxError(e, "NO_BACKUPS") || isLtxError(e, "TX_NOT_AVAILABLE")) continue;
-        throw e;
-      }
-    }
-  }
+  const restoredTXID = await coldStart(storage, replicas, options.restore);
   const vfsOptions: Parameters<typeof installCaptureVfs>[2] = {};
   if (options.vfsName) vfsOptions.vfsName = options.vfsName;
   if (options.name) vfsOptions.path = options.name;
@@ -191,24 +179,7 @@ export async function openCapturedDatabase(sqlite3: SqliteWasmModule, options: C
   if (options.compressL0 !== undefined) vfsOptions.compressL0 = options.compressL0;
   if (now) vfsOptions.now = now;
   const vfs = installCaptureVfs(sqlite3, storage, vfsOptions);
-  let db: WasmDb;
-  try {
-    // deno-lint-ignore no-explicit-any
-    const DB = (sqlite3.oo1 as any).DB as new (o: object) => WasmDb;
-    db = new DB({ filename: vfs.path, flags: "c", vfs: vfs.name });
-  } catch (e) {
-    vfs.unregister();
-    throw new LtxError("IO_ERROR", `cannot open ${vfs.path} through the capture VFS: ${(e as Error).message}`, { cause: e });
-  }
-  try {
-    if (storage.maxPage() === 0) db.exec(`PRAGMA page_size=${Math.floor(options.pageSize ?? 4096)}`);
-    const mode = String(db.selectValue("PRAGMA journal_mode=MEMORY")).toLowerCase();
-    if (mode !== "memory") throw new LtxError("INVALID_STATE", `journal_mode is ${mode}, not memory`);
-  } catch (e) {
-    db.close();
-    vfs.unregister();
-    throw isLtxError(e) ? e : new LtxError("IO_ERROR", `cannot set up ${vfs.path}: ${(e as Error).message}`, { cause: e });
-  }
+  const db = openThrough(sqlite3, vfs, storage.maxPage() === 0 ? Math.floor(options.pageSize ?? 4096) : null);
   const source = new VfsSource(vfs.log, options.pageEncoding ? { pageEncoding: options.pageEncoding } : {});
   const interval = options.syncInterval ?? 1000;
   const replicator = new Replicator(source, replicas, { monitorInterval: interval, syncInterval: interval, ...options.replicator });
@@ -248,4 +219,48 @@ export async function openCapturedDatabase(sqlite3: SqliteWasmModule, options: C
       return closing;
     },
   };
+}
+
+/**
+ * Cold start: an empty storage with no capture position is restored from the first replica that
+ * has a backup (`restore` picks the point; false skips it). Returns the TXID restored, if any.
+ */
+async function coldStart(storage: VfsStorage, replicas: Replica[], restore: CapturedDatabaseOptions["restore"]): Promise<bigint | undefined> {
+  if (restore === false || storage.maxPage() > 0 || storage.getRecord(POS_KEY) !== undefined) return undefined;
+  const target = typeof restore === "object" ? restore : {};
+  for (const r of replicas) {
+    try {
+      return (await restoreIntoStorage(r, storage, target)).txid;
+    } catch (e) {
+      if (isLtxError(e, "NO_BACKUPS") || isLtxError(e, "TX_NOT_AVAILABLE")) continue;
+      throw e;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Opens the database through the capture VFS in journal_mode MEMORY (with `pageSize` set first on a
+ * new database); on failure the VFS is unregistered.
+ */
+function openThrough(sqlite3: SqliteWasmModule, vfs: CaptureVfs, pageSize: number | null): WasmDb {
+  let db: WasmDb;
+  try {
+    // deno-lint-ignore no-explicit-any
+    const DB = (sqlite3.oo1 as any).DB as new (o: object) => WasmDb;
+    db = new DB({ filename: vfs.path, flags: "c", vfs: vfs.name });
+  } catch (e) {
+    vfs.unregister();
+    throw new LtxError("IO_ERROR", `cannot open ${vfs.path} through the capture VFS: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    if (pageSize !== null) db.exec(`PRAGMA page_size=${pageSize}`);
+    const mode = String(db.selectValue("PRAGMA journal_mode=MEMORY")).toLowerCase();
+    if (mode !== "memory") throw new LtxError("INVALID_STATE", `journal_mode is ${mode}, not memory`);
+  } catch (e) {
+    db.close();
+    vfs.unregister();
+    throw isLtxError(e) ? e : new LtxError("IO_ERROR", `cannot set up ${vfs.path}: ${(e as Error).message}`, { cause: e });
+  }
+  return db;
 }
