@@ -21,8 +21,8 @@ export class WalFiles {
   readonly #walPath: string;
   /** Forces a frame into a WAL that has no header. */
   readonly #bump: () => void;
-  #wal: RandomAccessReader | null = null;
-  #db: RandomAccessReader | null = null;
+  /** The handles kept open between syncs. */
+  readonly #kept: { wal: RandomAccessReader | null; db: RandomAccessReader | null } = { wal: null, db: null };
   /** WAL end (bytes, in the captured generation) the last background flush started at, and that flush. */
   #flushedTo = { salt1: 0, end: 0 };
   #flushing: Promise<void> | null = null;
@@ -66,18 +66,9 @@ export class WalFiles {
   async openWal(): Promise<{ f: RandomAccessReader; h: WalHeader; size: number }> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const st = await this.#access.stat(this.#walPath);
-      let f = this.#wal;
-      if (f && (!st || st.id === undefined || st.id !== f.id)) {
-        this.#wal = null;
-        await f.close();
-        f = null;
-      }
-      if (!f && st) {
-        f = await this.#access.open(this.#walPath);
-        if (f?.id !== undefined && f.id === st.id) this.#wal = f;
-      }
+      const f = await this.#handle("wal", this.#walPath, st);
       if (f) {
-        const owned = f !== this.#wal;
+        const owned = f !== this.#kept.wal;
         try {
           const h = await readWalHeader(f);
           if (h) {
@@ -102,27 +93,33 @@ export class WalFiles {
 
   /** The database file for page reads: kept open like the WAL; null when it does not exist. */
   async openDb(): Promise<RandomAccessReader | null> {
-    const st = await this.#access.stat(this.#path);
-    let f = this.#db;
-    if (f && (!st || st.id === undefined || st.id !== f.id)) {
-      this.#db = null;
-      await f.close();
-      f = null;
+    const f = await this.#handle("db", this.#path, await this.#access.stat(this.#path));
+    if (!f) return null;
+    return f === this.#kept.db ? kept(f) : onceClosed(f);
+  }
+
+  /**
+   * The handle for `path` (`st`: its stat): the kept one while `st` names its file; otherwise the
+   * kept one is closed and, when the file exists, a new one opened, kept when it has the identity
+   * `st` names (without identities it is the caller's for one step). Null when there is no file.
+   */
+  async #handle(slot: "wal" | "db", path: string, st: { id?: string } | null): Promise<RandomAccessReader | null> {
+    const old = this.#kept[slot];
+    if (old && st && st.id !== undefined && st.id === old.id) return old;
+    if (old) {
+      this.#kept[slot] = null;
+      await old.close();
     }
-    if (f) return kept(f);
     if (!st) return null;
-    f = await this.#access.open(this.#path);
-    if (f?.id !== undefined && f.id === st.id) {
-      this.#db = f;
-      return kept(f);
-    }
-    return f && onceClosed(f);
+    const f = await this.#access.open(path);
+    if (f?.id !== undefined && f.id === st.id) this.#kept[slot] = f;
+    return f;
   }
 
   /** Closes the kept handles (after an I/O error, and at close()). */
   async drop(): Promise<void> {
-    const fs = [this.#wal, this.#db];
-    this.#wal = this.#db = null;
+    const fs = [this.#kept.wal, this.#kept.db];
+    this.#kept.wal = this.#kept.db = null;
     for (const f of fs) await f?.close();
   }
 

@@ -158,10 +158,8 @@ export function installCaptureVfs(sqlite3: SqliteWasmModule, storage: VfsStorage
   vfs.$iVersion = 2;
   vfs.$szOsFile = capi.sqlite3_file.structInfo.sizeof;
   vfs.$mxPathname = 1024;
-  vfs.$xRandomness = dflt.$xRandomness;
-  vfs.$xSleep = dflt.$xSleep;
-  vfs.$xCurrentTime = dflt.$xCurrentTime;
-  vfs.$xCurrentTimeInt64 = dflt.$xCurrentTimeInt64;
+  // Randomness, sleep and time are the default VFS's.
+  for (const k of ["$xRandomness", "$xSleep", "$xCurrentTime", "$xCurrentTimeInt64"]) vfs[k] = dflt[k];
   dflt.dispose();
   const vfsMethods = vfsMethodsOf(g, io.pointer);
   s.vfs.installVfs({ vfs: { struct: vfs, name, methods: vfsMethods } });
