@@ -288,6 +288,32 @@ export class WalSource {
   async #checkpoint(mode: "PASSIVE" | "TRUNCATE", deferUnsealed = false): Promise<boolean> {
     if (this.#hold > 0) return false; // a snapshot reads the WAL: no checkpoint until it is done
     if (deferUnsealed && this.#busyWal) return false; // commits landed during this sync: so would they during the checkpoint's
+    const before = await this.#checkpointAndBump(mode, deferUnsealed);
+    if (before === null) return false;
+    const after = await this.#files.openWal();
+    await after.f.close();
+    if (`${after.h.salt1}:${after.h.salt2}` === before) {
+      this.#sealed = null; // no restart: the seal proves nothing about frames written after it
+      return false;
+    }
+    if (mode === "PASSIVE") {
+      await this.#syncAll();
+      return true;
+    }
+    // TRUNCATE took the writer lock itself: commits between the last sync and the checkpoint may
+    // have been copied into the database unseen, so a full "checkpoint boundary snapshot" follows.
+    // The read transaction keeps the database file and the new WAL generation stable meanwhile.
+    await this.#syncAll("checkpoint boundary snapshot");
+    this.#syncedSinceCheckpoint = false;
+    return true;
+  }
+
+  /**
+   * Syncs, checkpoints and bumps `_litestream_seq` (which restarts the WAL when the checkpoint
+   * copied all of it); returns the salts of the WAL the checkpoint saw ("salt1:salt2"), or null
+   * when a deferred PASSIVE checkpoint was not run.
+   */
+  async #checkpointAndBump(mode: "PASSIVE" | "TRUNCATE", deferUnsealed: boolean): Promise<string | null> {
     const c = this.#c!;
     // The sync before the checkpoint and the barrier cannot be one synchronous step (the WAL is
     // read asynchronously), and holding the barrier across an await would block an application
@@ -334,7 +360,7 @@ export class WalSource {
       try {
         if (c.dataVersion() !== version) {
           if (attempt < 2) continue; // committed since: sync again
-          if (deferUnsealed) return false; // still committing: a later sync checkpoints
+          if (deferUnsealed) return null; // still committing: a later sync checkpoints
         }
         r = c.checkpoint(mode);
       } finally {
@@ -348,22 +374,7 @@ export class WalSource {
     if (mode === "PASSIVE" && aligned && r.busy === 0 && r.log === frames) this.#sealed = { salt1: h.salt1, salt2: h.salt2 };
     c.bump();
     this.#syncedSinceCheckpoint = false;
-    const after = await this.#files.openWal();
-    await after.f.close();
-    if (`${after.h.salt1}:${after.h.salt2}` === before) {
-      this.#sealed = null; // no restart: the seal proves nothing about frames written after it
-      return false;
-    }
-    if (mode === "PASSIVE") {
-      await this.#syncAll();
-      return true;
-    }
-    // TRUNCATE took the writer lock itself: commits between the last sync and the checkpoint may
-    // have been copied into the database unseen, so a full "checkpoint boundary snapshot" follows.
-    // The read transaction keeps the database file and the new WAL generation stable meanwhile.
-    await this.#syncAll("checkpoint boundary snapshot");
-    this.#syncedSinceCheckpoint = false;
-    return true;
+    return before;
   }
 
   #checkpointHost() {
