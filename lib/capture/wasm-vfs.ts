@@ -21,7 +21,7 @@
  * vanish when closed.
  */
 import { LtxError } from "../errors.ts";
-import { BUSY, CapturedFile, IOERR_LOCK, IOERR_SHORT_READ, LOCK_NONE, OK, type LockHolder } from "./captured-file.ts";
+import { CapturedFile, IOERR_LOCK, IOERR_SHORT_READ, LOCK_NONE, OK, type LockHolder } from "./captured-file.ts";
 import { CaptureLog, type CaptureLogOptions } from "./vfs-log.ts";
 import type { VfsStorage } from "./vfs-storage.ts";
 
