@@ -31,7 +31,10 @@
 //   npm run build && eval "$(cat /tmp/rgw.env)" && node bench/replicate/run.mjs
 //   flags: --quick | --runs 2 --dbs 1,100 --targets file,s3 --variants off,go,cli,lib,event
 //          --rate 50 (commits/s, all databases together) --steady 8 --burst 3 --idle 12 (seconds)
-//          --sample 4 (databases observed for lag) --poll 20 (ms; S3: 2x) --json FILE --dist DIR (ltxkit build) --prof DIR (CPU profiles of the cli sidecar and of the lib/event application)
+//          --sample 4 (databases observed for lag) --poll 20 (ms; S3: 2x) --json FILE --dist DIR (ltxkit build) --prof DIR (CPU profiles of the cli sidecar and of the lib/event application;
+//            the profiler's signals cut SQLite's busy-handler sleeps short, so a busy_timeout of 5 s
+//            runs out in about 70 ms: with a worker variant the application can then fail with
+//            SQLITE_BUSY at a checkpoint, which says nothing of the replication)
 //          --compress-l0 false (lib/event: L0 pages stored, not LZ4-compressed)
 //          --event-interval MS (event/wevent: eventInterval, default 0)
 import { spawn, spawnSync } from "node:child_process";
