@@ -9,8 +9,11 @@ import { l0Builds } from "../../lib/capture/build-gate.ts";
 import { contentHash, restoreAndCheck } from "./app.ts";
 import { appWithTable, driver, open } from "./driver.ts";
 
-/** nodeFileAccess counting opens and closes per path; `renamed` makes stat report another identity for a path. */
-function counting() {
+/**
+ * nodeFileAccess counting opens and closes per path; `renamed` makes stat report another identity
+ * for a path; `noIds` a file access that names no files (no `id` on handles or stats).
+ */
+function counting(o: { noIds?: boolean } = {}) {
   const opens = new Map<string, number>();
   const closes = new Map<string, number>();
   const renamed = new Set<string>();
@@ -19,11 +22,12 @@ function counting() {
       const f = await nodeFileAccess.open(path);
       if (!f) return f;
       opens.set(path, (opens.get(path) ?? 0) + 1);
-      const id = renamed.has(path) ? `${f.id}+other` : f.id;
+      const id = o.noIds ? undefined : renamed.has(path) ? `${f.id}+other` : f.id;
       return { id, size: () => f.size(), read: (o, n) => f.read(o, n), close: async () => (closes.set(path, (closes.get(path) ?? 0) + 1), f.close()) };
     },
     async stat(path) {
       const st = await nodeFileAccess.stat(path);
+      if (st && o.noIds) return { size: st.size, mtimeMs: st.mtimeMs };
       return st && renamed.has(path) ? { ...st, id: `${st.id}+other` } : st;
     },
   };
@@ -49,6 +53,26 @@ describe(`WalSource file handles (${driver.name})`, () => {
     expect([r.integrity, r.hash]).toEqual(["ok", contentHash(app)]);
     await s.close();
     expect([c.closes.get(path + "-wal"), c.closes.get(path)]).toEqual([1, 1]);
+    app.close();
+  });
+
+  it("without file identities (a file access that names no files) each sync opens the WAL and the database file and closes them again", async () => {
+    const { dir, path, app, write } = setup();
+    const c = counting({ noIds: true });
+    const s = await WalSource.open({ path, open, files: c.files, local: localReplica(join(dir, "meta")), minCheckpointPageCount: 100_000 });
+    let txid = 0n;
+    for (let i = 0; i < 6; i++) {
+      write(7);
+      txid = await s.sync();
+    }
+    expect(txid).toBe(6n);
+    // one WAL read and one L0 build per sync, none of their handles kept
+    expect([c.opens.get(path + "-wal"), c.opens.get(path)]).toEqual([6, 6]);
+    expect([c.closes.get(path + "-wal"), c.closes.get(path)]).toEqual([6, 6]);
+    const r = await restoreAndCheck(s.local, txid);
+    expect([r.integrity, r.hash]).toEqual(["ok", contentHash(app)]);
+    await s.close();
+    expect([c.closes.get(path + "-wal"), c.closes.get(path)]).toEqual([6, 6]);
     app.close();
   });
 
