@@ -83,6 +83,36 @@ describe.skipIf(skipBrowser)("OpfsStore in headless Chromium: layout, reload, tw
     expect(new TextDecoder().decode((await b.get("lock"))!)).toBe(`w${cas.findIndex((x) => x.ok)}`);
   });
 
+  it("a file the store did not write is an IO_ERROR naming its key and what is wrong; an empty file (a put not yet committed) is absent", async () => {
+    await rpc(s, "openOpfs", "foreign", { dir: "foreign" });
+    const st = new BrowserProxyStore(s, "foreign", "opfs");
+    const te = new TextEncoder();
+    /** "LTXO", a little-endian u32 length, then the bytes given. */
+    const framed = (len: number, rest: string) => {
+      const b = new Uint8Array(8 + rest.length);
+      b.set(te.encode("LTXO"));
+      new DataView(b.buffer).setUint32(4, len, true);
+      b.set(te.encode(rest), 8);
+      return b;
+    };
+    const files: [string, Uint8Array, string][] = [
+      ["junk", te.encode("hello, world"), "bad magic"],
+      ["short", framed(1000, "{}"), "metadata length 1000"],
+      ["nojson", framed(5, "{oops"), "metadata is not JSON"],
+      ["fields", framed(10, '{"etag":1}'), "metadata fields"],
+    ];
+    for (const [name, bytes] of files) await rpc(s, "writeOpfsFile", "foreign", name, Buffer.from(bytes).toString("base64"));
+    await rpc(s, "writeOpfsFile", "foreign", "empty", "");
+    for (const [name, , why] of files) {
+      await expect(st.get(name), name).rejects.toMatchObject({ code: "IO_ERROR", message: expect.stringContaining(`"${name}": not an object file of OpfsStore (${why})`) });
+      await expect(st.head(name), name).rejects.toMatchObject({ code: "IO_ERROR" });
+    }
+    expect(await st.get("empty")).toBeNull();
+    expect(await st.head("empty")).toBeNull();
+    await st.put("ok", new Uint8Array([1, 2, 3]));
+    expect(await st.get("ok")).toEqual(new Uint8Array([1, 2, 3]));
+  });
+
   it("refuses malformed keys and ranges with INVALID_ARGUMENT", async () => {
     await rpc(s, "openOpfs", "bad", { dir: "bad" });
     const st = new BrowserProxyStore(s, "bad", "opfs");

@@ -87,6 +87,15 @@ const rpc = {
     for await (const [name] of root.entries()) await root.removeEntry(name, { recursive: true });
     return null;
   },
+  /** Writes raw bytes to the file `name` in the OPFS directory `dir` (as no OpfsStore would). */
+  async writeOpfsFile(dir, name, bytes) {
+    const root = await navigator.storage.getDirectory();
+    const d = await root.getDirectoryHandle(dir, { create: true });
+    const w = await (await d.getFileHandle(name, { create: true })).createWritable();
+    await w.write(unb64(bytes));
+    await w.close();
+    return null;
+  },
   async listOpfs(dir) {
     const root = await navigator.storage.getDirectory();
     const d = dir ? await root.getDirectoryHandle(dir) : root;
