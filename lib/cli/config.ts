@@ -829,7 +829,9 @@ function readReplicas(c: DbContext, m: Map<string, Value>, where: string): Array
     set("path", r.str(get(rm, "path"), `${w}.path`) || undefined);
     r.str(get(rm, "name"), `${w}.name`); // deprecated, ignored as Litestream does
     readReplicaSettings(r, rm, w, raw);
-    // global settings are defaults (Go's SetDefaults); a global bucket does not apply to a URL replica
+    // global settings are defaults (Go's SetDefaults). A global bucket does not apply to a URL
+    // replica: Go v0.5.16 applies it there too and then refuses the config ("cannot specify url &
+    // bucket for s3 replica"); ltxkit keeps the bucket the URL names.
     for (const k of ["syncInterval", "accessKeyId", "secretAccessKey", "region", "endpoint", "forcePathStyle", "bucket"] as const) {
       if (raw[k] === undefined && globalSettings[k] !== undefined && !(k === "bucket" && raw.url)) (raw as unknown as Record<string, unknown>)[k] = globalSettings[k];
     }

@@ -110,6 +110,16 @@ dbs:
     expect(parseReplicaURL(cfg.dbs[1]!.replicas[0]!.url)).toEqual({ kind: "s3", bucket: "other", prefix: "rel", endpoint: "http://127.0.0.1:9000", region: "eu-central-1", forcePathStyle: true });
   });
 
+  // Go v0.5.16 refuses the first database ("cannot specify url & bucket for s3 replica", checked
+  // with its `databases -config`): ltxkit accepts it, by choice.
+  it("a global bucket is the default of bucket-style S3 replicas only: a URL replica keeps the bucket its URL names", async () => {
+    const cfg = await parse("bucket: shared\ndbs:\n  - path: /a.db\n    replica: {url: s3://own/a}\n  - path: /b.db\n    replica: {type: s3, path: b}\n");
+    expect(cfg.dbs.map((d) => parseReplicaURL(d.replicas[0]!.url))).toEqual([
+      { kind: "s3", bucket: "own", prefix: "a" },
+      { kind: "s3", bucket: "shared", prefix: "b" },
+    ]);
+  });
+
   it("applies Litestream's defaults when keys are absent (1s monitor, 1m checkpoint, 1s busy, 1000 / 121359 pages, 1s sync) and sets no compaction key", async () => {
     const cfg = await parse("dbs:\n  - path: /a.db\n    replica:\n      url: s3://b/a\n");
     expect(cfg).toEqual({ compaction: {}, watched: [], dbs: [{ path: "/a.db", monitorInterval: 1000, checkpointInterval: 60000, busyTimeout: 1000, minCheckpointPageCount: 1000, truncatePageN: 121359, restoreIfNotExists: false, syncInterval: 1000, replicas: [{ url: "s3://b/a", env: {}, syncInterval: 1000 }] }] });
@@ -294,6 +304,7 @@ describe("config: rejected input names the key", () => {
     await rejects("dbs:\n  - dir: /d\n    replica: {path: /b}\n", "dbs[0]: 'pattern' is required when using 'dir'");
     await rejects("dbs:\n  - path: /a.db\n    pattern: '*.db'\n    replica: {path: /b}\n", "dbs[0].pattern: can only be used with 'dir'");
     await rejects("dbs:\n  - path: /a.db\n    meta-dir: /m\n    replica: {path: /b}\n", "dbs[0]: 'meta-dir' can only be used with a directory");
+    await rejects("dbs:\n  - dir: /d\n    pattern: '*.db'\n    meta-path: /m\n    meta-dir: /n\n    replica: {path: /b}\n", "dbs[0]: cannot specify both 'meta-path' and 'meta-dir'");
     await rejects("dbs:\n  - path: /a.db\n", "dbs[0]: must specify replica for database");
     await rejects("dbs:\n  - path: /a.db\n    replicas: []\n", "dbs[0]: must specify replica for database");
     await rejects("dbs:\n  - path: /a.db\n    replica: {path: /b}\n    replicas: [{path: /c}]\n", "dbs[0]: cannot specify 'replica' and 'replicas' on a database");
