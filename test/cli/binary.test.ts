@@ -145,6 +145,26 @@ describe("ltxkit restore flags (built binary)", () => {
     }
   });
 
+  it("restore refuses conflicting or malformed arguments with INVALID_ARGUMENT (exit 2) and writes nothing: -txid with -timestamp, a timestamp not in ISO 8601 (Go's message), no -o, an unknown -integrity-check (Go's message)", () => {
+    const replica = loadReplicaFixture();
+    const dir = tmp("args");
+    const out = join(dir, "x.db");
+    const bad: [string[], string][] = [
+      [["-txid", "0000000000000001", "-timestamp", "2026-01-01T00:00:00Z", "-o", out], "cannot specify both TXID & timestamp to restore"],
+      [["-timestamp", "yesterday", "-o", out], "invalid -timestamp, must specify in ISO 8601 format (e.g. 2000-01-01T00:00:00Z)"],
+      [["-timestamp", "2026-01-01 00:00:00", "-o", out], "invalid -timestamp, must specify in ISO 8601 format (e.g. 2000-01-01T00:00:00Z)"],
+      [["-timestamp", "2026-01-01T00:00:00", "-o", out], "invalid -timestamp, must specify in ISO 8601 format (e.g. 2000-01-01T00:00:00Z)"],
+      [[], "output path required (-o)"],
+      [["-integrity-check", "sometimes", "-o", out], "invalid -integrity-check value: sometimes"],
+    ];
+    for (const [flags, message] of bad) {
+      const r = ltxkit(["restore", ...flags, `file://${replica}`]);
+      expect(r.code, flags.join(" ")).toBe(2);
+      expect(r.stderr, flags.join(" ")).toContain(`${message} [INVALID_ARGUMENT]`);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
   it("a restored database that fails -integrity-check is removed (exit 1, INTEGRITY_CHECK_FAILED), and restores without the check", () => {
     const dir = tmp("integrity");
     // A real database whose header claims 5 freelist pages it does not have: every page decodes and
