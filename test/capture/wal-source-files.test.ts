@@ -37,43 +37,44 @@ function counting(o: { noIds?: boolean } = {}) {
 const setup = () => appWithTable("ltxkit-walfiles-", 7);
 
 describe(`WalSource file handles (${driver.name})`, () => {
-  it("keeps the WAL and the database file open across syncs and closes them at close()", async () => {
+  /**
+   * Six syncs of 7 rows each through `counting(o)`; then the opens and closes per file (WAL,
+   * database) after the syncs and after close(), and a restore check of the last TXID.
+   */
+  async function sixSyncs(o: { noIds?: boolean }) {
     const { dir, path, app, write } = setup();
-    const c = counting();
+    const c = counting(o);
     const s = await WalSource.open({ path, open, files: c.files, local: localReplica(join(dir, "meta")), minCheckpointPageCount: 100_000 });
     let txid = 0n;
     for (let i = 0; i < 6; i++) {
       write(7);
       txid = await s.sync();
     }
-    expect(txid).toBe(6n);
-    expect([c.opens.get(path + "-wal"), c.opens.get(path)]).toEqual([1, 1]);
-    expect([c.closes.get(path + "-wal") ?? 0, c.closes.get(path) ?? 0]).toEqual([0, 0]);
+    const counts = (m: Map<string, number>) => [m.get(path + "-wal") ?? 0, m.get(path) ?? 0];
+    const opens = counts(c.opens);
+    const closes = counts(c.closes);
     const r = await restoreAndCheck(s.local, txid);
-    expect([r.integrity, r.hash]).toEqual(["ok", contentHash(app)]);
+    const restored = [r.integrity, r.hash, contentHash(app)];
     await s.close();
-    expect([c.closes.get(path + "-wal"), c.closes.get(path)]).toEqual([1, 1]);
     app.close();
+    return { txid, opens, closes, closesAfter: counts(c.closes), restored };
+  }
+
+  it("keeps the WAL and the database file open across syncs and closes them at close()", async () => {
+    const r = await sixSyncs({});
+    expect(r.txid).toBe(6n);
+    expect([r.opens, r.closes, r.closesAfter]).toEqual([[1, 1], [0, 0], [1, 1]]);
+    expect(r.restored[0]).toBe("ok");
+    expect(r.restored[1]).toBe(r.restored[2]);
   });
 
   it("without file identities (a file access that names no files) each sync opens the WAL and the database file and closes them again", async () => {
-    const { dir, path, app, write } = setup();
-    const c = counting({ noIds: true });
-    const s = await WalSource.open({ path, open, files: c.files, local: localReplica(join(dir, "meta")), minCheckpointPageCount: 100_000 });
-    let txid = 0n;
-    for (let i = 0; i < 6; i++) {
-      write(7);
-      txid = await s.sync();
-    }
-    expect(txid).toBe(6n);
+    const r = await sixSyncs({ noIds: true });
+    expect(r.txid).toBe(6n);
     // one WAL read and one L0 build per sync, none of their handles kept
-    expect([c.opens.get(path + "-wal"), c.opens.get(path)]).toEqual([6, 6]);
-    expect([c.closes.get(path + "-wal"), c.closes.get(path)]).toEqual([6, 6]);
-    const r = await restoreAndCheck(s.local, txid);
-    expect([r.integrity, r.hash]).toEqual(["ok", contentHash(app)]);
-    await s.close();
-    expect([c.closes.get(path + "-wal"), c.closes.get(path)]).toEqual([6, 6]);
-    app.close();
+    expect([r.opens, r.closes, r.closesAfter]).toEqual([[6, 6], [6, 6], [6, 6]]);
+    expect(r.restored[0]).toBe("ok");
+    expect(r.restored[1]).toBe(r.restored[2]);
   });
 
   it("opens the WAL and the database file again when their paths name other files", async () => {
