@@ -71,7 +71,6 @@ function walPosition(p: Position): WalPosition {
 /** How long a sync waits for the uploads of the files it captured before its checkpoint policy runs. */
 const UPLOAD_HEAD_START_MS = 1000;
 
-
 /** Resolves when `p` settles or after `ms`, whichever comes first. */
 function within(p: Promise<unknown>, ms: number): Promise<void> {
   let t: ReturnType<typeof setTimeout> | undefined;
